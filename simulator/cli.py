@@ -1,0 +1,64 @@
+"""The ``mercury-sim`` command line.
+
+Every command turns bad input into one line on stderr and exit code 2 (never a traceback); a failed
+check exits 1. Sub-command groups live beside the code they drive and are mounted here.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from simulator.errors import InputError
+
+app = typer.Typer(
+    name="mercury-sim",
+    help="Simulate mobile-cloud collaborative ViT inference over real-shaped 4G/5G uplink traces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _mount_subcommands() -> None:
+    from simulator.traces.cli import app as traces_app
+
+    app.add_typer(traces_app, name="traces", help="Import, export, synthesise and describe uplink traces.")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line to stderr and exit."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: run the app, mapping input errors to exit code 2."""
+    try:
+        _mount_subcommands()
+    except ImportError:  # a partial install still offers the core commands
+        pass
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except InputError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+    if isinstance(code, int) and code:
+        sys.exit(code)
+    return code
