@@ -62,3 +62,39 @@ def main(argv: list[str] | None = None) -> Any:
     if isinstance(code, int) and code:
         sys.exit(code)
     return code
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(..., help="Scenario YAML file"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
+) -> None:
+    """Simulate every schedule of SCENARIO; write records.parquet, summary.json and a manifest."""
+    from pathlib import Path
+
+    from simulator.console import print_summary, progress_reporter
+    from simulator.outputs import write_run
+    from simulator.runner import run_scenario
+    from simulator.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    out_dir = Path(output) if output else Path("reports") / loaded.name
+    with progress_reporter(enabled=not quiet) as progress:
+        result = run_scenario(loaded, progress=progress)
+    write_run(result, out_dir, command=["mercury-sim", *sys.argv[1:]])
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        print_summary(result)
+        typer.echo(f"wrote {out_dir}/")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a scenario file."""
+    import json
+
+    from simulator.scenario import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))

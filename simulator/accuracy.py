@@ -1,0 +1,168 @@
+"""Accuracy tables: top-1 against a token-reduction parameter, interpolated monotonically (PCHIP).
+
+CSV columns: ``model, dataset, method, split_after, parameter, reconstruction, top1, source``.
+``method`` is ``none`` (unreduced), ``mercury`` (parameter = reduction rate 0..0.75), ``tome`` (OTAS'
+constant r), ``janus`` (alpha) or ``ats`` (reduction rate). ``split_after`` left empty means the row holds
+for any split. ``source`` says where the number comes from and starts with ``published:``,
+``fitted:`` or ``measured:``. Leading ``#`` lines are a comment block (table-level provenance).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.interpolate import PchipInterpolator
+from scipy.optimize import brentq
+
+from simulator.data import shipped_dir
+from simulator.errors import InputError
+
+COLUMNS = ["model", "dataset", "method", "split_after", "parameter", "reconstruction", "top1", "source"]
+METHODS = ("none", "mercury", "tome", "janus", "ats")
+SOURCE_KINDS = ("published", "fitted", "measured")
+
+
+@dataclass(frozen=True)
+class AccuracyCurve:
+    """Top-1 (%) as a monotone function of one method's parameter."""
+
+    label: str
+    parameters: np.ndarray
+    top1: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.parameters.size >= 2:
+            object.__setattr__(self, "_interp", PchipInterpolator(self.parameters, self.top1, extrapolate=False))
+
+    @property
+    def range(self) -> tuple[float, float]:
+        return float(self.parameters[0]), float(self.parameters[-1])
+
+    def accuracy(self, parameter: float) -> float:
+        """Top-1 at ``parameter``; outside the table's range is an error, never an extrapolation."""
+        lo, hi = self.range
+        if not lo - 1e-9 <= parameter <= hi + 1e-9:
+            raise ValueError(f"parameter {parameter:g} outside the accuracy table's range [{lo:g}, {hi:g}] "
+                             f"for {self.label}")
+        if self.parameters.size == 1:
+            return float(self.top1[0])
+        return float(self._interp(min(max(parameter, lo), hi)))  # type: ignore[attr-defined]
+
+    def parameter_for(self, target: float, *, integer: bool = False, step: float | None = None) -> float:
+        """The most aggressive parameter whose accuracy still meets ``target`` (the paper's equal-accuracy rule).
+
+        Raises ValueError when even the mildest parameter misses the target.
+        """
+        lo, hi = self.range
+        if self.accuracy(lo) < target - 1e-9:
+            raise ValueError(f"{self.label} cannot reach {target:g} % top-1 (best {self.accuracy(lo):.2f} %)")
+        if integer:
+            candidates = np.arange(math.ceil(lo), math.floor(hi) + 1)
+            ok = [c for c in candidates if self.accuracy(float(c)) >= target - 1e-9]
+            return float(max(ok))
+        grid = np.linspace(lo, hi, 2001)
+        values = np.array([self.accuracy(float(g)) for g in grid])
+        meets = values >= target - 1e-9
+        last = int(np.nonzero(meets)[0].max())
+        best = float(grid[last])
+        if last + 1 < grid.size:
+            best = float(brentq(lambda p: self.accuracy(p) - target, grid[last], grid[last + 1]))
+        if step:
+            best = math.floor(best / step + 1e-9) * step
+            best = round(best, 10)
+        return best
+
+
+class AccuracyTable:
+    """All rows of one or more accuracy CSV files."""
+
+    def __init__(self, frame: pd.DataFrame, sources: list[str]) -> None:
+        self.frame = frame
+        self.sources = sources
+
+    @classmethod
+    def read(cls, paths: list[Path]) -> AccuracyTable:
+        frames = [read_accuracy_csv(p) for p in paths]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+        return cls(frame, [str(p) for p in paths])
+
+    @classmethod
+    def shipped(cls) -> AccuracyTable:
+        folder = shipped_dir("accuracy")
+        return cls.read(sorted(folder.glob("*.csv")) if folder else [])
+
+    def curve(self, model: str, dataset: str, method: str, split_after: int | None,
+              reconstruction: str = "none") -> AccuracyCurve:
+        """Rows for (model, dataset, method, reconstruction) at this split, else the split-agnostic rows."""
+        f = self.frame
+        base = f[(f.model == model) & (f.dataset == dataset) & (f.method == method)
+                 & (f.reconstruction == reconstruction)]
+        exact = base[base.split_after == split_after] if split_after is not None else base.iloc[0:0]
+        rows = exact if len(exact) else base[base.split_after.isna()]
+        label = f"{model}/{dataset}/{method}" + (f"/{reconstruction}" if reconstruction != "none" else "") + \
+            (f"/split {split_after}" if len(exact) else "")
+        if rows.empty:
+            have = sorted({f"{m}/{r}" for m, r in zip(f[(f.model == model) & (f.dataset == dataset)].method,
+                                                       f[(f.model == model) & (f.dataset == dataset)]
+                                                       .reconstruction, strict=True)})
+            raise LookupError(f"no accuracy rows for {label}; the tables hold {', '.join(have) or 'nothing'} "
+                              f"for {model}/{dataset}")
+        rows = rows.sort_values("parameter")
+        return AccuracyCurve(label, rows.parameter.to_numpy(float), rows.top1.to_numpy(float))
+
+    def baseline(self, model: str, dataset: str) -> float:
+        """Top-1 of the unreduced model."""
+        return self.curve(model, dataset, "none", None).accuracy(0.0)
+
+
+def read_accuracy_csv(path: Path) -> pd.DataFrame:
+    """Parse and validate one accuracy CSV; problems raise InputError naming the file and line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, f"cannot read accuracy table ({exc})") from None
+    lines = text.splitlines()
+    body_start = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
+    if body_start is None:
+        raise InputError(path, "accuracy table holds no rows")
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(lines[body_start:])), dtype={"split_after": "Int64"},
+                            keep_default_na=False, na_values={"split_after": [""]})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise InputError(path, f"malformed CSV ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}; expected {','.join(COLUMNS)}", "header")
+    for i, row in enumerate(frame.itertuples(index=False), start=body_start + 2):
+        where = f"line {i}"
+        if row.method not in METHODS:
+            raise InputError(path, f"method {row.method!r} unknown; expected one of {', '.join(METHODS)}", where)
+        try:
+            top1, parameter = float(row.top1), float(row.parameter)
+        except (TypeError, ValueError):
+            raise InputError(path, "top1 and parameter must be numbers", where) from None
+        if not (0.0 <= top1 <= 100.0) or not math.isfinite(parameter):
+            raise InputError(path, f"top1 must be a percentage in [0, 100], got {row.top1}", where)
+        if not str(row.source).split(":")[0] in SOURCE_KINDS:
+            raise InputError(path, f"source must start with {'/'.join(SOURCE_KINDS)}:, got {row.source!r}", where)
+    frame["top1"] = frame["top1"].astype(float)
+    frame["parameter"] = frame["parameter"].astype(float)
+    frame["reconstruction"] = frame["reconstruction"].replace("", "none")
+    _check_monotone(path, frame)
+    return frame[COLUMNS]
+
+
+def _check_monotone(path: Path, frame: pd.DataFrame) -> None:
+    keys = ["model", "dataset", "method", "split_after", "reconstruction"]
+    for key, group in frame.groupby(keys, dropna=False):
+        g = group.sort_values("parameter")
+        if g.parameter.duplicated().any():
+            raise InputError(path, f"duplicate parameter values for {'/'.join(map(str, key))}")
+        if np.any(np.diff(g.top1.to_numpy()) > 1e-9):
+            raise InputError(path, f"top1 must not rise as the reduction parameter grows "
+                                   f"({'/'.join(map(str, key))})")

@@ -1,0 +1,207 @@
+"""The SimPy model: per device a workload source and a CPU, an uplink, a cloud GPU pool, the return.
+
+The engine executes Plans from a schedule and knows nothing of schedule names. One call of
+:func:`simulate` runs one schedule on a fresh environment; every schedule sees the same arrivals and
+trace offsets (common random numbers), derived from the seed alone, so runs are reproducible bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import simpy
+
+from simulator.cloud import CloudPool
+from simulator.plan import Plan, PlanContext, PlanCost
+from simulator.profiles import Power
+from simulator.records import STATUS_DROPPED, STATUS_OK, RecordBuffer
+from simulator.schedules.base import Schedule
+from simulator.traces import Trace
+from simulator.uplink import DedicatedLink, SharedCell
+
+_STREAM_ARRIVALS, _STREAM_OFFSETS = 0, 1
+
+
+@dataclass(frozen=True)
+class EngineSetup:
+    """Everything the engine needs besides the schedule, in SI units (seconds, bytes, Mbit/s)."""
+
+    devices: int
+    arrival: Literal["periodic", "poisson", "back-to-back"]
+    fps: float | None
+    rate_per_s: float | None
+    duration_s: float | None
+    n_requests: int | None
+    seed: int
+    on_busy: Literal["queue", "drop"]
+    trace: Trace
+    start_offsets_s: tuple[float, ...]
+    sharing: Literal["per-device", "shared-cell"]
+    rtt_s: float
+    downlink_mbps: float | None
+    result_bytes: int
+    overhead_bytes: int
+    gpus: int
+    max_batch: int
+    batch_timeout_s: float
+    cloud_batch_factor: Callable[[int], float]
+    power: Power
+
+    @property
+    def expected_requests(self) -> float:
+        """Requests the workload will issue (estimated for duration-bound runs)."""
+        if self.n_requests is not None:
+            return float(self.n_requests * self.devices)
+        rate = self.fps or self.rate_per_s
+        assert self.duration_s is not None
+        return float(self.duration_s * rate * self.devices) if rate else math.nan
+
+
+def arrival_times(setup: EngineSetup, device: int) -> np.ndarray:
+    """Arrival instants of one device (periodic or Poisson), from the seed and the device index only.
+
+    Periodic frames of a single device start at 0; with several devices each gets a random phase so
+    cameras are not synchronised.
+    """
+    rng = np.random.default_rng([setup.seed, _STREAM_ARRIVALS, device])
+    if setup.arrival == "periodic":
+        assert setup.fps is not None
+        period = 1.0 / setup.fps
+        phase = rng.uniform(0.0, period) if setup.devices > 1 else 0.0
+        count = setup.n_requests if setup.n_requests is not None else \
+            max(0, math.ceil((setup.duration_s - phase) / period))  # type: ignore[operator]
+        times = phase + period * np.arange(count, dtype=np.float64)
+    else:
+        assert setup.rate_per_s is not None
+        if setup.n_requests is not None:
+            times = np.cumsum(rng.exponential(1.0 / setup.rate_per_s, setup.n_requests))
+        else:
+            assert setup.duration_s is not None
+            chunks, total, last = [], 0, 0.0
+            chunk = max(16, int(setup.duration_s * setup.rate_per_s * 1.1) + 16)
+            while last < setup.duration_s:
+                gaps = np.cumsum(rng.exponential(1.0 / setup.rate_per_s, chunk)) + last
+                chunks.append(gaps)
+                last = float(gaps[-1])
+                total += chunk
+            times = np.concatenate(chunks)
+    if setup.duration_s is not None:
+        times = times[times < setup.duration_s]
+    return times
+
+
+def start_offsets(seed: int, devices: int, trace_duration_s: float) -> tuple[float, ...]:
+    """Random trace start positions, one per device, reproducible from the seed."""
+    return tuple(float(np.random.default_rng([seed, _STREAM_OFFSETS, d]).uniform(0.0, trace_duration_s))
+                 for d in range(devices))
+
+
+class _Model:
+    """One schedule's run: SimPy resources, processes and the record buffer."""
+
+    def __init__(self, setup: EngineSetup, schedule: Schedule, cost: Callable[[Plan], PlanCost],
+                 mean_mbps: float, on_progress: Callable[[float], None] | None = None) -> None:
+        self.setup = setup
+        self.schedule = schedule
+        self.cost = cost
+        self.mean_mbps = mean_mbps
+        self.env = simpy.Environment()
+        self.records = RecordBuffer(int(min(setup.expected_requests, 5e6)) if math.isfinite(
+            setup.expected_requests) else 1024)
+        self.cpus = [simpy.Resource(self.env, capacity=1) for _ in range(setup.devices)]
+        self.recent = [deque(maxlen=64) for _ in range(setup.devices)]
+        if setup.sharing == "shared-cell":
+            cell = SharedCell(self.env, setup.trace, setup.start_offsets_s[0])
+            self.links: list[DedicatedLink | SharedCell] = [cell] * setup.devices
+        else:
+            self.links = [DedicatedLink(self.env, setup.trace, setup.start_offsets_s[d])
+                          for d in range(setup.devices)]
+        self.cloud = CloudPool(self.env, setup.gpus, setup.max_batch, setup.batch_timeout_s,
+                               setup.cloud_batch_factor)
+        self.return_s = setup.rtt_s / 2 + (setup.result_bytes * 8 / (setup.downlink_mbps * 1e6)
+                                           if setup.downlink_mbps else 0.0)
+        self.completed = 0
+        self.on_progress = on_progress
+        expected = setup.expected_requests
+        self._expected = expected if math.isfinite(expected) and expected > 0 else 0.0
+        self._report_every = max(1, int(self._expected // 200)) if self._expected else 1000
+        for device in range(setup.devices):
+            source = self._closed_loop(device) if setup.arrival == "back-to-back" else \
+                self._open_loop(device, arrival_times(setup, device))
+            self.env.process(source)
+
+    # -- workload sources ------------------------------------------------------------------------------
+    def _open_loop(self, device: int, times: np.ndarray) -> Generator[Any, Any, None]:
+        env = self.env
+        for rid, t in enumerate(times.tolist()):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            env.process(self._request(device, rid))
+
+    def _closed_loop(self, device: int) -> Generator[Any, Any, None]:
+        env, setup = self.env, self.setup
+        rid = 0
+        while (setup.n_requests is None or rid < setup.n_requests) and \
+                (setup.duration_s is None or env.now < setup.duration_s):
+            yield env.process(self._request(device, rid))
+            rid += 1
+
+    # -- one request -----------------------------------------------------------------------------------
+    def _request(self, device: int, rid: int) -> Generator[Any, Any, None]:
+        env, setup, cols = self.env, self.setup, self.records.columns
+        arrived = env.now
+        plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device]))
+        cost = self.cost(plan)
+        i = self.records.new()
+        upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
+        cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
+        cols["uplink_bytes"][i], cols["accuracy"][i] = upload, plan.accuracy
+        cols["split_after"][i], cols["parameter"][i] = plan.split_after, plan.parameter
+        cpu = self.cpus[device]
+        if setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
+            cols["status"][i] = STATUS_DROPPED
+            return
+        mobile_queue = 0.0
+        if cost.mobile_s > 0:
+            with cpu.request() as slot:
+                yield slot
+                mobile_queue = env.now - arrived
+                yield env.timeout(cost.mobile_s)
+        uplink_queue = transfer = cloud_queue = cloud = back = 0.0
+        if plan.offloads:
+            uplink_queue, transfer = yield from self.links[device].send(upload)
+            if transfer > 0:
+                self.recent[device].append(upload * 8 / transfer / 1e6)
+            if setup.rtt_s:
+                yield env.timeout(setup.rtt_s / 2)
+            cloud_queue, cloud = yield from self.cloud.run(cost.cloud_s)
+            back = self.return_s
+            if back:
+                yield env.timeout(back)
+        uplink = transfer + (setup.rtt_s / 2 if plan.offloads else 0.0)
+        cols["mobile_queue_ms"][i], cols["mobile_ms"][i] = mobile_queue * 1e3, cost.mobile_s * 1e3
+        cols["uplink_queue_ms"][i], cols["uplink_ms"][i] = uplink_queue * 1e3, uplink * 1e3
+        cols["cloud_queue_ms"][i], cols["cloud_ms"][i] = cloud_queue * 1e3, cloud * 1e3
+        cols["return_ms"][i], cols["total_ms"][i] = back * 1e3, (env.now - arrived) * 1e3
+        power = setup.power
+        waiting = uplink_queue + (uplink - transfer) + cloud_queue + cloud + back
+        cols["energy_j"][i] = power.compute * cost.mobile_s + power.radio * transfer + power.idle * waiting
+        cols["status"][i] = STATUS_OK
+        self.completed += 1
+        if self.on_progress is not None and self.completed % self._report_every == 0 and self._expected:
+            self.on_progress(min(1.0, self.completed / self._expected))
+
+
+def simulate(setup: EngineSetup, schedule: Schedule, cost: Callable[[Plan], PlanCost], *, mean_mbps: float,
+             on_progress: Callable[[float], None] | None = None) -> RecordBuffer:
+    """Run one schedule to completion (every issued request finished or stuck) and return its records."""
+    model = _Model(setup, schedule, cost, mean_mbps, on_progress)
+    model.env.run()
+    if on_progress is not None:
+        on_progress(1.0)
+    return model.records

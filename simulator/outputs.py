@@ -1,0 +1,93 @@
+"""Writing a run's results: records.parquet, summary.json, the resolved scenario and a manifest.
+
+Everything goes into a staging folder that replaces the output folder in one rename, so an existing
+folder is never left half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+import simulator
+from simulator.atomic import atomic_directory
+from simulator.runner import RunResult
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def git_commit(path: Path) -> str | None:
+    """The commit of the checkout holding ``path``, with '+dirty' when it has local changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "") if commit else None
+
+
+def summary_document(result: RunResult) -> dict[str, Any]:
+    scenario = result.scenario
+    return {
+        "scenario": scenario.name,
+        "mercury_sim_version": simulator.__version__,
+        "seed": scenario.workload.seed,
+        "network_mode": scenario.network.mode,
+        "trace_mean_mbps": result.inputs.trace.mean_mbps,
+        "deadline_ms": scenario.workload.deadline_ms,
+        "schedules": result.summary,
+        "warnings": result.warnings,
+    }
+
+
+def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
+    scenario = result.scenario
+    files = dict(result.inputs.files)
+    if scenario.path is not None:
+        files = {"scenario": scenario.path, **files}
+    return {
+        "mercury_sim_version": simulator.__version__,
+        "git_commit": git_commit(Path(simulator.__file__).resolve().parent),
+        "python": sys.version.split()[0],
+        "command": command,
+        "seed": scenario.workload.seed,
+        "inputs": {role: {"path": str(p), "sha256": file_sha256(p)} for role, p in files.items()},
+        "provenance": {
+            "mobile_profile": result.inputs.mobile.provenance,
+            "cloud_profile": result.inputs.cloud.provenance,
+            "trace": result.inputs.trace.meta,
+        },
+    }
+
+
+def write_records(records: Any, path: Path) -> None:
+    """Parquet with fixed options, so the same records give the same bytes."""
+    table = pa.Table.from_pandas(records, preserve_index=False)
+    pq.write_table(table, path, compression="zstd", write_statistics=True)
+
+
+def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None) -> Path:
+    """Write every output of a run into ``out_dir`` atomically; returns the folder."""
+    with atomic_directory(out_dir) as staging:
+        write_records(result.records, staging / "records.parquet")
+        (staging / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
+        resolved = result.scenario.model_dump(mode="json", exclude_none=True)
+        (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        (staging / "manifest.json").write_text(json.dumps(manifest(result, command), indent=2) + "\n")
+    return out_dir

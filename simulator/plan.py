@@ -1,0 +1,85 @@
+"""Plans: what one request runs where. The engine executes Plans and never sees schedule names.
+
+A Plan lists the mobile stages, the upload, and the cloud stages with their token counts, plus the
+expected accuracy. :func:`cost_plan` prices a Plan on two device profiles (batch 1); the cloud applies
+its batch scaling on top when it batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from simulator.profiles import Profile
+from simulator.vit import BlockTokens, ViTSpec
+
+
+class Stage(NamedTuple):
+    """One unit of work: ``kind`` is embed | block | head | mercury_prune | tome_merge."""
+
+    kind: str
+    n_in: int
+    n_out: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What runs on the device, what is uploaded, what runs in the cloud, and the accuracy to expect."""
+
+    split_after: int
+    parameter: float
+    mobile: tuple[Stage, ...]
+    uplink_bytes: int
+    cloud: tuple[Stage, ...]
+    accuracy: float
+    tokens_sent: int = 0
+
+    @property
+    def offloads(self) -> bool:
+        return bool(self.cloud)
+
+
+@dataclass(frozen=True)
+class PlanCost:
+    """Batch-1 compute time of a Plan on each side, in seconds."""
+
+    mobile_s: float
+    cloud_s: float
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a schedule may know when it plans a request."""
+
+    now_s: float
+    device: int
+    mean_mbps: float
+    recent_mbps: Sequence[float] = field(default_factory=tuple)
+
+
+def stage_ms(profile: Profile, spec: ViTSpec, stage: Stage) -> float:
+    """Latency of one stage on one profile (batch 1)."""
+    if stage.kind == "block":
+        return profile.block_ms(spec, stage.n_in, stage.n_out)
+    return profile.stage_ms(spec, stage.kind, stage.n_in)
+
+
+def stages_ms(profile: Profile, spec: ViTSpec, stages: Sequence[Stage]) -> float:
+    return math.fsum(stage_ms(profile, spec, s) for s in stages)
+
+
+def cost_plan(plan: Plan, spec: ViTSpec, mobile: Profile, cloud: Profile) -> PlanCost:
+    """Seconds of mobile and cloud compute for one request."""
+    return PlanCost(stages_ms(mobile, spec, plan.mobile) / 1e3, stages_ms(cloud, spec, plan.cloud) / 1e3)
+
+
+def block_stages(blocks: Sequence[BlockTokens], *, merge_step: bool = False) -> list[Stage]:
+    """Blocks as stages; ``merge_step`` adds ToMe's bipartite matching wherever a block merges tokens."""
+    out: list[Stage] = []
+    for n_in, n_out in blocks:
+        out.append(Stage("block", n_in, n_out))
+        if merge_step and n_out < n_in:
+            out.append(Stage("tome_merge", n_in, n_out))
+    return out

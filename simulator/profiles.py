@@ -1,0 +1,228 @@
+"""Device profiles: how long each stage of a ViT takes on a device, batch scaling, and power.
+
+File format (YAML, ``format: mercury-sim-profile/1``)::
+
+    name: raspberry-pi-4b
+    device: Raspberry Pi 4B 8 GB (4x Cortex-A72 @ 1.5 GHz)
+    provenance: {kind: measured | published | fitted, ...}   # where every number comes from
+    models:
+      deit_base_distilled_patch16_224:
+        embed:         {fit: {a_ms: 14.2}}
+        block:         {points: {tokens: [...], ms: [...]}, fit: {a_ms: 0, b_ms: 0.9, c_ms: 1e-4}}
+        head:          {fit: {a_ms: 0.2}}
+        mercury_prune: {fit: {...}}     # optional: Mercury's layer-1 scoring and pruning
+        tome_merge:    {fit: {...}}     # optional: one ToMe bipartite merge
+    batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
+    power_w: {compute: 6.0, idle: 0.0, radio: 0.0}
+
+A stage curve gives latency against the token count entering the stage: linear interpolation between
+measured ``points``; outside them (or everywhere, without points) the fit ``a + b*N + c*N^2``. A block
+that reduces tokens inside itself (n_in -> n_out) is priced at the plain-block token count of equal MACs
+(:meth:`ViTSpec.effective_tokens`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simulator.data import resolve_path, shipped_dir
+from simulator.errors import InputError
+from simulator.validation import load_yaml_mapping, parse_model
+from simulator.vit import ViTSpec
+
+STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge")
+REQUIRED_STAGES = ("embed", "block", "head")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Polynomial(_Strict):
+    """Latency in ms as ``a + b*N + c*N^2`` of the token count N."""
+
+    a_ms: float = 0.0
+    b_ms: float = 0.0
+    c_ms: float = 0.0
+
+    def __call__(self, tokens: float) -> float:
+        return self.a_ms + self.b_ms * tokens + self.c_ms * tokens * tokens
+
+
+class Points(_Strict):
+    """Measured (tokens, ms) pairs, tokens strictly increasing."""
+
+    tokens: list[float] = Field(min_length=1)
+    ms: list[float] = Field(min_length=1)
+    spread_ms: list[float] | None = None  # e.g. interquartile range of the repetitions
+
+    @model_validator(mode="after")
+    def _check(self) -> Points:
+        if len(self.tokens) != len(self.ms):
+            raise ValueError(f"tokens ({len(self.tokens)}) and ms ({len(self.ms)}) differ in length")
+        if any(b <= a for a, b in zip(self.tokens, self.tokens[1:], strict=False)):
+            raise ValueError("token points must increase strictly")
+        if any(t < 1 for t in self.tokens) or any(m < 0 for m in self.ms):
+            raise ValueError("tokens must be >= 1 and latencies >= 0")
+        return self
+
+
+class StageCurve(_Strict):
+    """Latency of one stage against tokens: interpolated points, the fit outside them."""
+
+    points: Points | None = None
+    fit: Polynomial | None = None
+
+    @model_validator(mode="after")
+    def _need_one(self) -> StageCurve:
+        if self.points is None and self.fit is None:
+            raise ValueError("a stage needs 'points', 'fit' or both")
+        return self
+
+    def ms(self, tokens: float) -> float:
+        pts = self.points
+        if pts is not None and (pts.tokens[0] <= tokens <= pts.tokens[-1] or self.fit is None):
+            return float(np.interp(tokens, pts.tokens, pts.ms))
+        assert self.fit is not None
+        return max(0.0, self.fit(tokens))
+
+
+class BatchScaling(_Strict):
+    """Latency of a batch of B relative to a batch of 1; linear extrapolation beyond the last size."""
+
+    sizes: list[int] = Field(default=[1], min_length=1)
+    factor: list[float] = Field(default=[1.0], min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> BatchScaling:
+        if len(self.sizes) != len(self.factor):
+            raise ValueError("batch sizes and factors differ in length")
+        if self.sizes[0] != 1 or abs(self.factor[0] - 1.0) > 1e-9:
+            raise ValueError("batch scaling starts at sizes[0] = 1 with factor 1.0")
+        if any(b <= a for a, b in zip(self.sizes, self.sizes[1:], strict=False)):
+            raise ValueError("batch sizes must increase strictly")
+        return self
+
+    def __call__(self, batch: int) -> float:
+        if batch <= self.sizes[-1] or len(self.sizes) == 1:
+            if len(self.sizes) == 1:
+                return float(batch)  # no data: no batching benefit assumed
+            return float(np.interp(batch, self.sizes, self.factor))
+        slope = (self.factor[-1] - self.factor[-2]) / (self.sizes[-1] - self.sizes[-2])
+        return float(self.factor[-1] + slope * (batch - self.sizes[-1]))
+
+
+class Power(_Strict):
+    """Device power draw in watts while computing, idle-waiting for the result, and transmitting."""
+
+    compute: float = Field(default=0.0, ge=0)
+    idle: float = Field(default=0.0, ge=0)
+    radio: float = Field(default=0.0, ge=0)
+
+
+class ProfileFile(_Strict):
+    """Schema of a profile YAML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    format: Literal["mercury-sim-profile/1"] = "mercury-sim-profile/1"
+    name: str
+    device: str
+    provenance: dict[str, Any]
+    models: dict[str, dict[str, StageCurve]] = Field(min_length=1)
+    batch: BatchScaling = BatchScaling()
+    power_w: Power = Power()
+    notes: str | list[str] | None = None
+    host: dict[str, Any] | None = None
+
+    @field_validator("provenance")
+    @classmethod
+    def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("kind") not in ("measured", "published", "fitted"):
+            raise ValueError("provenance.kind must be measured, published or fitted")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _stages(cls, value: dict[str, dict[str, StageCurve]]) -> dict[str, dict[str, StageCurve]]:
+        for model, stages in value.items():
+            unknown = set(stages) - set(STAGES)
+            if unknown:
+                raise ValueError(f"model {model}: unknown stage(s) {sorted(unknown)}; known: {list(STAGES)}")
+            missing = [s for s in REQUIRED_STAGES if s not in stages]
+            if missing:
+                raise ValueError(f"model {model}: missing stage(s) {missing}")
+        return value
+
+
+class Profile:
+    """A loaded profile: stage latencies for (model, tokens, batch) and power."""
+
+    def __init__(self, spec: ProfileFile, path: Path | None = None) -> None:
+        self.file = spec
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self.file.name
+
+    @property
+    def power(self) -> Power:
+        return self.file.power_w
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return self.file.provenance
+
+    @cached_property
+    def models(self) -> list[str]:
+        return sorted(self.file.models)
+
+    def has_stage(self, model: str, stage: str) -> bool:
+        return stage in self.file.models.get(model, {})
+
+    def stage_ms(self, model: ViTSpec, stage: str, tokens: float) -> float:
+        """Latency (batch 1) of ``stage`` on ``tokens`` tokens."""
+        curves = self.file.models.get(model.name)
+        if curves is None:
+            raise InputError(self.path or self.name, f"no latency curves for model {model.name!r}; "
+                             f"the profile covers {', '.join(self.models)}", "models")
+        curve = curves.get(stage)
+        if curve is None:
+            raise InputError(self.path or self.name, f"model {model.name} has no {stage!r} stage, which "
+                             "this schedule needs", f"models.{model.name}")
+        return curve.ms(tokens)
+
+    def block_ms(self, model: ViTSpec, n_in: int, n_out: int) -> float:
+        """One block taking n_in tokens and keeping n_out (priced at the equal-MAC plain block)."""
+        return self.stage_ms(model, "block", model.effective_tokens(n_in, n_out))
+
+    def batch_factor(self, batch: int) -> float:
+        return self.file.batch(batch)
+
+
+def load_profile(value: str | Path, base_dir: Path | None = None, *, key: str = "profile",
+                 scenario: Path | None = None) -> Profile:
+    """Load a profile by shipped name (``raspberry-pi-4b``) or path."""
+    path = resolve_path(value, base_dir)
+    if path is None and not str(value).endswith((".yaml", ".yml")):
+        shipped = shipped_dir("profiles")
+        if shipped is not None and (shipped / f"{value}.yaml").exists():
+            path = shipped / f"{value}.yaml"
+    if path is None or not path.is_file():
+        names = shipped_profile_names()
+        hint = f"; shipped profiles: {', '.join(names)}" if names else ""
+        raise InputError(scenario, f"profile {str(value)!r} not found (a shipped name or a file path){hint}",
+                         key)
+    data = load_yaml_mapping(path)
+    return Profile(parse_model(ProfileFile, data, path), path)
+
+
+def shipped_profile_names() -> list[str]:
+    shipped = shipped_dir("profiles")
+    return sorted(p.stem for p in shipped.glob("*.yaml")) if shipped else []

@@ -1,0 +1,59 @@
+"""Records DataFrame -> per-schedule summary (exact percentiles over completed requests)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+COMPONENTS = ["mobile_queue_ms", "mobile_ms", "uplink_queue_ms", "uplink_ms", "cloud_queue_ms", "cloud_ms",
+              "return_ms"]
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def summarize(records: pd.DataFrame, schedules: list[str], deadline_ms: float | None) -> dict[str, Any]:
+    """Per schedule (in scenario order): counts, latency statistics, components, accuracy and energy."""
+    out: dict[str, Any] = {}
+    for name in schedules:
+        rows = records[records.schedule == name]
+        ok = rows[rows.status == "ok"]
+        total = ok.total_ms.to_numpy()
+        entry: dict[str, Any] = {
+            "requests": int(len(rows)),
+            "count": int(len(ok)),
+            "dropped": int((rows.status == "dropped").sum()),
+            "unfinished": int(len(rows) - len(ok) - (rows.status == "dropped").sum()),
+        }
+        if total.size:
+            p50, p95, p99 = np.percentile(total, [50, 95, 99])
+            entry.update(mean_ms=float(total.mean()), p50_ms=float(p50), p95_ms=float(p95), p99_ms=float(p99),
+                         max_ms=float(total.max()))
+        else:
+            entry.update(mean_ms=None, p50_ms=None, p95_ms=None, p99_ms=None, max_ms=None)
+        if deadline_ms is not None:
+            missed = int(len(rows) - (total <= deadline_ms).sum())
+            entry["deadline_miss_rate"] = missed / len(rows) if len(rows) else None
+        entry["components_mean_ms"] = {c: _finite(ok[c].mean()) if len(ok) else None for c in COMPONENTS}
+        entry["mean_uplink_bytes"] = _finite(ok.uplink_bytes.mean()) if len(ok) else None
+        entry["mean_accuracy"] = _finite(ok.accuracy.mean()) if len(ok) else None
+        entry["mean_energy_j"] = _finite(ok.energy_j.mean()) if len(ok) else None
+        entry["split_after"] = _single(rows.split_after)
+        entry["parameter"] = _single(rows.parameter)
+        out[name] = entry
+    return out
+
+
+def _single(series: pd.Series) -> float | int | str | None:
+    values = series.dropna().unique()
+    if len(values) == 0:
+        return None
+    if len(values) == 1:
+        value = values[0]
+        return int(value) if float(value).is_integer() and series.dtype.kind in "iu" else float(value)
+    return "varies"

@@ -1,0 +1,160 @@
+"""From a validated Scenario to records and a summary: resolve inputs, plan, simulate every schedule.
+
+This is the notebook API (``simulator.run``) and what ``mercury-sim run`` calls before writing outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from simulator.accuracy import AccuracyTable
+from simulator.data import resolve_path
+from simulator.engine import EngineSetup, simulate, start_offsets
+from simulator.errors import InputError
+from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
+from simulator.profiles import Profile, load_profile
+from simulator.records import STATUS_NAMES
+from simulator.results import summarize
+from simulator.scenario import Scenario, load_scenario
+from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule
+from simulator.traces import Trace, read_trace_csv
+from simulator.vit import ViTSpec, get_model
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class ResolvedInputs:
+    """The files a scenario names, loaded and checked."""
+
+    spec: ViTSpec
+    trace: Trace
+    trace_path: Path
+    mobile: Profile
+    cloud: Profile
+    accuracy: AccuracyTable
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    inputs: ResolvedInputs
+    records: pd.DataFrame
+    summary: dict
+    warnings: list[str]
+
+
+def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
+    """Load the trace, both profiles and the accuracy tables; missing files name the scenario key."""
+    where = scenario.path
+    base = scenario.base_dir
+    trace_path = resolve_path(scenario.network.trace, base)
+    if trace_path is None or not trace_path.is_file():
+        raise InputError(where, f"trace file not found: {scenario.network.trace}", "network.trace")
+    trace = read_trace_csv(trace_path, at_end=scenario.network.at_end)
+    mobile = load_profile(scenario.mobile_profile, base, key="mobile_profile", scenario=where)
+    cloud = load_profile(scenario.cloud_profile, base, key="cloud_profile", scenario=where)
+    files = {"trace": trace_path}
+    for role, profile in (("mobile_profile", mobile), ("cloud_profile", cloud)):
+        if profile.path is not None:
+            files[role] = profile.path
+    if scenario.accuracy_tables:
+        paths = []
+        for i, value in enumerate(scenario.accuracy_tables):
+            path = resolve_path(value, base)
+            if path is None or not path.is_file():
+                raise InputError(where, f"accuracy table not found: {value}", f"accuracy_tables[{i}]")
+            paths.append(path)
+        table = AccuracyTable.read(paths)
+    else:
+        table = AccuracyTable.shipped()
+    for i, source in enumerate(table.sources):
+        files[f"accuracy_table_{i}"] = Path(source)
+    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files)
+
+
+def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
+    """Translate the scenario's units (ms, Mbit/s) into the engine's seconds."""
+    net, work, cloud = scenario.network, scenario.workload, scenario.cloud
+    trace = inputs.trace if net.mode == "trace" else Trace.constant(inputs.trace.mean_mbps, name="mean")
+    if net.start_offset_s == "random":
+        offsets = start_offsets(work.seed, work.devices, inputs.trace.duration_s)
+    elif isinstance(net.start_offset_s, list):
+        offsets = tuple(float(o) for o in net.start_offset_s)
+    else:
+        offsets = (float(net.start_offset_s),) * work.devices
+    if net.at_end == "stop" and net.mode == "trace" and any(o >= inputs.trace.duration_s for o in offsets):
+        raise InputError(scenario.path, f"a start offset lies beyond the trace's end "
+                         f"({inputs.trace.duration_s:g} s) and at_end is 'stop'", "network.start_offset_s")
+    return EngineSetup(
+        devices=work.devices, arrival=work.arrival, fps=work.fps, rate_per_s=work.rate_per_s,
+        duration_s=work.duration_s, n_requests=work.n_requests, seed=work.seed, on_busy=work.on_busy,
+        trace=trace, start_offsets_s=offsets, sharing=net.sharing, rtt_s=net.rtt_ms / 1e3,
+        downlink_mbps=net.downlink_mbps, result_bytes=scenario.result_bytes, overhead_bytes=net.overhead_bytes,
+        gpus=cloud.gpus, max_batch=cloud.max_batch, batch_timeout_s=cloud.batch_timeout_ms / 1e3,
+        cloud_batch_factor=inputs.cloud.batch_factor, power=inputs.mobile.power,
+    )
+
+
+def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[str]) -> list[Schedule]:
+    """One schedule object per scenario entry; a schedule that cannot be built names its key."""
+    shared = ScheduleInputs(inputs.spec, scenario.dataset, scenario.precision, inputs.accuracy, inputs.mobile,
+                            inputs.cloud, scenario.target_accuracy, inputs.trace.mean_mbps,
+                            scenario.network.rtt_ms / 1e3)
+    schedules = []
+    for i, config in enumerate(scenario.schedules):
+        shared.warnings.clear()
+        try:
+            schedule = build_schedule(config, shared)
+            if schedule.static:  # price it now so a profile gap surfaces before any simulation
+                plan = schedule.plan(PlanContext(0.0, 0, inputs.trace.mean_mbps))
+                cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
+                if math.isnan(plan.accuracy) and not shared.warnings:
+                    shared.warnings.append(f"no accuracy table rows for {scenario.model}/{scenario.dataset}; "
+                                           "accuracy reported as NaN")
+        except ScheduleError as exc:
+            raise InputError(scenario.path, str(exc), f"schedules[{i}]") from None
+        warnings.extend(f"{schedule.label}: {w}" for w in shared.warnings)
+        schedules.append(schedule)
+    return schedules
+
+
+def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
+    """Simulate every schedule of ``scenario`` and summarise."""
+    inputs = resolve_inputs(scenario)
+    setup = engine_setup(scenario, inputs)
+    warnings: list[str] = []
+    schedules = build_schedules(scenario, inputs, warnings)
+    costs: dict[Plan, PlanCost] = {}
+
+    def cost(plan: Plan) -> PlanCost:
+        found = costs.get(plan)
+        if found is None:
+            found = costs[plan] = cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
+        return found
+
+    frames = []
+    for schedule in schedules:
+        callback = (lambda f, label=schedule.label: progress(label, f)) if progress else None
+        buffer = simulate(setup, schedule, cost, mean_mbps=inputs.trace.mean_mbps, on_progress=callback)
+        frames.append(buffer.frame(schedule.label))
+    labels = [s.label for s in schedules]
+    records = pd.concat(frames, ignore_index=True)
+    records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
+    records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
+    summary = summarize(records, labels, scenario.workload.deadline_ms)
+    return RunResult(scenario, inputs, records, summary, warnings)
+
+
+def run(scenario: Scenario | str | Path, *, progress: Progress | None = None) -> tuple[pd.DataFrame, dict]:
+    """Notebook API: simulate a scenario (object or path); returns (records DataFrame, summary dict)."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    result = run_scenario(scenario, progress=progress)
+    return result.records, result.summary

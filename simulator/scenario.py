@@ -1,0 +1,229 @@
+"""The scenario file: a pydantic schema with units in key names, loaded from YAML.
+
+Every problem (unknown key, wrong type, out-of-range value, missing file, malformed YAML) becomes one
+:class:`InputError` naming the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from simulator.errors import InputError
+from simulator.validation import load_yaml_mapping, parse_model, register_tags
+from simulator.vit import MODELS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Network(_Strict):
+    """The uplink: a trace replayed (``trace``) or its mean bandwidth (``mean``, the paper's method)."""
+
+    trace: str = Field(description="Trace CSV (time_s,mbps): a path relative to the scenario, or shipped")
+    mode: Literal["trace", "mean"] = "trace"
+    rtt_ms: float = Field(0.0, ge=0, description="Round-trip time; half is added to the upload, half to the return")
+    start_offset_s: float | Literal["random"] | list[float] = Field(
+        0.0, description="Where each device starts in the trace: one offset, one per device, or random")
+    at_end: Literal["loop", "stop"] = "loop"
+    sharing: Literal["per-device", "shared-cell"] = Field(
+        "per-device", description="Each device its own link (FIFO), or one cell shared by all (processor sharing)")
+    downlink_mbps: float | None = Field(None, gt=0, description="Result return bandwidth; none = only RTT/2")
+    overhead_bytes: int = Field(0, ge=0, description="Protocol bytes added to every upload")
+
+    @model_validator(mode="after")
+    def _offsets(self) -> Network:
+        offsets = self.start_offset_s
+        if isinstance(offsets, list) and any(o < 0 for o in offsets):
+            raise ValueError("start offsets must be >= 0")
+        if isinstance(offsets, float) and offsets < 0:
+            raise ValueError("start_offset_s must be >= 0")
+        return self
+
+
+class Workload(_Strict):
+    """Requests: how they arrive, how many, from how many devices."""
+
+    arrival: Literal["periodic", "poisson", "back-to-back"] = "periodic"
+    fps: float | None = Field(None, gt=0, description="Frames per second per device (periodic)")
+    rate_per_s: float | None = Field(None, gt=0, description="Mean requests per second per device (poisson)")
+    duration_s: float | None = Field(None, gt=0, description="Arrivals stop after this much simulated time")
+    n_requests: int | None = Field(None, gt=0, description="Requests per device")
+    devices: int = Field(1, ge=1, le=100_000)
+    seed: int = Field(0, ge=0)
+    deadline_ms: float | None = Field(None, gt=0)
+    on_busy: Literal["queue", "drop"] = Field(
+        "queue", description="A frame arriving while the device still computes: wait, or drop it")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Workload:
+        if self.arrival == "periodic" and self.fps is None:
+            raise ValueError("arrival 'periodic' needs fps")
+        if self.arrival == "poisson" and self.rate_per_s is None:
+            raise ValueError("arrival 'poisson' needs rate_per_s")
+        if self.arrival != "periodic" and self.fps is not None:
+            raise ValueError(f"fps applies to periodic arrivals, not {self.arrival!r}")
+        if self.arrival != "poisson" and self.rate_per_s is not None:
+            raise ValueError(f"rate_per_s applies to poisson arrivals, not {self.arrival!r}")
+        if (self.duration_s is None) == (self.n_requests is None):
+            raise ValueError("give exactly one of duration_s and n_requests")
+        return self
+
+
+class Cloud(_Strict):
+    """The cloud GPU(s): a FIFO queue, optionally with dynamic batching."""
+
+    gpus: int = Field(1, ge=1)
+    max_batch: int = Field(1, ge=1)
+    batch_timeout_ms: float = Field(0.0, ge=0)
+
+
+class _ScheduleBase(_Strict):
+    label: str | None = Field(None, min_length=1, description="Name in tables and plots (default: the kind)")
+
+    @property
+    def display(self) -> str:
+        return self.label or self.kind  # type: ignore[attr-defined]
+
+
+class MobileOnly(_ScheduleBase):
+    kind: Literal["mobile-only"]
+
+
+class CloudOnly(_ScheduleBase):
+    kind: Literal["cloud-only"]
+    image_bytes: int = Field(2_200_000, gt=0, description="Uploaded image (the paper: 2.2 MB on average)")
+
+
+class _Split(_ScheduleBase):
+    split_after: int = Field(ge=1, description="Blocks run on the device before the upload")
+    target_accuracy: float | None = Field(None, gt=0, le=100)
+
+
+class Otas(_Split):
+    """OTAS as the Mercury paper runs it: ToMe with a constant r in every block."""
+
+    kind: Literal["otas"]
+    r: int | None = Field(None, ge=0, description="Tokens merged per block; omit to meet target_accuracy")
+
+
+class Janus(_Split):
+    """Janus: ToMe with Delta_l = floor(2^(alpha (L - l))); static, or its own scheduler (alpha 'auto')."""
+
+    kind: Literal["janus"]
+    split_after: int | Literal["auto"] = Field(description="Split layer, or 'auto' (Janus's scheduler)")
+    alpha: float | Literal["auto"] | None = Field(None, description="Declining rate; 'auto' = scheduler")
+    sla_ms: float | None = Field(None, gt=0, description="Latency target of Janus's scheduler")
+    bandwidth_window: int = Field(20, ge=1, description="Uploads in the harmonic-mean bandwidth estimate")
+    split_candidates_k: int = Field(5, ge=1, description="Janus's fine-to-coarse candidate spacing k")
+    image_bytes: int = Field(2_200_000, gt=0, description="Image upload when the scheduler picks split 0")
+
+    @model_validator(mode="after")
+    def _auto(self) -> Janus:
+        auto = self.alpha == "auto" or self.split_after == "auto"
+        if auto and self.sla_ms is None:
+            raise ValueError("Janus's scheduler (alpha or split_after 'auto') needs sla_ms")
+        if auto and not (self.alpha == "auto" and self.split_after == "auto"):
+            raise ValueError("Janus's scheduler picks alpha and the split together: set both to 'auto'")
+        if isinstance(self.alpha, float) and self.alpha < 0:
+            raise ValueError("alpha must be >= 0")
+        return self
+
+
+class Mercury(_Split):
+    """Mercury: regional pruning of K patch tokens after block 1, reconstruction in the cloud."""
+
+    kind: Literal["mercury"]
+    reduction: float | None = Field(None, ge=0, le=1, description="Fraction of patch tokens pruned (0..0.75)")
+    reconstruction: Literal["learned", "zero-pad", "duplicate", "none"] = "learned"
+    window: int = Field(2, ge=1, description="Side l of the anchor windows")
+
+
+ScheduleConfig = Annotated[MobileOnly | CloudOnly | Otas | Janus | Mercury, Field(discriminator="kind")]
+SCHEDULE_KINDS = {"mobile-only", "cloud-only", "otas", "janus", "mercury"}
+register_tags(SCHEDULE_KINDS)
+
+
+class Scenario(_Strict):
+    """A whole experiment: model, data, devices, network, workload and the schedules to compare."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "mercury-sim scenario"})
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    model: str = "deit_base_distilled_patch16_224"
+    dataset: str = Field("imagenet", description="Selects the accuracy table rows")
+    accuracy_tables: list[str] | None = Field(None, description="CSV files; default: the shipped tables")
+    precision: Literal["fp32", "fp16"] = "fp32"
+    mobile_profile: str = "raspberry-pi-4b"
+    cloud_profile: str = "rtx-4090"
+    result_bytes: int = Field(4000, ge=0, description="Result returned to the device (logits of 1000 classes)")
+    network: Network
+    workload: Workload
+    cloud: Cloud = Cloud()
+    target_accuracy: float | None = Field(None, gt=0, le=100, description="Each schedule meets this top-1")
+    schedules: list[ScheduleConfig] = Field(min_length=1)
+
+    _path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; known: {', '.join(sorted(MODELS))}")
+        depth = MODELS[self.model].depth
+        labels = [s.display for s in self.schedules]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"schedule labels must be unique; repeated: {', '.join(dupes)} (set 'label')")
+        for i, s in enumerate(self.schedules):
+            split = getattr(s, "split_after", None)
+            if isinstance(split, int) and split > depth:
+                raise _KeyError(f"schedules[{i}].split_after", f"must be in 1..{depth} for {self.model} "
+                                f"(got {split})")
+        offsets = self.network.start_offset_s
+        if isinstance(offsets, list) and len(offsets) != self.workload.devices:
+            raise _KeyError("network.start_offset_s", f"one offset per device: expected "
+                            f"{self.workload.devices}, got {len(offsets)}")
+        return self
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def base_dir(self) -> Path | None:
+        return self._path.parent if self._path else None
+
+
+class _KeyError(ValueError):
+    """A validation error that belongs to a nested key rather than where it was detected."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (files it names are checked when the run resolves them)."""
+    path = Path(path)
+    data = load_yaml_mapping(path)
+    return scenario_from_dict(data, path)
+
+
+def scenario_from_dict(data: dict[str, Any], path: Path | None = None) -> Scenario:
+    """Validate an already-parsed scenario mapping."""
+    source = path if path is not None else "<scenario>"
+    try:
+        scenario = parse_model(Scenario, data, source)
+    except InputError as exc:
+        raise exc from None
+    scenario._path = path.resolve() if path is not None else None
+    return scenario
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (``mercury-sim schema``)."""
+    return Scenario.model_json_schema()

@@ -1,0 +1,76 @@
+"""What every schedule is given and what it must provide."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from simulator.accuracy import AccuracyCurve, AccuracyTable
+from simulator.plan import Plan, PlanContext, Stage
+from simulator.profiles import Profile
+from simulator.vit import Precision, ViTSpec
+
+
+class ScheduleError(ValueError):
+    """A schedule cannot be built as configured (the runner names the scenario key)."""
+
+
+@dataclass(frozen=True)
+class ScheduleInputs:
+    """The resolved inputs a schedule may consult."""
+
+    spec: ViTSpec
+    dataset: str
+    precision: Precision
+    accuracy: AccuracyTable
+    mobile: Profile
+    cloud: Profile
+    target_accuracy: float | None
+    mean_mbps: float
+    rtt_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def curve(self, method: str, split_after: int | None, reconstruction: str = "none") -> AccuracyCurve | None:
+        """The accuracy curve, or None when the tables lack it (accuracy is then reported as NaN)."""
+        try:
+            return self.accuracy.curve(self.spec.name, self.dataset, method, split_after, reconstruction)
+        except LookupError:
+            return None
+
+    def require_curve(self, method: str, split_after: int | None, reconstruction: str = "none") -> AccuracyCurve:
+        try:
+            return self.accuracy.curve(self.spec.name, self.dataset, method, split_after, reconstruction)
+        except LookupError as exc:
+            raise ScheduleError(str(exc)) from None
+
+    def baseline_accuracy(self) -> float:
+        curve = self.curve("none", None)
+        return curve.accuracy(0.0) if curve else math.nan
+
+
+def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[str] | None = None) -> float:
+    """Top-1 at a parameter; NaN (with a warning) without a table or outside its range, never extrapolated."""
+    if curve is None:
+        return math.nan
+    try:
+        return curve.accuracy(parameter)
+    except ValueError as exc:
+        if warnings is not None:
+            warnings.append(f"{exc}; accuracy reported as NaN")
+        return math.nan
+
+
+def full_model_stages(spec: ViTSpec) -> tuple[Stage, ...]:
+    """Embed, every block on all tokens, and the head."""
+    n = spec.num_tokens
+    return (Stage("embed", n, n), *[Stage("block", n, n)] * spec.depth, Stage("head", n, n))
+
+
+class Schedule(Protocol):
+    """Turns the request context into a Plan. Static schedules return the same Plan every time."""
+
+    label: str
+    static: bool
+
+    def plan(self, ctx: PlanContext) -> Plan: ...

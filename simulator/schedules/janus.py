@@ -1,0 +1,129 @@
+"""Janus: ToMe with the declining schedule Delta_l = floor(2^(alpha (L - l))), split after s.
+
+Static (alpha and split given, or alpha chosen for a target accuracy), or Janus's own scheduler
+(``alpha: auto``): per request, the smallest alpha (step 0.01, i.e. the most accurate) whose best split
+among the fine-to-coarse candidates meets the SLA under the bandwidth estimate, a harmonic mean of the
+device's recent upload throughputs (cold start: the trace mean). When no alpha meets the SLA it takes
+the fastest configuration overall (Janus Algorithm 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.plan import Plan, PlanContext, Stage, block_stages, stages_ms
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at
+from simulator.schedules.tome_split import tome_split_plan
+from simulator.vit import janus_alpha_max, janus_deltas, tome_tokens
+
+ALPHA_STEP = 0.01
+
+
+def split_candidates(depth: int, k: int) -> list[int]:
+    """Janus Eq. 3: {0, L+1} and s_1 = 1, s_i = s_(i-1) + ceil(i / k) while s_i <= L."""
+    chosen = [1]
+    i = 2
+    while chosen[-1] + math.ceil(i / k) <= depth:
+        chosen.append(chosen[-1] + math.ceil(i / k))
+        i += 1
+    return [0, *chosen, depth + 1]
+
+
+def harmonic_mean(values: list[float]) -> float:
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return 0.0
+    return len(positive) / math.fsum(1.0 / v for v in positive)
+
+
+@dataclass
+class JanusSchedule:
+    label: str
+    inputs: ScheduleInputs
+    split_after: int | str
+    alpha: float | str | None
+    target_accuracy: float | None = None
+    sla_ms: float | None = None
+    bandwidth_window: int = 20
+    split_candidates_k: int = 5
+    image_bytes: int = 2_200_000
+    static: bool = True
+    _plan: Plan | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.alpha == "auto":
+            self.static = False
+            self._prepare_scheduler()
+            return
+        assert isinstance(self.split_after, int)
+        curve = self.inputs.curve("janus", self.split_after)
+        alpha = self.alpha
+        if alpha is None:
+            target = self.target_accuracy or self.inputs.target_accuracy
+            if target is None:
+                raise ScheduleError("give alpha or a target_accuracy")
+            curve = self.inputs.require_curve("janus", self.split_after)
+            try:
+                alpha = curve.parameter_for(target, step=ALPHA_STEP)
+            except ValueError as exc:
+                raise ScheduleError(str(exc)) from None
+        alpha = float(alpha)
+        self._plan = self._plan_for(alpha, self.split_after, accuracy_at(curve, alpha, self.inputs.warnings))
+
+    def _plan_for(self, alpha: float, split: int, accuracy: float) -> Plan:
+        spec = self.inputs.spec
+        merges = janus_deltas(spec, alpha)
+        if split == 0:
+            blocks = tome_tokens(spec, merges)
+            n0 = spec.num_tokens
+            cloud = (Stage("embed", n0, n0), *block_stages(blocks, merge_step=True),
+                     Stage("head", blocks[-1][1], blocks[-1][1]))
+            return Plan(0, alpha, (), self.image_bytes, cloud, accuracy)
+        return tome_split_plan(self.inputs, merges, min(split, spec.depth), alpha, accuracy)
+
+    # -- Janus's scheduler -----------------------------------------------------------------------------
+    def _prepare_scheduler(self) -> None:
+        spec = self.inputs.spec
+        curve = self.inputs.curve("janus", None)
+        top = janus_alpha_max(spec)
+        if curve is not None:
+            top = min(top, curve.range[1])
+        alphas = np.round(np.arange(0.0, top + ALPHA_STEP / 2, ALPHA_STEP), 2)
+        splits = split_candidates(spec.depth, self.split_candidates_k)
+        self._alphas = alphas
+        self._plans: list[list[Plan]] = []
+        compute, payload = [], []
+        for alpha in alphas:
+            accuracy = accuracy_at(curve, float(alpha)) if curve is not None else math.nan
+            row = [self._plan_for(float(alpha), s, accuracy) for s in splits]
+            self._plans.append(row)
+            compute.append([(stages_ms(self.inputs.mobile, spec, p.mobile) +
+                             stages_ms(self.inputs.cloud, spec, p.cloud)) / 1e3 + (self.inputs.rtt_s if
+                                                                                   p.offloads else 0.0)
+                            for p in row])
+            payload.append([p.uplink_bytes for p in row])
+        self._compute_s = np.array(compute)
+        self._payload_bits = np.array(payload, dtype=float) * 8.0
+
+    def bandwidth_estimate(self, ctx: PlanContext) -> float:
+        recent = list(ctx.recent_mbps)[-self.bandwidth_window:]
+        estimate = harmonic_mean(recent)
+        return estimate if estimate > 0 else ctx.mean_mbps
+
+    def plan(self, ctx: PlanContext) -> Plan:
+        if self._plan is not None:
+            return self._plan
+        mbps = max(self.bandwidth_estimate(ctx), 1e-9)
+        predicted = self._compute_s + self._payload_bits / (mbps * 1e6)
+        best_split = predicted.argmin(axis=1)
+        best = predicted[np.arange(len(self._alphas)), best_split]
+        assert self.sla_ms is not None
+        feasible = np.nonzero(best <= self.sla_ms / 1e3)[0]
+        if feasible.size:
+            a = int(feasible[0])
+        else:
+            a = int(best.argmin())
+        return self._plans[a][int(best_split[a])]

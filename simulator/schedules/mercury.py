@@ -1,0 +1,68 @@
+"""Mercury: block 1 on all tokens, regional pruning of K patch tokens, blocks 2..s on the rest, upload,
+then the cloud restores K tokens (learned meta-tokens, zero padding or duplicates) and runs every later
+block on the full count. Without reconstruction the cloud continues on the pruned count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.plan import Plan, PlanContext, Stage
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at
+from simulator.vit import mercury_max_reduction, mercury_pruned
+
+
+@dataclass
+class MercurySchedule:
+    label: str
+    inputs: ScheduleInputs
+    split_after: int
+    reduction: float | None
+    reconstruction: str = "learned"
+    window: int = 2
+    target_accuracy: float | None = None
+    static: bool = True
+    _plan: Plan = field(init=False)
+
+    def __post_init__(self) -> None:
+        spec = self.inputs.spec
+        limit = mercury_max_reduction(spec, self.window)
+        curve = self.inputs.curve("mercury", self.split_after, self.reconstruction)
+        reduction = self.reduction
+        if reduction is None:
+            target = self.target_accuracy or self.inputs.target_accuracy
+            if target is None:
+                raise ScheduleError("give reduction or a target_accuracy")
+            curve = self.inputs.require_curve("mercury", self.split_after, self.reconstruction)
+            try:
+                reduction = curve.parameter_for(target)
+            except ValueError as exc:
+                raise ScheduleError(str(exc)) from None
+            # K is an integer: take the largest K whose rate still meets the target.
+            pruned = int(reduction * spec.num_patches + 1e-9)
+            reduction = pruned / spec.num_patches
+        if reduction > limit + 1e-9:
+            raise ScheduleError(f"reduction {reduction:g} exceeds the {limit:.0%} that one anchor per "
+                                f"{self.window}x{self.window} window allows")
+        self._plan = self._build(float(reduction), accuracy_at(curve, float(reduction), self.inputs.warnings))
+
+    def _build(self, reduction: float, accuracy: float) -> Plan:
+        spec = self.inputs.spec
+        n0 = spec.num_tokens
+        pruned = mercury_pruned(spec, reduction, self.window)
+        kept = n0 - pruned
+        s = self.split_after
+        mobile: list[Stage] = [Stage("embed", n0, n0), Stage("block", n0, n0)]
+        if pruned:
+            mobile.append(Stage("mercury_prune", spec.num_patches, spec.num_patches - pruned))
+        mobile.extend([Stage("block", kept, kept)] * (s - 1))
+        cloud_tokens = n0 if self.reconstruction != "none" else kept
+        cloud = [Stage("block", cloud_tokens, cloud_tokens)] * (spec.depth - s)
+        head = Stage("head", cloud_tokens, cloud_tokens)
+        if s >= spec.depth:
+            return Plan(s, reduction, (*mobile, Stage("head", kept, kept)), 0, (), accuracy)
+        payload = spec.payload_bytes(kept, self.inputs.precision)
+        return Plan(s, reduction, tuple(mobile), payload, (*cloud, head), accuracy, kept)
+
+    def plan(self, ctx: PlanContext) -> Plan:
+        return self._plan

@@ -1,0 +1,40 @@
+"""OTAS as the Mercury paper runs it: ToMe merging a constant r tokens in every block, split after s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.plan import Plan, PlanContext
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at
+from simulator.schedules.tome_split import tome_split_plan
+from simulator.vit import constant_r
+
+
+@dataclass
+class OtasSchedule:
+    label: str
+    inputs: ScheduleInputs
+    split_after: int
+    r: int | None
+    target_accuracy: float | None = None
+    static: bool = True
+    _plan: Plan = field(init=False)
+
+    def __post_init__(self) -> None:
+        curve = self.inputs.curve("tome", self.split_after)
+        r = self.r
+        if r is None:
+            target = self.target_accuracy or self.inputs.target_accuracy
+            if target is None:
+                raise ScheduleError("give r or a target_accuracy")
+            curve = self.inputs.require_curve("tome", self.split_after)
+            try:
+                r = int(curve.parameter_for(target, integer=True))
+            except ValueError as exc:
+                raise ScheduleError(str(exc)) from None
+        accuracy = accuracy_at(curve, float(r), self.inputs.warnings)
+        self._plan = tome_split_plan(self.inputs, constant_r(self.inputs.spec, r), self.split_after, float(r),
+                                     accuracy)
+
+    def plan(self, ctx: PlanContext) -> Plan:
+        return self._plan

@@ -1,0 +1,89 @@
+"""Turning pydantic validation errors and YAML problems into one-line InputErrors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simulator.errors import InputError
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``('schedules', 2, 'r')`` -> ``schedules[2].r``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def first_error(source: str | Path, exc: ValidationError) -> InputError:
+    """The first pydantic error as an InputError naming the key."""
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(err["loc"])
+    kind = err.get("type", "")
+    message = err.get("msg", "invalid value")
+    if kind == "extra_forbidden":
+        message = "unknown key"
+    elif kind == "missing":
+        message = "required key is missing"
+    elif "input" in err and kind not in ("model_type", "dict_type"):
+        shown = repr(err["input"])
+        if len(shown) <= 60:
+            message = f"{message} (got {shown})"
+    message = message.removeprefix("Value error, ")
+    cause = (err.get("ctx") or {}).get("error")
+    key = getattr(cause, "key", None)
+    where = key if key else dotted(_strip_tags(loc))
+    return InputError(source, message, where)
+
+
+def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union-member tags (e.g. 'mercury') that follow a list index."""
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        if i > 0 and isinstance(loc[i - 1], int) and isinstance(part, str) and part in _TAGS:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_TAGS: set[str] = set()
+
+
+def register_tags(tags: set[str]) -> None:
+    """Discriminated-union tags to hide from key paths (schedule kinds)."""
+    _TAGS.update(tags)
+
+
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping; problems become one-line InputErrors with a line number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(path, f"malformed YAML: {problem}", where) from None
+    if not isinstance(data, dict):
+        raise InputError(path, f"expected a YAML mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def parse_model(model: type[BaseModel], data: Any, source: str | Path) -> Any:
+    """Validate ``data`` against ``model``; the first error becomes a one-line InputError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise first_error(source, exc) from None
