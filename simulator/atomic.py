@@ -11,11 +11,19 @@ from pathlib import Path
 from typing import TextIO
 
 
+def _readable_mode(fd: int) -> None:
+    """Give a temporary file the mode a plain ``open()`` would (mkstemp creates it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _readable_mode(fd)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -70,6 +78,7 @@ def atomic_text_writer(path: Path) -> Iterator[TextIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _readable_mode(fd)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
         os.replace(tmp, path)
