@@ -9,6 +9,7 @@ import json
 import math
 import shlex
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -23,6 +24,7 @@ from simulator.traces.stats import TraceStats, trace_stats
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 EXPORT_FORMATS = ("mahimahi",)
+LEGS_HELP = "ghoshal2022 5G runs: 'sum' (NR + LTE legs) or 'nr' (NR leg only)."
 
 
 def _command(*parts: object) -> str:
@@ -31,11 +33,11 @@ def _command(*parts: object) -> str:
 
 @app.command("import")
 def import_cmd(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}."),
-    src: Path = typer.Argument(..., help="Input file (ghoshal2022: a .list file or the data-set folder)."),
-    dest: Path = typer.Argument(..., help="Output trace CSV (ghoshal2022: an output folder)."),
-    legs: str = typer.Option("sum", help="ghoshal2022 5G runs: 'sum' (NR + LTE legs) or 'nr' (NR leg only)."),
-    bin_ms: int = typer.Option(100, "--bin-ms", help="mahimahi: bin width in milliseconds."),
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")],
+    src: Annotated[Path, typer.Argument(help="Input file (ghoshal2022: a .list file or the data set).")],
+    dest: Annotated[Path, typer.Argument(help="Output trace CSV (ghoshal2022: an output folder).")],
+    legs: Annotated[str, typer.Option(help=LEGS_HELP)] = "sum",
+    bin_ms: Annotated[int, typer.Option("--bin-ms", help="mahimahi: bin width in milliseconds.")] = 100,
 ) -> None:
     """Convert a foreign trace format into the project's CSV trace(s)."""
     name = check_format(fmt)
@@ -47,9 +49,9 @@ def import_cmd(
 
 @app.command("export")
 def export_cmd(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help=f"One of: {', '.join(EXPORT_FORMATS)}."),
-    src: Path = typer.Argument(..., help="Project trace CSV."),
-    dest: Path = typer.Argument(..., help="Output file."),
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=f"One of: {', '.join(EXPORT_FORMATS)}.")],
+    src: Annotated[Path, typer.Argument(help="Project trace CSV.")],
+    dest: Annotated[Path, typer.Argument(help="Output file.")],
 ) -> None:
     """Write a project trace in a foreign format (mahimahi: one line per 1500-byte delivery opportunity)."""
     check_format(fmt, EXPORT_FORMATS)
@@ -72,8 +74,8 @@ def _files(paths: list[Path]) -> list[Path]:
 
 @app.command("stats")
 def stats_cmd(
-    paths: list[Path] = typer.Argument(..., help="Trace CSV files or folders of them."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    paths: Annotated[list[Path], typer.Argument(help="Trace CSV files or folders of them.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Duration, mean, median, p5, p95, outage share (< 1 Mbit/s) and lag-1 autocorrelation."""
     rows = [trace_stats(read_trace_csv(p), p.stem) for p in _files(paths)]
@@ -102,10 +104,10 @@ def _print_table(rows: list[TraceStats]) -> None:
 
 @app.command("fit")
 def fit_cmd(
-    src_dir: Path = typer.Argument(..., help="The Ghoshal 2022 data set folder (or its throughput/ folder)."),
-    out: Path = typer.Argument(..., help="Models YAML to write (e.g. traces/synthetic/models.yaml)."),
-    legs: str = typer.Option("sum", help="5G runs: 'sum' (NR + LTE legs) or 'nr' (NR leg only)."),
-    levels: int = typer.Option(synth.DEFAULT_LEVELS, help="Quantile levels (plus as many equal-width ones)."),
+    src_dir: Annotated[Path, typer.Argument(help="The Ghoshal 2022 data set folder.")],
+    out: Annotated[Path, typer.Argument(help="Models YAML to write (e.g. traces/synthetic/models.yaml).")],
+    legs: Annotated[str, typer.Option(help=LEGS_HELP)] = "sum",
+    levels: Annotated[int, typer.Option(help="Quantile levels.")] = synth.DEFAULT_LEVELS,
 ) -> None:
     """Fit one Markov chain per network x mobility to the real set and store it as data."""
     if legs not in ("sum", "nr"):
@@ -120,11 +122,11 @@ def fit_cmd(
 
 @app.command("synth")
 def synth_cmd(
-    out: Path = typer.Argument(..., help="Trace CSV to write."),
-    profile: str = typer.Option(..., help="e.g. lte-driving, 5g-static, lte-all, 5g-all."),
-    duration_s: float = typer.Option(600.0, "--duration-s", help="Length of the trace in seconds."),
-    seed: int = typer.Option(1, help="Random seed (same profile + seed + duration = identical file)."),
-    models: Path | None = typer.Option(None, help="Models YAML (default: the shipped one)."),
+    out: Annotated[Path, typer.Argument(help="Trace CSV to write.")],
+    profile: Annotated[str, typer.Option(help="e.g. lte-driving, 5g-static, lte-all, 5g-all.")],
+    duration_s: Annotated[float, typer.Option("--duration-s", help="Trace length (s).")] = 600.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same inputs, same file).")] = 1,
+    models: Annotated[Path | None, typer.Option(help="Models YAML (default: the shipped one).")] = None,
 ) -> None:
     """Generate a synthetic trace from a fitted model."""
     doc = synth.load_models(models)

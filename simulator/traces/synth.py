@@ -190,7 +190,8 @@ def load_models(path: str | Path | None = None) -> dict:
     """Read a models document, checking the keys generation needs."""
     path = Path(path) if path else default_models_path()
     if path is None:
-        raise InputError(None, "no models file given and traces/synthetic/models.yaml is not shipped", "--models")
+        raise InputError(None, "no models file given and traces/synthetic/models.yaml is not shipped",
+                         "--models")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -208,7 +209,8 @@ def chain_from_doc(doc: dict, name: str) -> ChainModel:
     source = doc.get("_path")
     entry = doc["profiles"].get(name)
     if not isinstance(entry, dict):
-        raise InputError(source, f"unknown profile {name!r}; known: {', '.join(profile_names(doc))}", "--profile")
+        known = ", ".join(profile_names(doc))
+        raise InputError(source, f"unknown profile {name!r}; known: {known}", "--profile")
     try:
         q = np.asarray(entry["emission_quantiles"], dtype=np.float64)
         p = np.asarray(entry["transitions"], dtype=np.float64)
