@@ -94,8 +94,9 @@ def _print_table(rows: list[TraceStats]) -> None:
     from rich.table import Table
 
     table = Table(title="Trace statistics (Mbit/s, time-weighted)")
-    for column in ("trace", "duration s", "mean", "median", "p5", "p95", "outage <1", "lag-1 acf"):
-        table.add_column(column, justify="left" if column == "trace" else "right")
+    table.add_column("trace", no_wrap=True)
+    for column in ("duration s", "mean", "median", "p5", "p95", "outage <1", "lag-1 acf"):
+        table.add_column(column, justify="right")
     for r in rows:
         table.add_row(r.name, f"{r.duration_s:.1f}", f"{r.mean:.2f}", f"{r.median:.2f}", f"{r.p5:.2f}",
                       f"{r.p95:.2f}", f"{r.outage_fraction:.3f}", f"{r.lag1_autocorr:.3f}")
