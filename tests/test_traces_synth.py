@@ -95,8 +95,8 @@ def test_shipped_file_regenerates_byte_identical(tmp_path: Path, capsys) -> None
     from _traces_real import run_cli
 
     out = tmp_path / "lte-walking.csv"
-    code, _, err = run_cli(["traces", "synth", "--profile", "lte-walking", "--duration-s", "600", "--seed", "1",
-                            str(out)], capsys)
+    args = ["traces", "synth", "--profile", "lte-walking", "--duration-s", "600", "--seed", "1", str(out)]
+    code, _, err = run_cli(args, capsys)
     assert code == 0, err
     body = out.read_text().split("time_s,mbps\n")[1]
     assert body == (SYNTHETIC / "lte-walking.csv").read_text().split("time_s,mbps\n")[1]

@@ -27,7 +27,7 @@ from simulator.traces.csv_format import open_text
 from simulator.traces.trace import Trace
 
 PACKET_BYTES = 1500
-_BLOCK_LINES = 1 << 18
+_BLOCK_LINES = 1 << 16
 
 
 def _block_values(path: Path, block: list[str], first_line: int) -> np.ndarray:
