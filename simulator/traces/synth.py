@@ -2,11 +2,12 @@
 
 Model (per network x mobility), at the real set's native 0.1 s step:
 
-* states: an explicit OUTAGE state (capacity < 1 Mbit/s) plus ``K`` throughput levels whose edges are
-  quantiles of the non-outage samples (equal time per level; tied edges, e.g. LTE's 65 Mbit/s ceiling,
-  are merged);
-* transitions: counted between consecutive samples within each run (never across run boundaries) and
-  normalised, i.e. the maximum-likelihood first-order chain;
+* states: an explicit OUTAGE state (capacity < 1 Mbit/s) plus throughput levels whose edges are ``K``
+  quantiles and ``K`` equal-width steps of the non-outage samples (equal-width edges split the sparse
+  gaps of bimodal groups, e.g. LTE walking's 46 / 65 Mbit/s plateaus); empty levels are dropped;
+* transitions: counted between consecutive samples within each run, never across runs, each run closed
+  on itself (last -> first, as a looping replay does) and normalised: the maximum-likelihood chain whose
+  stationary distribution is exactly the empirical state occupancy, so the model mean is the real mean;
 * emission: within a state, a value drawn from that state's empirical quantile function (stored at
   ``EMISSION_POINTS`` points, linear in between).
 
@@ -159,8 +160,10 @@ def fit_dataset(src: str | Path, *, legs: ghoshal.Legs = "sum", levels: int = DE
         "source_commit": SOURCE_COMMIT,
         "importer": {"format": "ghoshal2022", "legs": legs, "sample_period_s": SAMPLE_S},
         "method": (f"first-order Markov chain at {SAMPLE_S} s over an outage state (< {OUTAGE_MBPS} Mbit/s) "
-                   f"and {levels} quantile levels of the non-outage samples; ML transition counts within "
-                   f"runs; emission = per-state empirical quantile function at {EMISSION_POINTS} points"),
+                   f"and throughput levels (edges: {levels} quantiles and {levels} equal-width steps of the "
+                   "non-outage samples, empty levels dropped); ML transition counts within runs, each run "
+                   f"closed on itself; emission = per-state empirical quantile function at {EMISSION_POINTS} "
+                   "points"),
         "fitted_on": dt.date.today().isoformat(),
         "command": command or "mercury-sim traces fit SRC_DIR OUT",
     }
