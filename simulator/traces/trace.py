@@ -60,11 +60,13 @@ class Trace:
         name: str = "trace",
         meta: dict | None = None,
     ) -> Trace:
-        """Build from sample start times (any origin) and capacities; the last sample lasts the median step."""
+        """Build from sample start times (any origin) and capacities; the last sample lasts the median
+        step."""
         times = np.asarray(times_s, dtype=np.float64)
         times = times - times[0]
         step = float(np.median(np.diff(times))) if times.size > 1 else 1.0
-        return cls(times, np.asarray(mbps, dtype=np.float64), float(times[-1] + step), at_end, name, meta or {})
+        rates = np.asarray(mbps, dtype=np.float64)
+        return cls(times, rates, float(times[-1] + step), at_end, name, meta or {})
 
     @classmethod
     def constant(cls, mbps: float, *, name: str = "constant", duration_s: float = 1.0) -> Trace:
