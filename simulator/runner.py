@@ -79,10 +79,15 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
     return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files)
 
 
+def mean_bandwidth(scenario: Scenario, inputs: ResolvedInputs) -> float:
+    """The bandwidth of mean mode: the scenario's mean_mbps, else the trace's time-weighted mean."""
+    return scenario.network.mean_mbps or inputs.trace.mean_mbps
+
+
 def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
     """Translate the scenario's units (ms, Mbit/s) into the engine's seconds."""
     net, work, cloud = scenario.network, scenario.workload, scenario.cloud
-    trace = inputs.trace if net.mode == "trace" else Trace.constant(inputs.trace.mean_mbps, name="mean")
+    trace = inputs.trace if net.mode == "trace" else Trace.constant(mean_bandwidth(scenario, inputs), name="mean")
     if net.start_offset_s == "random":
         offsets = start_offsets(work.seed, work.devices, inputs.trace.duration_s)
     elif isinstance(net.start_offset_s, list):
@@ -105,7 +110,7 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
 def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[str]) -> list[Schedule]:
     """One schedule object per scenario entry; a schedule that cannot be built names its key."""
     shared = ScheduleInputs(inputs.spec, scenario.dataset, scenario.precision, inputs.accuracy, inputs.mobile,
-                            inputs.cloud, scenario.target_accuracy, inputs.trace.mean_mbps,
+                            inputs.cloud, scenario.target_accuracy, mean_bandwidth(scenario, inputs),
                             scenario.network.rtt_ms / 1e3)
     schedules = []
     for i, config in enumerate(scenario.schedules):
@@ -142,7 +147,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     frames = []
     for schedule in schedules:
         callback = (lambda f, label=schedule.label: progress(label, f)) if progress else None
-        buffer = simulate(setup, schedule, cost, mean_mbps=inputs.trace.mean_mbps, on_progress=callback)
+        buffer = simulate(setup, schedule, cost, mean_mbps=mean_bandwidth(scenario, inputs), on_progress=callback)
         frames.append(buffer.frame(schedule.label))
     labels = [s.label for s in schedules]
     records = pd.concat(frames, ignore_index=True)

@@ -25,6 +25,8 @@ class Network(_Strict):
 
     trace: str = Field(description="Trace CSV (time_s,mbps): a path relative to the scenario, or shipped")
     mode: Literal["trace", "mean"] = "trace"
+    mean_mbps: float | None = Field(
+        None, gt=0, description="Mean mode only: this bandwidth instead of the trace's mean (e.g. a published one)")
     rtt_ms: float = Field(0.0, ge=0, description="Round-trip time; half is added to the upload, half to the return")
     start_offset_s: float | Literal["random"] | list[float] = Field(
         0.0, description="Where each device starts in the trace: one offset, one per device, or random")
@@ -36,6 +38,8 @@ class Network(_Strict):
 
     @model_validator(mode="after")
     def _offsets(self) -> Network:
+        if self.mean_mbps is not None and self.mode != "mean":
+            raise _KeyError("network.mean_mbps", "applies to mode 'mean' only")
         offsets = self.start_offset_s
         if isinstance(offsets, list) and any(o < 0 for o in offsets):
             raise ValueError("start offsets must be >= 0")

@@ -61,6 +61,19 @@ def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[st
         return math.nan
 
 
+def choose_parameter(curve: AccuracyCurve, target: float, warnings: list[str], **kwargs: object) -> float:
+    """The most aggressive parameter meeting ``target``; warns when the table ends before the target is hit."""
+    try:
+        chosen = curve.parameter_for(target, **kwargs)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ScheduleError(str(exc)) from None
+    lo, hi = curve.range
+    if chosen >= hi - 1e-9 and curve.accuracy(hi) > target + 0.05:
+        warnings.append(f"the accuracy table for {curve.label} ends at {hi:g} ({curve.accuracy(hi):.2f} % top-1), "
+                        f"above the {target:g} % target; using {hi:g}")
+    return chosen
+
+
 def full_model_stages(spec: ViTSpec) -> tuple[Stage, ...]:
     """Embed, every block on all tokens, and the head."""
     n = spec.num_tokens

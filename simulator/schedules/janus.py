@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulator.plan import Plan, PlanContext, Stage, block_stages, stages_ms
-from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, choose_parameter
 from simulator.schedules.tome_split import tome_split_plan
 from simulator.vit import janus_alpha_max, janus_deltas, tome_tokens
 
@@ -66,10 +66,7 @@ class JanusSchedule:
             if target is None:
                 raise ScheduleError("give alpha or a target_accuracy")
             curve = self.inputs.require_curve("janus", self.split_after)
-            try:
-                alpha = curve.parameter_for(target, step=ALPHA_STEP)
-            except ValueError as exc:
-                raise ScheduleError(str(exc)) from None
+            alpha = choose_parameter(curve, target, self.inputs.warnings, step=ALPHA_STEP)
         alpha = float(alpha)
         self._plan = self._plan_for(alpha, self.split_after, accuracy_at(curve, alpha, self.inputs.warnings))
 

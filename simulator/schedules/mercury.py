@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simulator.plan import Plan, PlanContext, Stage
-from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, choose_parameter
 from simulator.vit import mercury_max_reduction, mercury_pruned
 
 
@@ -34,10 +34,7 @@ class MercurySchedule:
             if target is None:
                 raise ScheduleError("give reduction or a target_accuracy")
             curve = self.inputs.require_curve("mercury", self.split_after, self.reconstruction)
-            try:
-                reduction = curve.parameter_for(target)
-            except ValueError as exc:
-                raise ScheduleError(str(exc)) from None
+            reduction = choose_parameter(curve, target, self.inputs.warnings)
             # K is an integer: take the largest K whose rate still meets the target.
             pruned = int(reduction * spec.num_patches + 1e-9)
             reduction = pruned / spec.num_patches

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simulator.plan import Plan, PlanContext
-from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, choose_parameter
 from simulator.schedules.tome_split import tome_split_plan
 from simulator.vit import constant_r
 
@@ -28,10 +28,7 @@ class OtasSchedule:
             if target is None:
                 raise ScheduleError("give r or a target_accuracy")
             curve = self.inputs.require_curve("tome", self.split_after)
-            try:
-                r = int(curve.parameter_for(target, integer=True))
-            except ValueError as exc:
-                raise ScheduleError(str(exc)) from None
+            r = int(choose_parameter(curve, target, self.inputs.warnings, integer=True))
         accuracy = accuracy_at(curve, float(r), self.inputs.warnings)
         self._plan = tome_split_plan(self.inputs, constant_r(self.inputs.spec, r), self.split_after, float(r),
                                      accuracy)
