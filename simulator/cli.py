@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from simulator.errors import InputError
+from simulator.ml import profiler_cli
 
 app = typer.Typer(
     name="mercury-sim",
@@ -98,3 +99,7 @@ def schema() -> None:
     from simulator.scenario import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
+
+
+# Measures on the host with torch/timm; those load only when the command runs.
+app.command("profile")(profiler_cli.profile)
