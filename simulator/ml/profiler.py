@@ -253,6 +253,7 @@ def host_facts(plan: ProfilePlan) -> dict[str, Any]:
         "device": plan.device,
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "command": " ".join(["mercury-sim", *sys.argv[1:]]),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the host when measuring ended
     }
     if plan.device.startswith("cuda"):
         facts["gpu"] = torch.cuda.get_device_name(torch.device(plan.device))

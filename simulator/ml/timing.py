@@ -1,10 +1,10 @@
 """Wall-clock timing of torch work: warm-up, interleaved repetitions, medians and interquartile ranges.
 
 Repetitions of several cases are interleaved (round-robin) rather than run back to back, so a burst of
-load from another process on a shared host smears over every case instead of biasing one of them. Each
-timed call follows one untimed call of the same case, so it finds its weights and buffers where a
-steady stream of that stage would (otherwise the first small case after a large one pays for the other's
-cache eviction, a 2-3x error on sub-millisecond stages).
+load from another process on a shared host smears over every case instead of biasing one of them. A
+round times each case twice back to back and keeps the faster call: the first may find its weights
+evicted by the previous (larger) case, a 2-3x error on sub-millisecond stages, or its core taken by
+another process; the reported point is the median over rounds, the spread their IQR.
 On CUDA, every repetition is bracketed by CUDA events and synchronised, so the time is the GPU's, not
 the launch queue's.
 """
@@ -61,7 +61,7 @@ class Timer:
 
 def time_cases(cases: Mapping[Hashable, Callable[[], Any]], *, repeats: int, warmup: int, device: str = "cpu",
                on_step: Callable[[], None] | None = None) -> dict[Hashable, Timing]:
-    """Warm every case up, then time ``repeats`` rounds; a round calls every case twice, timing the second.
+    """Warm every case up, then time ``repeats`` rounds; a round calls every case twice, keeping the faster.
 
     ``on_step`` is called after each warm-up call and each timed call (for a progress bar).
     """
@@ -74,8 +74,7 @@ def time_cases(cases: Mapping[Hashable, Callable[[], Any]], *, repeats: int, war
     samples: dict[Hashable, list[float]] = {key: [] for key in cases}
     for _ in range(repeats):
         for key, fn in cases.items():
-            timer.once_ms(fn)
-            samples[key].append(timer.once_ms(fn))
+            samples[key].append(min(timer.once_ms(fn), timer.once_ms(fn)))
             if on_step:
                 on_step()
     return {key: Timing.of(values) for key, values in samples.items()}
