@@ -33,6 +33,10 @@ class Timing:
         q1, med, q3 = np.percentile(arr, [25, 50, 75])
         return cls(float(med), float(q3 - q1), tuple(float(s) for s in arr))
 
+    def per(self, count: int) -> Timing:
+        """The timing of one of ``count`` identical steps that were timed together."""
+        return Timing(self.median_ms / count, self.iqr_ms / count, tuple(s / count for s in self.samples_ms))
+
 
 class Timer:
     """Times one call of a zero-argument function on ``device`` (``cpu`` or ``cuda``)."""
