@@ -49,10 +49,14 @@ class ScheduleInputs:
         return curve.accuracy(0.0) if curve else math.nan
 
 
-def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[str] | None = None) -> float:
-    """Top-1 at a parameter; NaN (with a warning) without a table or outside its range, never extrapolated."""
+def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[str] | None = None,
+                baseline: float = math.nan) -> float:
+    """Top-1 at a parameter; NaN (with a warning) without a table or outside its range, never extrapolated.
+
+    ``baseline`` answers for parameter 0 (no reduction is the unreduced model) when no curve exists.
+    """
     if curve is None:
-        return math.nan
+        return baseline if parameter == 0 else math.nan
     try:
         return curve.accuracy(parameter)
     except ValueError as exc:

@@ -68,7 +68,8 @@ class JanusSchedule:
             curve = self.inputs.require_curve("janus", self.split_after)
             alpha = choose_parameter(curve, target, self.inputs.warnings, step=ALPHA_STEP)
         alpha = float(alpha)
-        self._plan = self._plan_for(alpha, self.split_after, accuracy_at(curve, alpha, self.inputs.warnings))
+        self._plan = self._plan_for(alpha, self.split_after, accuracy_at(curve, alpha, self.inputs.warnings,
+                                                                      self.inputs.baseline_accuracy()))
 
     def _plan_for(self, alpha: float, split: int, accuracy: float) -> Plan:
         spec = self.inputs.spec

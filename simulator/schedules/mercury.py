@@ -41,7 +41,8 @@ class MercurySchedule:
         if reduction > limit + 1e-9:
             raise ScheduleError(f"reduction {reduction:g} exceeds the {limit:.0%} that one anchor per "
                                 f"{self.window}x{self.window} window allows")
-        self._plan = self._build(float(reduction), accuracy_at(curve, float(reduction), self.inputs.warnings))
+        accuracy = accuracy_at(curve, float(reduction), self.inputs.warnings, self.inputs.baseline_accuracy())
+        self._plan = self._build(float(reduction), accuracy)
 
     def _build(self, reduction: float, accuracy: float) -> Plan:
         spec = self.inputs.spec

@@ -29,7 +29,7 @@ class OtasSchedule:
                 raise ScheduleError("give r or a target_accuracy")
             curve = self.inputs.require_curve("tome", self.split_after)
             r = int(choose_parameter(curve, target, self.inputs.warnings, integer=True))
-        accuracy = accuracy_at(curve, float(r), self.inputs.warnings)
+        accuracy = accuracy_at(curve, float(r), self.inputs.warnings, self.inputs.baseline_accuracy())
         self._plan = tome_split_plan(self.inputs, constant_r(self.inputs.spec, r), self.split_after, float(r),
                                      accuracy)
 
