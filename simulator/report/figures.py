@@ -75,8 +75,8 @@ def latency_time_figure(records: pd.DataFrame, schedules: list[str], trace: pd.D
                                  yaxis="y2", line={"color": "rgba(90,90,90,0.6)", "width": 1}))
         extra["yaxis2"] = {"title": "bandwidth (Mbit/s)", "overlaying": "y", "side": "right",
                            "showgrid": False, "rangemode": "tozero"}
-    return _layout(fig, "Latency over time (many requests: per-bin median with min-max band)",
-                   "arrival time (s)", "end-to-end latency (ms)", **extra)
+    return _layout(fig, "Latency over time (log scale; many requests: per-bin median, min-max band)",
+                   "arrival time (s)", "end-to-end latency (ms)", yaxis_type="log", **extra)
 
 
 def latency_cdf_figure(records: pd.DataFrame, schedules: list[str]) -> go.Figure:
@@ -85,8 +85,8 @@ def latency_cdf_figure(records: pd.DataFrame, schedules: list[str]) -> go.Figure
     for name in schedules:
         x, y = cdf_points(completed(records, name).total_ms.to_numpy())
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line_shape="hv", name=name))
-    return _layout(fig, "Latency CDF (completed requests)", "end-to-end latency (ms)", "fraction of requests",
-                   yaxis_range=[0, 1.02])
+    return _layout(fig, "Latency CDF (completed requests)", "end-to-end latency (ms, log scale)",
+                   "fraction of requests", yaxis_range=[0, 1.02], xaxis_type="log")
 
 
 def _point_label(name: str, entry: dict[str, Any]) -> str:
