@@ -17,6 +17,7 @@ from tests._report_runs import CLAIMS, HOSTILE, run_cli, scenario_file
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+MARKS = ".scatterlayer path.js-line, .barlayer path, .scatterlayer .point"
 INIT = """window.__pwned = false;
 window.alert = window.confirm = window.prompt = () => { window.__pwned = true; };"""
 
@@ -25,10 +26,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory) -> dict:
-    """Run a hostile-named scenario, add claims, regenerate, open the report once; returns what the page showed."""
+    """Run a hostile-named scenario, add claims, regenerate, open the report once; return what it showed."""
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     folder = tmp_path_factory.mktemp("browser")
     out = folder / "out"
     assert run_cli(["run", str(scenario_file(folder, HOSTILE, HOSTILE)), "-o", str(out), "-q"]) == 0
@@ -49,8 +50,9 @@ def loaded(tmp_path_factory) -> dict:
             seen["figures"] = page.eval_on_selector_all(".figure", """divs => divs.map(d => ({
                 id: d.id, svg: d.querySelectorAll('.main-svg').length,
                 traces: d.querySelectorAll('.scatterlayer .trace, .barlayer .trace').length,
-                paths: [...d.querySelectorAll('.scatterlayer path.js-line, .barlayer path, .scatterlayer .point')]
-                       .filter(p => (p.getAttribute('d') || '').length > 2).length}))""")
+                paths: [...d.querySelectorAll(MARKS)]
+                       .filter(p => (p.getAttribute('d') || '').length > 2).length}))"""
+            .replace("MARKS", repr(MARKS)))
             seen["cells"] = page.eval_on_selector_all("#summary-table td.num", """tds => tds.map(td => ({
                 schedule: td.parentElement.querySelector('th').dataset.schedule, key: td.dataset.key,
                 scale: +td.dataset.scale, decimals: +td.dataset.decimals, text: td.textContent}))""")
@@ -59,7 +61,8 @@ def loaded(tmp_path_factory) -> dict:
             seen["scripts"] = page.eval_on_selector_all("script", "els => els.map(s => s.type || 'js')")
             seen["h1"] = page.inner_text("h1")
             seen["claims_text"] = page.inner_text("#claims-table")
-            seen["summary_heads"] = page.eval_on_selector_all("#summary-table tbody th", "t => t.map(x => x.textContent)")
+            seen["summary_heads"] = page.eval_on_selector_all("#summary-table tbody th",
+                                                              "t => t.map(x => x.textContent)")
             shot = folder / "report.png"
             page.screenshot(path=str(shot), full_page=True)
             seen["screenshot"] = shot
