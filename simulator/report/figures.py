@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import hex_to_rgb, qualitative
 
 from simulator.report.series import cdf_points, completed, latency_band
 from simulator.traces.plot import downsample_minmax
@@ -24,6 +25,12 @@ SEGMENTS: dict[str, tuple[str, ...]] = {
     "result return": ("return_ms",),
     "queueing": ("mobile_queue_ms", "uplink_queue_ms", "cloud_queue_ms"),
 }
+
+
+def schedule_color(index: int, alpha: float = 1.0) -> str:
+    """The same colour for a schedule's line and its band."""
+    r, g, b = hex_to_rgb(qualitative.Plotly[index % len(qualitative.Plotly)])
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def _entries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -56,23 +63,24 @@ def breakdown_figure(summary: dict[str, Any]) -> go.Figure:
 def latency_time_figure(records: pd.DataFrame, schedules: list[str], trace: pd.DataFrame | None) -> go.Figure:
     """End-to-end latency against arrival time per schedule, the replayed bandwidth on a second axis."""
     fig = go.Figure()
-    for name in schedules:
+    for i, name in enumerate(schedules):
         rows = completed(records, name)
         band = latency_band(rows.arrival_s.to_numpy(), rows.total_ms.to_numpy())
+        group = f"schedule-{i}"
         if band.binned:
-            group = f"band-{name}"
-            fig.add_trace(go.Scatter(x=band.time_s, y=band.high, mode="lines", line={"width": 0},
-                                     legendgroup=group, showlegend=False, hoverinfo="skip", name=name))
-            fig.add_trace(go.Scatter(x=band.time_s, y=band.low, mode="lines", line={"width": 0},
-                                     fill="tonexty", opacity=0.3, legendgroup=group, showlegend=False,
+            edge = {"width": 0, "color": schedule_color(i)}
+            fig.add_trace(go.Scatter(x=band.time_s, y=band.high, mode="lines", line=edge, legendgroup=group,
+                                     showlegend=False, hoverinfo="skip", name=name))
+            fig.add_trace(go.Scatter(x=band.time_s, y=band.low, mode="lines", line=edge, fill="tonexty",
+                                     fillcolor=schedule_color(i, 0.2), legendgroup=group, showlegend=False,
                                      hoverinfo="skip", name=name))
-        fig.add_trace(go.Scatter(x=band.time_s, y=band.median, mode="lines", name=name,
-                                 legendgroup=f"band-{name}"))
+        fig.add_trace(go.Scatter(x=band.time_s, y=band.median, mode="lines", name=name, legendgroup=group,
+                                 line={"color": schedule_color(i)}))
     extra: dict[str, Any] = {}
     if trace is not None and len(trace):
         t, v = downsample_minmax(trace.time_s.to_numpy(float), trace.mbps.to_numpy(float), TRACE_POINTS)
         fig.add_trace(go.Scatter(x=t, y=v, mode="lines", line_shape="hv", name="uplink bandwidth",
-                                 yaxis="y2", line={"color": "rgba(90,90,90,0.6)", "width": 1}))
+                                 yaxis="y2", line={"color": "rgba(90,90,90,0.35)", "width": 1}))
         extra["yaxis2"] = {"title": "bandwidth (Mbit/s)", "overlaying": "y", "side": "right",
                            "showgrid": False, "rangemode": "tozero"}
     return _layout(fig, "Latency over time (log scale; many requests: per-bin median, min-max band)",
