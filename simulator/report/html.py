@@ -72,10 +72,11 @@ class Section:
 
 
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    """A table from escaped cell HTML (callers escape; headers are escaped here)."""
+    """A table from cell HTML that callers escaped (headers are escaped here; none gives no header row)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def td(text: Any) -> str:
@@ -122,7 +123,7 @@ def run_details(manifest: dict[str, Any], summary: dict[str, Any], scenario_yaml
         ("deadline (ms)", summary.get("deadline_ms")),
         ("command", shlex.join(str(c) for c in command) if command else "not recorded (notebook API)"),
     ]
-    facts_html = table(["", ""], ([f"<th>{escape(k)}</th>", code_cell(v)] for k, v in facts))
+    facts_html = table([], ([f"<th>{escape(k)}</th>", code_cell(v)] for k, v in facts))
     inputs = manifest.get("inputs") or {}
     inputs_html = table(["input", "path", "sha256"],
                         ([td(role), code_cell(i.get("path")), code_cell(i.get("sha256"))]
