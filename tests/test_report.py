@@ -70,6 +70,9 @@ def test_no_report_flag(tmp_path):
     scenario = scenario_file(tmp_path, n_requests=5)
     assert run_cli(["run", str(scenario), "-o", str(out), "-q", "--no-report"]) == 0
     assert (out / "records.parquet").is_file() and not (out / REPORT_NAME).exists()
+    assert run_cli(["run", str(scenario), "-o", str(out), "-q"]) == 0 and (out / REPORT_NAME).exists()
+    assert run_cli(["run", str(scenario), "-o", str(out), "-q", "--no-report"]) == 0
+    assert not (out / REPORT_NAME).exists()  # no stale report of an earlier run is left behind
 
 
 @pytest.mark.parametrize("remove", ["records.parquet", "summary.json", "manifest.json", "scenario.yaml"])
