@@ -69,8 +69,9 @@ def run(
     scenario: str = typer.Argument(..., help="Scenario YAML file"),
     output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
 ) -> None:
-    """Simulate every schedule of SCENARIO; write records.parquet, summary.json and a manifest."""
+    """Simulate every schedule of SCENARIO; write records, summary, manifest, trace window and report.html."""
     from pathlib import Path
 
     from simulator.console import print_summary, progress_reporter
@@ -83,11 +84,29 @@ def run(
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
     write_run(result, out_dir, command=["mercury-sim", *sys.argv[1:]])
+    from simulator.report import REPORT_NAME, write_report
+
+    if report:
+        write_report(out_dir)
+    else:  # the output folder keeps files a run does not write; an old report would describe another run
+        (out_dir / REPORT_NAME).unlink(missing_ok=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not quiet:
         print_summary(result)
         typer.echo(f"wrote {out_dir}/")
+
+
+@app.command("report")
+def report_command(
+    results_dir: str = typer.Argument(..., help="A folder written by 'mercury-sim run'"),
+) -> None:
+    """Regenerate RESULTS_DIR/report.html from the stored results (and claims.json when present)."""
+    from pathlib import Path
+
+    from simulator.report import write_report
+
+    typer.echo(f"wrote {write_report(Path(results_dir))}")
 
 
 @app.command()
