@@ -56,7 +56,28 @@ def claims_document(outcome: CheckOutcome, claims_path: Path) -> dict:
     }
 
 
-def write_claims_json(outcome: CheckOutcome, claims_path: Path, path: Path) -> None:
-    from simulator.atomic import atomic_write_text
+def write_check_outputs(outcome: CheckOutcome, claims_path: Path, *, junit: Path | None = None,
+                        output: Path | None = None, html: Path | None = None,
+                        command: list[str] | None = None) -> None:
+    """JUnit XML; per scenario its results, its claims and its report; the claims document and page."""
+    from simulator.atomic import atomic_write_bytes, atomic_write_text
+    from simulator.claims import junit_xml
+    from simulator.outputs import write_run
+    from simulator.report import write_report
+    from simulator.report.claims_page import claims_sections, write_claims_page
 
-    atomic_write_text(path, json.dumps(claims_document(outcome, claims_path), indent=2) + "\n")
+    document = claims_document(outcome, claims_path)
+    if junit is not None:
+        atomic_write_bytes(junit, junit_xml(outcome.results, claims_path.stem))
+    reports: dict[str, Path] = {}
+    if output is not None:
+        for name, result in outcome.runs.items():
+            folder = write_run(result, output / name, command=command)
+            mine = [r.as_dict() for r in outcome.results
+                    if any(s.scenario == name for s in r.claim.statistics())]
+            atomic_write_text(folder / "claims.json", json.dumps(mine, indent=2) + "\n")
+            reports[name] = write_report(folder)
+        atomic_write_text(output / "claims.json", json.dumps(document, indent=2) + "\n")
+    if html is not None:
+        title = outcome.claims.title or claims_path.stem
+        write_claims_page(html, title, claims_sections(document, reports, html))

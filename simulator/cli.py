@@ -123,29 +123,23 @@ def schema() -> None:
 def check(
     claims: str = typer.Argument(..., help="Claims YAML file"),
     junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML here"),
-    output: str | None = typer.Option(None, "-o", "--output", help="Write each scenario's results and "
-                                      "claims.json into this folder"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Write each scenario's results and report, "
+                                      "and claims.json, into this folder"),
+    html: str | None = typer.Option(None, "--html", help="Write the claims page (HTML) here"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Run the scenarios a claims file needs and check every claim; exit 1 if any fails."""
     from pathlib import Path
 
-    from simulator.atomic import atomic_write_bytes
-    from simulator.check import run_check, write_claims_json
-    from simulator.claims import junit_xml
+    from simulator.check import run_check, write_check_outputs
     from simulator.console import print_claims, progress_reporter
-    from simulator.outputs import write_run
 
     claims_path = Path(claims)
     with progress_reporter(enabled=not quiet) as progress:
         outcome = run_check(claims_path, progress=progress)
-    if junit:
-        atomic_write_bytes(Path(junit), junit_xml(outcome.results, claims_path.stem))
-    if output:
-        out = Path(output)
-        for name, result in outcome.runs.items():
-            write_run(result, out / name, command=["mercury-sim", *sys.argv[1:]])
-        write_claims_json(outcome, claims_path, out / "claims.json")
+    write_check_outputs(outcome, claims_path, junit=Path(junit) if junit else None,
+                        output=Path(output) if output else None, html=Path(html) if html else None,
+                        command=["mercury-sim", *sys.argv[1:]])
     if not quiet:
         print_claims(outcome.results)
     failed = outcome.failed

@@ -27,7 +27,7 @@ th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.8rem}
 code{font-size:.85rem;word-break:break-all}.figure{height:460px}
-.verdict-pass{color:#1a7f37;font-weight:600}.verdict-fail{color:#cf222e;font-weight:600}
+.verdict-pass{color:#1a7f37;font-weight:600}.verdict-fail{color:#cf222e;font-weight:600}.verdict-known{color:#9a6700;font-weight:600}
 nav a{margin-right:.8rem}.warnings li{color:#9a6700}
 """
 
@@ -149,11 +149,18 @@ def claims_table(claims: list[dict[str, Any]]) -> str:
     keys = ("claim", "expected", "simulated", "verdict", "source")
 
     def verdict(value: Any) -> str:
-        kind = "pass" if str(value).lower() in {"pass", "ok", "true", "reproduced", "yes"} else "fail"
+        text = str(value).lower()
+        kind = "pass" if text in {"pass", "ok", "true", "reproduced", "yes"} else \
+            "known" if text == "known discrepancy" else "fail"
         return f'<td class="verdict-{kind}">{escape(str(value))}</td>'
 
-    rows = ([verdict(c.get(k)) if k == "verdict" else td(c.get(k, "")) for k in keys] for c in claims)
+    rows = ([verdict(c.get(k)) if k == "verdict" else td(_shown(c.get(k, ""))) for k in keys] for c in claims)
     return table(keys, rows).replace("<table>", '<table id="claims-table">', 1)
+
+
+def _shown(value: Any) -> Any:
+    """Simulated values at four significant digits; everything else as given."""
+    return f"{value:.4g}" if isinstance(value, float) else value
 
 
 def figure_block(anchor: str, fig: go.Figure, caption: str = "") -> str:
