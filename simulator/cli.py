@@ -28,18 +28,19 @@ def _mount_subcommands() -> None:
     app.add_typer(traces_app, name="traces", help="Import, export, synthesise and describe uplink traces.")
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print one line to stderr and exit."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
+_ARGS: list[str] = []
+
+
+def command_line() -> list[str]:
+    """The command as the user typed it (also when ``main`` is called in-process with its own argv)."""
+    return ["mercury-sim", *_ARGS]
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point: run the app, mapping input errors to exit code 2."""
-    try:
-        _mount_subcommands()
-    except ImportError:  # a partial install still offers the core commands
-        pass
+    global _ARGS
+    _mount_subcommands()
+    _ARGS = list(argv) if argv is not None else sys.argv[1:]
     try:
         code = app(args=argv, standalone_mode=False)
     except InputError as exc:
@@ -83,7 +84,7 @@ def run(
     out_dir = Path(output) if output else Path("reports") / loaded.name
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
-    write_run(result, out_dir, command=["mercury-sim", *sys.argv[1:]])
+    write_run(result, out_dir, command=command_line())
     from simulator.report import REPORT_NAME, write_report
 
     if report:
@@ -139,7 +140,7 @@ def check(
         outcome = run_check(claims_path, progress=progress)
     write_check_outputs(outcome, claims_path, junit=Path(junit) if junit else None,
                         output=Path(output) if output else None, html=Path(html) if html else None,
-                        command=["mercury-sim", *sys.argv[1:]])
+                        command=command_line())
     if not quiet:
         print_claims(outcome.results)
     failed = outcome.failed

@@ -120,8 +120,5 @@ class JanusSchedule:
         best = predicted[np.arange(len(self._alphas)), best_split]
         assert self.sla_ms is not None
         feasible = np.nonzero(best <= self.sla_ms / 1e3)[0]
-        if feasible.size:
-            a = int(feasible[0])
-        else:
-            a = int(best.argmin())
+        a = int(feasible[0]) if feasible.size else int(best.argmin())
         return self._plans[a][int(best_split[a])]
