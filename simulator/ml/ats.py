@@ -30,12 +30,13 @@ def ats_select(att: AttentionResult, prefix: int, pruned: int) -> Selection:
     b, n = score.shape
     order = torch.sort(score, dim=-1, descending=True, stable=True).indices
     keep_patches = order[:, : n - pruned].sort(dim=-1).values
-    drop = order[:, n - pruned:].sort(dim=-1).values
+    drop = order[:, n - pruned :].sort(dim=-1).values
     prefix_idx = torch.arange(prefix, device=score.device).expand(b, -1)
     keep = torch.cat([prefix_idx, keep_patches + prefix], dim=1)
     feats = att.heads[:, prefix:].float()
     sim = cosine_similarity_matrix(feats)
     to_kept = sim.gather(1, drop.unsqueeze(-1).expand(-1, -1, n)).gather(
-        2, keep_patches.unsqueeze(1).expand(-1, drop.shape[1], -1))
+        2, keep_patches.unsqueeze(1).expand(-1, drop.shape[1], -1)
+    )
     source = to_kept.argmax(dim=-1) + prefix
     return Selection(keep=keep, pruned=drop + prefix, source=source)

@@ -49,12 +49,14 @@ def attention(module: nn.Module, x: Tensor, size: Tensor | None = None) -> Atten
     if gate is not None:
         mixed = mixed * gate(x).sigmoid()
     out = module.proj_drop(module.proj(mixed))
-    return AttentionResult(out=out, heads=heads, keys=k.mean(dim=1), attn=attn,
-                           values=v.transpose(1, 2).reshape(b, n, h * hd))
+    return AttentionResult(
+        out=out, heads=heads, keys=k.mean(dim=1), attn=attn, values=v.transpose(1, 2).reshape(b, n, h * hd)
+    )
 
 
-def block_forward(block: nn.Module, x: Tensor, size: Tensor | None = None,
-                  reduce: Reducer | None = None) -> tuple[Tensor, Tensor | None, AttentionResult]:
+def block_forward(
+    block: nn.Module, x: Tensor, size: Tensor | None = None, reduce: Reducer | None = None
+) -> tuple[Tensor, Tensor | None, AttentionResult]:
     """One pre-norm block; ``reduce`` runs between the attention residual and the MLP (ToMe's placement)."""
     att = attention(block.attn, block.norm1(x), size)
     x = x + block.drop_path1(block.ls1(att.out))

@@ -48,7 +48,8 @@ def window_anchors(score: Tensor, grid: int, window: int) -> Tensor:
     if per_side == 0:
         return score.new_zeros((b, 0), dtype=torch.long)
     g = score.reshape(b, grid, grid)[:, : per_side * window, : per_side * window]
-    w = g.reshape(b, per_side, window, per_side, window).permute(0, 1, 3, 2, 4).reshape(b, per_side, per_side, -1)
+    w = g.reshape(b, per_side, window, per_side, window).permute(0, 1, 3, 2, 4)
+    w = w.reshape(b, per_side, per_side, -1)
     local = w.argmax(dim=-1)  # first maximum in row-major order within the window
     du, dv = local // window, local % window
     p = torch.arange(per_side, device=score.device).reshape(1, -1, 1)
@@ -57,7 +58,7 @@ def window_anchors(score: Tensor, grid: int, window: int) -> Tensor:
 
 
 def mercury_select(features: Tensor, prefix: int, grid: int, pruned: int, window: int = 2) -> Selection:
-    """Choose K = ``pruned`` patch tokens to drop from a sequence whose patch part is ``features[:, prefix:]``."""
+    """Choose K = ``pruned`` patches to drop; ``features[:, prefix:]`` are the patch tokens."""
     patches = features[:, prefix:]
     b, n, _ = patches.shape
     if n != grid * grid:

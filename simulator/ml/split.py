@@ -17,14 +17,14 @@ from simulator.ml.ats import ats_select
 from simulator.ml.attention import Reducer, block_forward, gather_tokens
 from simulator.ml.mercury_prune import mercury_select
 from simulator.ml.tome import tome_reducer
-from simulator.vit import MODELS, ViTSpec, constant_r, janus_deltas, mercury_pruned
+from simulator.vit import MODELS, ViTSpec, constant_r, janus_deltas, mercury_pruned, tome_tokens
 
 METHODS = ("none", "mercury", "tome", "janus", "ats")
 
 
 @dataclass
 class Payload:
-    """What the mobile device uploads: tokens, ToMe sizes, and (duplicate reconstruction only) copy sources."""
+    """The upload: tokens, ToMe sizes, and (duplicate reconstruction only) copy sources."""
 
     tokens: Tensor
     size: Tensor | None = None
@@ -42,9 +42,16 @@ def spec_of(model: nn.Module, name: str | None = None) -> ViTSpec:
     grid = tuple(model.patch_embed.grid_size)
     if grid[0] != grid[1]:
         raise ValueError(f"non-square patch grid {grid}")
-    return ViTSpec(name or "custom", model.embed_dim, len(model.blocks), model.blocks[0].attn.num_heads,
-                   patch_size=model.patch_embed.patch_size[0], image_size=model.patch_embed.img_size[0],
-                   prefix_tokens=model.num_prefix_tokens, num_classes=model.num_classes)
+    return ViTSpec(
+        name or "custom",
+        model.embed_dim,
+        len(model.blocks),
+        model.blocks[0].attn.num_heads,
+        patch_size=model.patch_embed.patch_size[0],
+        image_size=model.patch_embed.img_size[0],
+        prefix_tokens=model.num_prefix_tokens,
+        num_classes=model.num_classes,
+    )
 
 
 def pruned_count(spec: ViTSpec, method: str, rate: float, window: int = 2) -> int:
@@ -66,8 +73,15 @@ def merge_schedule(spec: ViTSpec, method: str, parameter: float) -> list[int]:
 class SplitViT(nn.Module):
     """Mobile and cloud halves of a timm VisionTransformer(/Distilled) under one reduction method."""
 
-    def __init__(self, model: nn.Module, split_after: int, method: str = "none", parameter: float = 0.0,
-                 window: int = 2, spec: ViTSpec | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        split_after: int,
+        method: str = "none",
+        parameter: float = 0.0,
+        window: int = 2,
+        spec: ViTSpec | None = None,
+    ) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
@@ -79,9 +93,17 @@ class SplitViT(nn.Module):
             raise ValueError(f"{method} prunes after block 1; split_after must be >= 1")
         self.split_after, self.method, self.parameter, self.window = split_after, method, parameter, window
         self.prefix = int(model.num_prefix_tokens)
-        self.pruned = pruned_count(self.spec, method, parameter, window) if method in ("mercury", "ats") else 0
+        one_shot = method in ("mercury", "ats")
+        self.pruned = pruned_count(self.spec, method, parameter, window) if one_shot else 0
         merges = merge_schedule(self.spec, method, parameter)
         self.reducers: list[Reducer | None] = [tome_reducer(r, self.prefix) for r in merges]
+
+    def expected_upload_tokens(self) -> int:
+        """The simulator's count of uploaded tokens (cls/dist included) for this method and split."""
+        if self.method in ("tome", "janus") and self.split_after:
+            merges = merge_schedule(self.spec, self.method, self.parameter)
+            return tome_tokens(self.spec, merges)[self.split_after - 1][1]
+        return self.spec.num_tokens - (self.pruned if self.split_after else 0)
 
     def embed(self, images: Tensor) -> Tensor:
         """Patch embedding, cls/dist tokens and positional embedding (timm's forward_features prologue)."""
@@ -107,7 +129,7 @@ class SplitViT(nn.Module):
         x, size = payload.tokens, payload.size
         if restore is not None:
             x = restore(payload)
-        for i, block in enumerate(self.model.blocks[self.split_after:], start=self.split_after):
+        for i, block in enumerate(self.model.blocks[self.split_after :], start=self.split_after):
             x, size, _ = block_forward(block, x, size, self.reducers[i])
         return self.model.forward_head(self.model.norm(x))
 
