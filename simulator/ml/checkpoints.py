@@ -16,7 +16,7 @@ from simulator.errors import InputError
 LOCAL_MODELS: dict[str, dict[str, object]] = {
     # The project's example model (simulator.ml.example): a DeiT-style distilled ViT for 32 x 32 images.
     "example_vit_tiny_shapes": dict(
-        img_size=32, patch_size=4, embed_dim=96, depth=6, num_heads=3, num_classes=10
+        img_size=32, patch_size=4, embed_dim=64, depth=6, num_heads=2, num_classes=10
     ),
 }
 
