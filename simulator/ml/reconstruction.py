@@ -91,7 +91,7 @@ def train_restore(
             schedule.step()
             step += 1
             if progress is not None:
-                progress(step, float(loss))  # type: ignore[operator]
+                progress(step, loss.item())  # type: ignore[operator]
             if step >= steps:
                 break
     for p in heads:
