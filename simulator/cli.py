@@ -148,3 +148,54 @@ def check(
         typer.echo(f"{len(failed)} of {len(outcome.results)} claims failed: "
                    f"{', '.join(r.claim.id for r in failed)}", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def accuracy(
+    model: str = typer.Option(..., "--model", help="timm model name (or example_vit_tiny_shapes)"),
+    checkpoint: str = typer.Option(..., "--checkpoint", help=".safetensors or weights-only torch file"),
+    data: str = typer.Option(..., "--data", help="ImageFolder root or CIFAR-100 'python' folder"),
+    method: str = typer.Option("none", "--method", help="none | mercury | tome | janus | ats"),
+    split_after: int = typer.Option(1, "--split-after", help="Blocks run on the mobile side"),
+    grid: str = typer.Option("0", "--grid", help="Comma-separated parameters (rate, r or alpha)"),
+    out: str = typer.Option("accuracy-measured.csv", "-o", "--out", help="Accuracy table to write"),
+    reconstruction: str = typer.Option("none", "--reconstruction",
+                                       help="none | learned | zero-pad | duplicate"),
+    tokens: str | None = typer.Option(None, "--tokens", help="Learned tokens from train-reconstruction"),
+    dataset_name: str | None = typer.Option(None, "--dataset-name", help="Dataset column (default: folder)"),
+    split: str = typer.Option("test", "--split", help="Data split (CIFAR file or ImageFolder subfolder)"),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N images"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Measure top-1/top-5 of a token-reduction method on local data; write an accuracy table."""
+    from pathlib import Path
+
+    from simulator.ml.cli import accuracy as run_accuracy
+
+    run_accuracy(model, Path(checkpoint), Path(data), method, split_after, grid, Path(out), reconstruction,
+                 Path(tokens) if tokens else None, dataset_name, split, batch_size, limit, quiet)
+
+
+@app.command("train-reconstruction")
+def train_reconstruction(
+    model: str = typer.Option(..., "--model"),
+    checkpoint: str = typer.Option(..., "--checkpoint"),
+    data: str = typer.Option(..., "--data", help="ImageFolder root or CIFAR-100 'python' folder"),
+    split_after: int = typer.Option(1, "--split-after"),
+    rates: str = typer.Option("0.75", "--rates", help="Comma-separated Mercury reduction rates"),
+    out: str = typer.Option("reconstruction.safetensors", "-o", "--out"),
+    steps: int = typer.Option(500, "--steps"),
+    lr: float = typer.Option(3e-3, "--lr"),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    split: str = typer.Option("train", "--split"),
+    limit: int | None = typer.Option(None, "--limit"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Train Mercury's reconstruction tokens and heads (backbone frozen) per rate; save them (needs torch)."""
+    from pathlib import Path
+
+    from simulator.ml.cli import train_reconstruction as run_training
+
+    run_training(model, Path(checkpoint), Path(data), split_after, rates, Path(out), steps, lr, batch_size,
+                 split, limit, quiet)
