@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from simulator.errors import InputError
+from simulator.ml import profiler_cli
 
 app = typer.Typer(
     name="mercury-sim",
@@ -199,3 +200,7 @@ def train_reconstruction(
 
     run_training(model, Path(checkpoint), Path(data), split_after, rates, Path(out), steps, lr, batch_size,
                  split, limit, quiet)
+
+
+# Measures on the host with torch/timm; those load only when the command runs.
+app.command("profile")(profiler_cli.profile)
