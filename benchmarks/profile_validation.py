@@ -35,19 +35,19 @@ def main() -> None:
     models = args.model or profile.models
     errors: dict[tuple[str, str], list[float]] = {}
     measured: dict[tuple[str, str], list[float]] = {}
-    predicted: dict[tuple[str, str], float] = {}
+    predicted: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
         for model in models:
             for kind, check in check_forwards(profile, model, repeats=args.repeats).items():
                 errors.setdefault((model, kind), []).append(check.error)
                 measured.setdefault((model, kind), []).append(check.measured_ms)
-                predicted[(model, kind)] = check.predicted_ms
+                predicted.setdefault((model, kind), []).append(check.predicted_ms)
     print(f"profile {args.profile}, threads {args.threads}, {args.rounds} rounds x {args.repeats} repeats")
     print(f"{'model':34s} {'forward':8s} {'predicted ms':>12s} {'measured ms':>12s} {'error %':>8s} "
           f"{'error range %':>16s}")
     for (model, kind), errs in errors.items():
         lo, hi = 100 * min(errs), 100 * max(errs)
-        print(f"{model:34s} {kind:8s} {predicted[(model, kind)]:12.2f} "
+        print(f"{model:34s} {kind:8s} {statistics.median(predicted[(model, kind)]):12.2f} "
               f"{statistics.median(measured[(model, kind)]):12.2f} {100 * statistics.median(errs):+8.1f} "
               f"{f'{lo:+.1f} .. {hi:+.1f}':>16s}")
 
