@@ -13,7 +13,8 @@ Decisions on the questions the paper leaves open (research/algorithms.md section
   (SiTo's 0.1 * N(0, 1) score noise is not in the paper and is not used).
 * **Non-divisible grids**: windows cover the top-left floor(k/l)*l square; border patches outside it
   belong to no window, are never anchors, and are ordinary prune candidates (matches
-  ``simulator.vit.mercury_anchor_count``).
+  ``simulator.vit.mercury_anchor_count``). A grid smaller than one window has no anchors; then the
+  summed score alone ranks redundancy.
 * K = ``simulator.vit.mercury_pruned(spec, rate)`` so the token counts equal the simulator's.
 """
 
@@ -72,6 +73,8 @@ def mercury_select(features: Tensor, prefix: int, grid: int, pruned: int, window
         raise ValueError(f"cannot prune {pruned} of {n} patches with {anchors.shape[1]} anchors")
     is_anchor = torch.zeros(b, n, dtype=torch.bool, device=features.device)
     is_anchor.scatter_(1, anchors, True)
+    if anchors.shape[1] == 0:  # grid smaller than one window: rank by the summed score instead
+        return _select_without_anchors(score, prefix, pruned)
     to_anchor = sim.gather(2, anchors.unsqueeze(1).expand(-1, n, -1))  # B x n x anchors
     redundancy, best = to_anchor.max(dim=-1)  # Eq. 18: max similarity to any anchor
     redundancy = redundancy.masked_fill(is_anchor, float("-inf"))
@@ -86,3 +89,14 @@ def mercury_select(features: Tensor, prefix: int, grid: int, pruned: int, window
     closest = anchors.gather(1, best.gather(1, drop_sorted))  # patch index of each pruned token's anchor
     source = torch.searchsorted(keep_patches.contiguous(), closest.contiguous()) + prefix
     return Selection(keep=keep, pruned=drop_sorted + prefix, source=source)
+
+
+def _select_without_anchors(score: Tensor, prefix: int, pruned: int) -> Selection:
+    """Degenerate case (no full window): prune the K highest summed scores; duplicates copy cls."""
+    b, n = score.shape
+    order = torch.sort(score, dim=-1, descending=True, stable=True).indices
+    drop = order[:, :pruned].sort(dim=-1).values
+    keep_patches = order[:, pruned:].sort(dim=-1).values
+    prefix_idx = torch.arange(prefix, device=score.device).expand(b, -1)
+    keep = torch.cat([prefix_idx, keep_patches + prefix], dim=1)
+    return Selection(keep=keep, pruned=drop + prefix, source=torch.zeros_like(drop))
