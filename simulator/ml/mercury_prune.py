@@ -67,8 +67,6 @@ def mercury_select(features: Tensor, prefix: int, grid: int, pruned: int, window
     sim = cosine_similarity_matrix(patches.float())
     score = sim.sum(dim=-1)  # Eq. 12 (self term included: a constant +1)
     anchors = window_anchors(score, grid, window)
-    if anchors.shape[1] == 0:
-        raise ValueError(f"a {window} x {window} window does not fit a {grid} x {grid} patch grid")
     if pruned > n - anchors.shape[1]:
         raise ValueError(f"cannot prune {pruned} of {n} patches with {anchors.shape[1]} anchors")
     is_anchor = torch.zeros(b, n, dtype=torch.bool, device=features.device)
