@@ -148,7 +148,7 @@ def read_accuracy_csv(path: Path) -> pd.DataFrame:
             raise InputError(path, "top1 and parameter must be numbers", where) from None
         if not (0.0 <= top1 <= 100.0) or not math.isfinite(parameter):
             raise InputError(path, f"top1 must be a percentage in [0, 100], got {row.top1}", where)
-        if not str(row.source).split(":")[0] in SOURCE_KINDS:
+        if str(row.source).split(":")[0] not in SOURCE_KINDS:
             raise InputError(path, f"source must start with {'/'.join(SOURCE_KINDS)}:, got {row.source!r}", where)
     frame["top1"] = frame["top1"].astype(float)
     frame["parameter"] = frame["parameter"].astype(float)

@@ -29,18 +29,19 @@ def _mount_subcommands() -> None:
     app.add_typer(traces_app, name="traces", help="Import, export, synthesise and describe uplink traces.")
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print one line to stderr and exit."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
+_ARGS: list[str] = []
+
+
+def command_line() -> list[str]:
+    """The command as the user typed it (also when ``main`` is called in-process with its own argv)."""
+    return ["mercury-sim", *_ARGS]
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point: run the app, mapping input errors to exit code 2."""
-    try:
-        _mount_subcommands()
-    except ImportError:  # a partial install still offers the core commands
-        pass
+    global _ARGS
+    _mount_subcommands()
+    _ARGS = list(argv) if argv is not None else sys.argv[1:]
     try:
         code = app(args=argv, standalone_mode=False)
     except InputError as exc:
@@ -70,8 +71,9 @@ def run(
     scenario: str = typer.Argument(..., help="Scenario YAML file"),
     output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
 ) -> None:
-    """Simulate every schedule of SCENARIO; write records.parquet, summary.json and a manifest."""
+    """Simulate every schedule of SCENARIO; write records, summary, manifest, trace window and report.html."""
     from pathlib import Path
 
     from simulator.console import print_summary, progress_reporter
@@ -83,12 +85,30 @@ def run(
     out_dir = Path(output) if output else Path("reports") / loaded.name
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
-    write_run(result, out_dir, command=["mercury-sim", *sys.argv[1:]])
+    write_run(result, out_dir, command=command_line())
+    from simulator.report import REPORT_NAME, write_report
+
+    if report:
+        write_report(out_dir)
+    else:  # the output folder keeps files a run does not write; an old report would describe another run
+        (out_dir / REPORT_NAME).unlink(missing_ok=True)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not quiet:
         print_summary(result)
         typer.echo(f"wrote {out_dir}/")
+
+
+@app.command("report")
+def report_command(
+    results_dir: str = typer.Argument(..., help="A folder written by 'mercury-sim run'"),
+) -> None:
+    """Regenerate RESULTS_DIR/report.html from the stored results (and claims.json when present)."""
+    from pathlib import Path
+
+    from simulator.report import write_report
+
+    typer.echo(f"wrote {write_report(Path(results_dir))}")
 
 
 @app.command()
@@ -99,6 +119,87 @@ def schema() -> None:
     from simulator.scenario import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+def check(
+    claims: str = typer.Argument(..., help="Claims YAML file"),
+    junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML here"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Write each scenario's results and report, "
+                                      "and claims.json, into this folder"),
+    html: str | None = typer.Option(None, "--html", help="Write the claims page (HTML) here"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Run the scenarios a claims file needs and check every claim; exit 1 if any fails."""
+    from pathlib import Path
+
+    from simulator.check import run_check, write_check_outputs
+    from simulator.console import print_claims, progress_reporter
+
+    claims_path = Path(claims)
+    with progress_reporter(enabled=not quiet) as progress:
+        outcome = run_check(claims_path, progress=progress)
+    write_check_outputs(outcome, claims_path, junit=Path(junit) if junit else None,
+                        output=Path(output) if output else None, html=Path(html) if html else None,
+                        command=command_line())
+    if not quiet:
+        print_claims(outcome.results)
+    failed = outcome.failed
+    if failed:
+        typer.echo(f"{len(failed)} of {len(outcome.results)} claims failed: "
+                   f"{', '.join(r.claim.id for r in failed)}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def accuracy(
+    model: str = typer.Option(..., "--model", help="timm model name (or example_vit_tiny_shapes)"),
+    checkpoint: str = typer.Option(..., "--checkpoint", help=".safetensors or weights-only torch file"),
+    data: str = typer.Option(..., "--data", help="ImageFolder root or CIFAR-100 'python' folder"),
+    method: str = typer.Option("none", "--method", help="none | mercury | tome | janus | ats"),
+    split_after: int = typer.Option(1, "--split-after", help="Blocks run on the mobile side"),
+    grid: str = typer.Option("0", "--grid", help="Comma-separated parameters (rate, r or alpha)"),
+    out: str = typer.Option("accuracy-measured.csv", "-o", "--out", help="Accuracy table to write"),
+    reconstruction: str = typer.Option("none", "--reconstruction",
+                                       help="none | learned | zero-pad | duplicate"),
+    tokens: str | None = typer.Option(None, "--tokens", help="Learned tokens from train-reconstruction"),
+    dataset_name: str | None = typer.Option(None, "--dataset-name", help="Dataset column (default: folder)"),
+    split: str = typer.Option("test", "--split", help="Data split (CIFAR file or ImageFolder subfolder)"),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N images"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Measure top-1/top-5 of a token-reduction method on local data; write an accuracy table."""
+    from pathlib import Path
+
+    from simulator.ml.cli import accuracy as run_accuracy
+
+    run_accuracy(model, Path(checkpoint), Path(data), method, split_after, grid, Path(out), reconstruction,
+                 Path(tokens) if tokens else None, dataset_name, split, batch_size, limit, quiet)
+
+
+@app.command("train-reconstruction")
+def train_reconstruction(
+    model: str = typer.Option(..., "--model"),
+    checkpoint: str = typer.Option(..., "--checkpoint"),
+    data: str = typer.Option(..., "--data", help="ImageFolder root or CIFAR-100 'python' folder"),
+    split_after: int = typer.Option(1, "--split-after"),
+    rates: str = typer.Option("0.75", "--rates", help="Comma-separated Mercury reduction rates"),
+    out: str = typer.Option("reconstruction.safetensors", "-o", "--out"),
+    steps: int = typer.Option(500, "--steps"),
+    lr: float = typer.Option(3e-3, "--lr"),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    split: str = typer.Option("train", "--split"),
+    limit: int | None = typer.Option(None, "--limit"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Train Mercury's reconstruction tokens and heads (backbone frozen) per rate; save them (needs torch)."""
+    from pathlib import Path
+
+    from simulator.ml.cli import train_reconstruction as run_training
+
+    run_training(model, Path(checkpoint), Path(data), split_after, rates, Path(out), steps, lr, batch_size,
+                 split, limit, quiet)
 
 
 # Measures on the host with torch/timm; those load only when the command runs.

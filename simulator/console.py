@@ -73,3 +73,19 @@ def print_summary(result: RunResult) -> None:
     if not console.is_terminal:
         console.width = max(console.width, 140)
     console.print(table)
+
+
+def print_claims(results: list) -> None:
+    """Claim / expected / simulated / verdict."""
+    table = Table(title="claims")
+    for column in ("id", "claim", "source", "role", "expected", "simulated", "verdict"):
+        table.add_column(column, justify="right" if column == "simulated" else "left", overflow="fold")
+    colours = {"pass": "green", "known discrepancy": "yellow", "fail": "red", "regression": "red", "error": "red"}
+    for r in results:
+        value = "-" if r.simulated != r.simulated else f"{r.simulated:.4g}"
+        table.add_row(r.claim.id, r.claim.claim, r.claim.source, r.claim.role, r.claim.expect.describe(), value,
+                      f"[{colours[r.verdict]}]{r.verdict}[/]")
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    console.print(table)

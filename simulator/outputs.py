@@ -1,4 +1,5 @@
-"""Writing a run's results: records.parquet, summary.json, the resolved scenario and a manifest.
+"""Writing a run's results: records.parquet, summary.json, the resolved scenario, a manifest and the
+replayed trace window (trace.parquet, for the report's bandwidth plot).
 
 Everything goes into a staging folder that replaces the output folder in one rename, so an existing
 folder is never left half-written.
@@ -13,13 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
 import simulator
 from simulator.atomic import atomic_directory
-from simulator.runner import RunResult
+from simulator.runner import RunResult, engine_setup
+from simulator.traces import Trace
 
 
 def file_sha256(path: Path) -> str:
@@ -72,6 +76,9 @@ def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
             "mobile_profile": result.inputs.mobile.provenance,
             "cloud_profile": result.inputs.cloud.provenance,
             "trace": result.inputs.trace.meta,
+            "accuracy_tables": {"files": list(result.inputs.accuracy.sources),
+                                "row_sources": sorted(result.inputs.accuracy.frame.source.dropna().unique()
+                                                      .astype(str).tolist())},
         },
     }
 
@@ -82,10 +89,33 @@ def write_records(records: Any, path: Path) -> None:
     pq.write_table(table, path, compression="zstd", write_statistics=True)
 
 
+def replayed_window(trace: Trace, offset_s: float, end_s: float) -> pd.DataFrame:
+    """The capacity a device starting at ``offset_s`` in ``trace`` saw over simulated time [0, end_s]."""
+    passes = int(np.ceil((offset_s + end_s) / trace.duration_s)) + 1 if trace.at_end == "loop" else 1
+    starts = np.concatenate([trace.times_s + p * trace.duration_s for p in range(passes)]) - offset_s
+    rates = np.tile(trace.mbps, passes)
+    keep = (starts > 0) & (starts <= end_s)
+    times = np.concatenate(([0.0], starts[keep]))
+    mbps = np.concatenate(([trace.capacity_mbps(offset_s)], rates[keep]))
+    if trace.at_end == "stop" and trace.duration_s - offset_s < end_s:
+        times, mbps = np.append(times, trace.duration_s - offset_s), np.append(mbps, 0.0)
+    return pd.DataFrame({"time_s": times, "mbps": mbps})
+
+
+def trace_window(result: RunResult) -> pd.DataFrame:
+    """Device 0's view of the replayed trace (or the mean-bandwidth link) for the report's Fig. 7."""
+    setup = engine_setup(result.scenario, result.inputs)
+    records = result.records
+    ends = (records.arrival_s + records.total_ms / 1e3).replace([np.inf, -np.inf], np.nan)
+    end_s = float(np.nanmax([ends.max(), records.arrival_s.max(), 0.0]))
+    return replayed_window(setup.trace, setup.start_offsets_s[0], end_s)
+
+
 def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None) -> Path:
     """Write every output of a run into ``out_dir`` atomically; returns the folder."""
     with atomic_directory(out_dir) as staging:
         write_records(result.records, staging / "records.parquet")
+        write_records(trace_window(result), staging / "trace.parquet")
         (staging / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
         resolved = result.scenario.model_dump(mode="json", exclude_none=True)
         (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 COMPONENTS = ["mobile_queue_ms", "mobile_ms", "uplink_queue_ms", "uplink_ms", "cloud_queue_ms", "cloud_ms",
               "return_ms"]
 

@@ -110,6 +110,8 @@ MODELS: dict[str, ViTSpec] = {
         ViTSpec("vit_base_patch16_224", 768, 12, 12),
         ViTSpec("vit_small_patch16_224", 384, 12, 6),
         ViTSpec("vit_tiny_patch16_224", 192, 12, 3),
+        # the project's measured example (simulator/ml/example.py)
+        ViTSpec("example_vit_tiny_shapes", 64, 6, 2, 4, 32, prefix_tokens=2, num_classes=10),
     )
 }
 

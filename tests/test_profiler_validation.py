@@ -30,6 +30,7 @@ def _validate(model: str, tmp_path: Path, repeats: int) -> None:
     assert mercury.measured_ms < full.measured_ms  # pruning half the tokens must save time
 
 
+@pytest.mark.slow  # a timing comparison: only meaningful on a quiet host, so not in the default run
 def test_tiny_profile_predicts_forwards(tmp_path: Path) -> None:
     _validate("deit_tiny_distilled_patch16_224", tmp_path, repeats=7)
 

@@ -1,5 +1,6 @@
-"""Measurement on a real host with torch and timm (the optional ``ml`` extra).
+"""Everything that needs torch and timm: token reduction, split execution, reconstruction, the accuracy
+harness and the host profiler.
 
-Nothing here is imported by ``import simulator`` or the CLI's start-up: torch and timm load only when a
-command that measures actually runs, so the simulator stays usable without them.
+The only package of mercury-sim that imports torch and timm; nothing outside it imports this package at
+module level, so ``import simulator`` and ``mercury-sim --help`` stay torch-free.
 """

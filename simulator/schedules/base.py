@@ -49,10 +49,14 @@ class ScheduleInputs:
         return curve.accuracy(0.0) if curve else math.nan
 
 
-def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[str] | None = None) -> float:
-    """Top-1 at a parameter; NaN (with a warning) without a table or outside its range, never extrapolated."""
+def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[str] | None = None,
+                baseline: float = math.nan) -> float:
+    """Top-1 at a parameter; NaN (with a warning) without a table or outside its range, never extrapolated.
+
+    ``baseline`` answers for parameter 0 (no reduction is the unreduced model) when no curve exists.
+    """
     if curve is None:
-        return math.nan
+        return baseline if parameter == 0 else math.nan
     try:
         return curve.accuracy(parameter)
     except ValueError as exc:
@@ -61,17 +65,29 @@ def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[st
         return math.nan
 
 
-def choose_parameter(curve: AccuracyCurve, target: float, warnings: list[str], **kwargs: object) -> float:
-    """The most aggressive parameter meeting ``target``; warns when the table ends before the target is hit."""
+def resolve_parameter(inputs: ScheduleInputs, given: float | None, name: str, own_target: float | None,
+                      method: str, split_after: int | None, reconstruction: str = "none",
+                      **search: object) -> tuple[float, AccuracyCurve | None]:
+    """The schedule's parameter and accuracy curve: as given, or the most aggressive one meeting the target.
+
+    Warns when the table ends before the target is reached (the table's last parameter is then used).
+    """
+    curve = inputs.curve(method, split_after, reconstruction)
+    if given is not None:
+        return float(given), curve
+    target = own_target or inputs.target_accuracy
+    if target is None:
+        raise ScheduleError(f"give {name} or a target_accuracy")
+    curve = inputs.require_curve(method, split_after, reconstruction)
     try:
-        chosen = curve.parameter_for(target, **kwargs)  # type: ignore[arg-type]
+        chosen = curve.parameter_for(target, **search)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ScheduleError(str(exc)) from None
-    lo, hi = curve.range
+    hi = curve.range[1]
     if chosen >= hi - 1e-9 and curve.accuracy(hi) > target + 0.05:
-        warnings.append(f"the accuracy table for {curve.label} ends at {hi:g} ({curve.accuracy(hi):.2f} % top-1), "
-                        f"above the {target:g} % target; using {hi:g}")
-    return chosen
+        inputs.warnings.append(f"the accuracy table for {curve.label} ends at {hi:g} ({curve.accuracy(hi):.2f} % "
+                               f"top-1), above the {target:g} % target; using {hi:g}")
+    return chosen, curve
 
 
 def full_model_stages(spec: ViTSpec) -> tuple[Stage, ...]:

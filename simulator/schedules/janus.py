@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulator.plan import Plan, PlanContext, Stage, block_stages, stages_ms
-from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, choose_parameter
+from simulator.schedules.base import ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.schedules.tome_split import tome_split_plan
 from simulator.vit import janus_alpha_max, janus_deltas, tome_tokens
 
@@ -59,16 +59,11 @@ class JanusSchedule:
             self._prepare_scheduler()
             return
         assert isinstance(self.split_after, int)
-        curve = self.inputs.curve("janus", self.split_after)
-        alpha = self.alpha
-        if alpha is None:
-            target = self.target_accuracy or self.inputs.target_accuracy
-            if target is None:
-                raise ScheduleError("give alpha or a target_accuracy")
-            curve = self.inputs.require_curve("janus", self.split_after)
-            alpha = choose_parameter(curve, target, self.inputs.warnings, step=ALPHA_STEP)
-        alpha = float(alpha)
-        self._plan = self._plan_for(alpha, self.split_after, accuracy_at(curve, alpha, self.inputs.warnings))
+        given = None if self.alpha is None else float(self.alpha)
+        alpha, curve = resolve_parameter(self.inputs, given, "alpha", self.target_accuracy, "janus", self.split_after,
+                                         step=ALPHA_STEP)
+        self._plan = self._plan_for(alpha, self.split_after, accuracy_at(curve, alpha, self.inputs.warnings,
+                                                                      self.inputs.baseline_accuracy()))
 
     def _plan_for(self, alpha: float, split: int, accuracy: float) -> Plan:
         spec = self.inputs.spec
@@ -119,8 +114,5 @@ class JanusSchedule:
         best = predicted[np.arange(len(self._alphas)), best_split]
         assert self.sla_ms is not None
         feasible = np.nonzero(best <= self.sla_ms / 1e3)[0]
-        if feasible.size:
-            a = int(feasible[0])
-        else:
-            a = int(best.argmin())
+        a = int(feasible[0]) if feasible.size else int(best.argmin())
         return self._plans[a][int(best_split[a])]

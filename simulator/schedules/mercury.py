@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simulator.plan import Plan, PlanContext, Stage
-from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, choose_parameter
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.vit import mercury_max_reduction, mercury_pruned
 
 
@@ -27,21 +27,15 @@ class MercurySchedule:
     def __post_init__(self) -> None:
         spec = self.inputs.spec
         limit = mercury_max_reduction(spec, self.window)
-        curve = self.inputs.curve("mercury", self.split_after, self.reconstruction)
-        reduction = self.reduction
-        if reduction is None:
-            target = self.target_accuracy or self.inputs.target_accuracy
-            if target is None:
-                raise ScheduleError("give reduction or a target_accuracy")
-            curve = self.inputs.require_curve("mercury", self.split_after, self.reconstruction)
-            reduction = choose_parameter(curve, target, self.inputs.warnings)
-            # K is an integer: take the largest K whose rate still meets the target.
-            pruned = int(reduction * spec.num_patches + 1e-9)
-            reduction = pruned / spec.num_patches
+        reduction, curve = resolve_parameter(self.inputs, self.reduction, "reduction", self.target_accuracy,
+                                             "mercury", self.split_after, self.reconstruction)
+        if self.reduction is None:  # K is an integer: the largest K whose rate still meets the target
+            reduction = int(reduction * spec.num_patches + 1e-9) / spec.num_patches
         if reduction > limit + 1e-9:
             raise ScheduleError(f"reduction {reduction:g} exceeds the {limit:.0%} that one anchor per "
                                 f"{self.window}x{self.window} window allows")
-        self._plan = self._build(float(reduction), accuracy_at(curve, float(reduction), self.inputs.warnings))
+        accuracy = accuracy_at(curve, float(reduction), self.inputs.warnings, self.inputs.baseline_accuracy())
+        self._plan = self._build(float(reduction), accuracy)
 
     def _build(self, reduction: float, accuracy: float) -> Plan:
         spec = self.inputs.spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simulator.plan import Plan, PlanContext
-from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, choose_parameter
+from simulator.schedules.base import ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.schedules.tome_split import tome_split_plan
 from simulator.vit import constant_r
 
@@ -21,15 +21,10 @@ class OtasSchedule:
     _plan: Plan = field(init=False)
 
     def __post_init__(self) -> None:
-        curve = self.inputs.curve("tome", self.split_after)
-        r = self.r
-        if r is None:
-            target = self.target_accuracy or self.inputs.target_accuracy
-            if target is None:
-                raise ScheduleError("give r or a target_accuracy")
-            curve = self.inputs.require_curve("tome", self.split_after)
-            r = int(choose_parameter(curve, target, self.inputs.warnings, integer=True))
-        accuracy = accuracy_at(curve, float(r), self.inputs.warnings)
+        chosen, curve = resolve_parameter(self.inputs, self.r, "r", self.target_accuracy, "tome", self.split_after,
+                                          integer=True)
+        r = int(chosen)
+        accuracy = accuracy_at(curve, float(r), self.inputs.warnings, self.inputs.baseline_accuracy())
         self._plan = tome_split_plan(self.inputs, constant_r(self.inputs.spec, r), self.split_after, float(r),
                                      accuracy)
 

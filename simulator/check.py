@@ -1,0 +1,83 @@
+"""``mercury-sim check``: run every scenario a claims file needs once, evaluate the claims, write results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from simulator.claims import ClaimResult, ClaimsFile, evaluate, load_claims, scenario_data
+from simulator.runner import Progress, RunResult, run_scenario
+from simulator.scenario import scenario_from_dict
+
+
+@dataclass
+class CheckOutcome:
+    claims: ClaimsFile
+    results: list[ClaimResult]
+    runs: dict[str, RunResult]
+
+    @property
+    def failed(self) -> list[ClaimResult]:
+        return [r for r in self.results if r.failed]
+
+
+def run_check(claims_path: Path, *, progress: Progress | None = None) -> CheckOutcome:
+    """Load and validate everything first (bad input fails before any simulation), then simulate."""
+    claims = load_claims(claims_path)
+    needed = {s.scenario for c in claims.claims for s in c.statistics()}
+    scenarios = {}
+    for name in claims.scenarios:
+        if name not in needed:
+            continue
+        data, path = scenario_data(claims_path, name, claims.scenarios[name])
+        scenarios[name] = scenario_from_dict(data, path)
+    runs: dict[str, RunResult] = {}
+    for name, scenario in scenarios.items():
+        wrapped = (lambda label, f, n=name: progress(f"{n}: {label}", f)) if progress else None
+        runs[name] = run_scenario(scenario, progress=wrapped)
+
+    def records_of(name: str) -> pd.DataFrame:
+        return runs[name].records
+
+    return CheckOutcome(claims, [evaluate(c, records_of) for c in claims.claims], runs)
+
+
+def claims_document(outcome: CheckOutcome, claims_path: Path) -> dict:
+    return {
+        "claims_file": str(claims_path),
+        "title": outcome.claims.title,
+        "passed": sum(r.verdict == "pass" for r in outcome.results),
+        "known_discrepancies": sum(r.verdict == "known discrepancy" for r in outcome.results),
+        "failed": len(outcome.failed),
+        "claims": [r.as_dict() for r in outcome.results],
+    }
+
+
+def write_check_outputs(outcome: CheckOutcome, claims_path: Path, *, junit: Path | None = None,
+                        output: Path | None = None, html: Path | None = None,
+                        command: list[str] | None = None) -> None:
+    """JUnit XML; per scenario its results, its claims and its report; the claims document and page."""
+    from simulator.atomic import atomic_write_bytes, atomic_write_text
+    from simulator.claims import junit_xml
+    from simulator.outputs import write_run
+    from simulator.report import write_report
+    from simulator.report.claims_page import claims_sections, write_claims_page
+
+    document = claims_document(outcome, claims_path)
+    if junit is not None:
+        atomic_write_bytes(junit, junit_xml(outcome.results, claims_path.stem))
+    reports: dict[str, Path] = {}
+    if output is not None:
+        for name, result in outcome.runs.items():
+            folder = write_run(result, output / name, command=command)
+            mine = [r.as_dict() for r in outcome.results
+                    if any(s.scenario == name for s in r.claim.statistics())]
+            atomic_write_text(folder / "claims.json", json.dumps(mine, indent=2) + "\n")
+            reports[name] = write_report(folder)
+        atomic_write_text(output / "claims.json", json.dumps(document, indent=2) + "\n")
+    if html is not None:
+        title = outcome.claims.title or claims_path.stem
+        write_claims_page(html, title, claims_sections(document, reports, html))

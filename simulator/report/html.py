@@ -1,0 +1,192 @@
+"""Page assembly: one self-contained HTML file (plotly.js inlined once), every user string escaped.
+
+Figure data goes into ``<script type="application/json">`` blocks with ``<``, ``>`` and ``&`` written as
+JSON ``\\u`` escapes, so no label can close the script element; the page holds no generation timestamp,
+so the same results folder always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import plotly.graph_objects as go
+import yaml
+from plotly.offline import get_plotlyjs
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;
+padding:1rem 2rem;color:#222}
+h1{font-size:1.6rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.8rem}
+code{font-size:.85rem;word-break:break-all}.figure{height:460px}
+.verdict-pass{color:#1a7f37;font-weight:600}.verdict-fail{color:#cf222e;font-weight:600}.verdict-known{color:#9a6700;font-weight:600}
+nav a{margin-right:.8rem}.warnings li{color:#9a6700}
+"""
+
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_safe_json(value: Any) -> str:
+    """JSON that cannot end or alter the ``<script>`` element holding it."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    for char, code in _JSON_ESCAPES.items():
+        text = text.replace(char, code)
+    return text
+
+
+@dataclass(frozen=True)
+class Column:
+    """A summary-table column: which summary key, how it is printed (value x scale, fixed decimals)."""
+
+    key: str
+    header: str
+    decimals: int = 1
+    scale: float = 1.0
+
+
+SUMMARY_COLUMNS = (
+    Column("requests", "requests", 0), Column("count", "completed", 0), Column("dropped", "dropped", 0),
+    Column("mean_ms", "mean (ms)"), Column("p50_ms", "p50 (ms)"), Column("p95_ms", "p95 (ms)"),
+    Column("p99_ms", "p99 (ms)"), Column("max_ms", "max (ms)"),
+    Column("deadline_miss_rate", "deadline miss (%)", 2, 100.0),
+    Column("mean_accuracy", "top-1 (%)", 2), Column("mean_energy_j", "mobile energy (J)", 3),
+    Column("mean_uplink_bytes", "uplink (kB)", 1, 1e-3),
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One ``<section>``: anchor id, heading, and its already-escaped body."""
+
+    anchor: str
+    title: str
+    body: str
+
+
+def table(headers: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    """A table from cell HTML that callers escaped (headers are escaped here; none gives no header row)."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
+
+
+def td(text: Any) -> str:
+    return f"<td>{escape(str(text))}</td>"
+
+
+def code_cell(text: Any) -> str:
+    return f"<td><code>{escape(str(text))}</code></td>"
+
+
+def number_cell(value: Any, column: Column) -> str:
+    """A right-aligned number carrying key, scale and decimals, so it can be checked against summary.json."""
+    attrs = f'class="num" data-key="{escape(column.key)}" data-scale="{column.scale:g}" ' \
+            f'data-decimals="{column.decimals}"'
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return f"<td {attrs}>–</td>"
+    return f"<td {attrs}>{value * column.scale:.{column.decimals}f}</td>"
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    rows = []
+    for name, entry in summary.get("schedules", {}).items():
+        cells = [f'<th scope="row" data-schedule="{escape(name)}">{escape(name)}</th>']
+        cells += [number_cell(entry.get(c.key), c) for c in SUMMARY_COLUMNS]
+        rows.append(cells)
+    return table(["schedule", *(c.header for c in SUMMARY_COLUMNS)], rows).replace(
+        "<table>", '<table id="summary-table">', 1)
+
+
+def run_details(manifest: dict[str, Any], summary: dict[str, Any], scenario_yaml: str) -> str:
+    """Scenario, version, commit, seeds, command line, input hashes, the resolved YAML and warnings."""
+    command = manifest.get("command")
+    seeds = {"workload seed": manifest.get("seed", summary.get("seed"))}
+    trace_seed = (manifest.get("provenance") or {}).get("trace", {}).get("seed")
+    if trace_seed is not None:
+        seeds["trace synthesis seed"] = trace_seed
+    facts = [
+        ("scenario", summary.get("scenario")),
+        ("mercury-sim version", manifest.get("mercury_sim_version")),
+        ("git commit", manifest.get("git_commit") or "not from a git checkout"),
+        ("python", manifest.get("python")),
+        *seeds.items(),
+        ("network mode", summary.get("network_mode")),
+        ("deadline (ms)", summary.get("deadline_ms")),
+        ("command", shlex.join(str(c) for c in command) if command else "not recorded (notebook API)"),
+    ]
+    facts_html = table([], ([f"<th>{escape(k)}</th>", code_cell(v)] for k, v in facts))
+    inputs = manifest.get("inputs") or {}
+    inputs_html = table(["input", "path", "sha256"],
+                        ([td(role), code_cell(i.get("path")), code_cell(i.get("sha256"))]
+                         for role, i in inputs.items()))
+    warnings = summary.get("warnings") or []
+    items = "".join(f"<li>{escape(str(w))}</li>" for w in warnings)
+    warn_html = f'<h3>Warnings</h3><ul class="warnings">{items}</ul>' if warnings else ""
+    return (f"{facts_html}<h3>Input files</h3>{inputs_html}{warn_html}"
+            f"<h3>Resolved scenario</h3><pre>{escape(scenario_yaml)}</pre>")
+
+
+def provenance(manifest: dict[str, Any]) -> str:
+    """Where the profiles, accuracy tables and trace came from, as recorded in the manifest."""
+    parts = []
+    for role, record in (manifest.get("provenance") or {}).items():
+        text = yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=100)
+        parts.append(f"<h3>{escape(role.replace('_', ' '))}</h3><pre>{escape(text)}</pre>")
+    return "".join(parts) or "<p>No provenance recorded in manifest.json.</p>"
+
+
+def claims_table(claims: list[dict[str, Any]]) -> str:
+    """The paper-claims check: a row per claim, the verdict coloured."""
+    keys = ("claim", "expected", "simulated", "verdict", "source")
+
+    def verdict(value: Any) -> str:
+        text = str(value).lower()
+        kind = "pass" if text in {"pass", "ok", "true", "reproduced", "yes"} else \
+            "known" if text == "known discrepancy" else "fail"
+        return f'<td class="verdict-{kind}">{escape(str(value))}</td>'
+
+    rows = ([verdict(c.get(k)) if k == "verdict" else td(_shown(c.get(k, ""))) for k in keys] for c in claims)
+    return table(keys, rows).replace("<table>", '<table id="claims-table">', 1)
+
+
+def _shown(value: Any) -> Any:
+    """Simulated values at four significant digits; everything else as given."""
+    return f"{value:.4g}" if isinstance(value, float) else value
+
+
+def figure_block(anchor: str, fig: go.Figure, caption: str = "") -> str:
+    """A plot div plus its data as inert, script-safe JSON; ``render_script`` draws it."""
+    data = script_safe_json(fig.to_json())
+    note = f"<p>{escape(caption)}</p>" if caption else ""
+    return (f'{note}<div class="figure" id="fig-{escape(anchor)}"></div>'
+            f'<script type="application/json" class="figure-data" data-target="fig-{escape(anchor)}">'
+            f"{data}</script>")
+
+
+RENDER_SCRIPT = """<script>
+for (const block of document.querySelectorAll('script.figure-data')) {
+  const spec = JSON.parse(block.textContent);
+  Plotly.newPlot(block.dataset.target, spec.data, spec.layout, {responsive: true, displaylogo: false});
+}
+</script>"""
+
+
+def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = get_plotlyjs) -> str:
+    """The whole document: head with inlined plotly.js, a contents line, the sections, the render script."""
+    nav = " ".join(f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in sections)
+    body = "\n".join(f'<section id="{escape(s.anchor)}"><h2>{escape(s.title)}</h2>{s.body}</section>'
+                     for s in sections)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><style>{STYLE}</style>\n"
+            f'<script type="text/javascript">{plotlyjs()}</script></head>\n<body>'
+            f"<h1>{escape(title)}</h1><nav>{nav}</nav>\n{body}\n{RENDER_SCRIPT}</body></html>\n")

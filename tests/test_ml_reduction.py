@@ -1,0 +1,199 @@
+"""Token reduction on timm ViTs: identities, invariants, and token counts equal to the simulator's."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("timm")
+
+import timm  # noqa: E402
+import torch  # noqa: E402
+from _ml_models import tiny_vit  # noqa: E402
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from simulator.ml.attention import block_forward  # noqa: E402
+from simulator.ml.mercury_prune import mercury_select, window_anchors  # noqa: E402
+from simulator.ml.split import SplitViT, spec_of  # noqa: E402
+from simulator.ml.tome import bipartite_merge  # noqa: E402
+from simulator.vit import MODELS, janus_deltas, mercury_anchor_count, mercury_pruned, tome_tokens  # noqa: E402
+
+DEIT_TINY = "deit_tiny_distilled_patch16_224"
+
+
+@pytest.fixture(scope="module")
+def deit_tiny() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return timm.create_model(DEIT_TINY, pretrained=False).eval()
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    return torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("distilled", [True, False])
+def test_split_composition_equals_unsplit_forward(distilled: bool) -> None:
+    model = tiny_vit(distilled)
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        ref = model(x)
+        for s in range(len(model.blocks) + 1):
+            assert (SplitViT(model, s)(x) - ref).abs().max() < 1e-5
+
+
+def test_deit_tiny_split_equals_timm(deit_tiny: torch.nn.Module, images: torch.Tensor) -> None:
+    with torch.no_grad():
+        ref = deit_tiny(images)
+        assert (SplitViT(deit_tiny, 3)(images) - ref).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("method", ["mercury", "ats", "tome", "janus"])
+def test_reduction_zero_equals_unreduced(method: str) -> None:
+    model = tiny_vit()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert (SplitViT(model, 2, method, 0.0)(x) - model(x)).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.3316, 0.5, 0.6, 0.75])
+def test_mercury_upload_matches_simulator(
+    deit_tiny: torch.nn.Module, images: torch.Tensor, rate: float
+) -> None:
+    spec = MODELS[DEIT_TINY]
+    split = SplitViT(deit_tiny, 3, "mercury", rate, spec=spec)
+    with torch.no_grad():
+        payload = split.mobile(images)
+    assert (
+        payload.num_tokens == spec.num_tokens - mercury_pruned(spec, rate) == split.expected_upload_tokens()
+    )
+    assert payload.size is None
+
+
+@pytest.mark.parametrize(
+    ("method", "parameter"), [("tome", 13), ("tome", 20), ("janus", 0.4), ("janus", 0.49)]
+)
+def test_tome_upload_matches_simulator(
+    deit_tiny: torch.nn.Module, images: torch.Tensor, method: str, parameter: float
+) -> None:
+    spec = MODELS[DEIT_TINY]
+    split = SplitViT(deit_tiny, 3, method, parameter, spec=spec)
+    with torch.no_grad():
+        payload = split.mobile(images)
+        logits = split.cloud(payload)
+    merges = janus_deltas(spec, parameter) if method == "janus" else [int(parameter)] * spec.depth
+    assert payload.num_tokens == tome_tokens(spec, merges)[2][1]
+    assert torch.allclose(payload.size.sum(dim=1), torch.full((2, 1), float(spec.num_tokens)))
+    assert logits.shape == (2, 1000)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    grid=st.integers(2, 9),
+    window=st.integers(1, 3),
+    seed=st.integers(0, 10_000),
+    frac=st.floats(0, 1),
+    prefix=st.integers(1, 2),
+)
+def test_mercury_one_anchor_per_window_and_exact_count(
+    grid: int, window: int, seed: int, frac: float, prefix: int
+) -> None:
+    assume(window <= grid)
+    torch.manual_seed(seed)
+    n = grid * grid
+    feats = torch.randn(2, prefix + n, 8)
+    anchors_per_side = grid // window
+    anchors = anchors_per_side**2
+    k = int(frac * (n - anchors))
+    sel = mercury_select(feats, prefix, grid, k, window)
+    assert sel.keep.shape == (2, prefix + n - k) and sel.pruned.shape == (2, k)
+    assert torch.equal(sel.keep[:, :prefix], torch.arange(prefix).expand(2, -1))  # cls/dist kept
+    kept = sel.keep[:, prefix:] - prefix
+    rows, cols = kept // grid, kept % grid
+    for b in range(2):
+        inside = (rows[b] < anchors_per_side * window) & (cols[b] < anchors_per_side * window)
+        windows = (rows[b][inside] // window) * anchors_per_side + cols[b][inside] // window
+        counts = torch.bincount(windows, minlength=anchors)
+        assert (counts >= 1).all()  # every window keeps its anchor
+        if k == n - anchors:
+            assert (counts == 1).all() and not inside.logical_not().any()
+    score = torch.nn.functional.normalize(feats[:, prefix:], dim=-1)
+    score = (score @ score.transpose(1, 2)).sum(-1)
+    a = window_anchors(score, grid, window)
+    assert a.shape[1] == anchors
+    assert torch.isin(a + prefix, sel.keep).all()
+
+
+def test_mercury_full_reduction_keeps_exactly_one_per_window(
+    deit_tiny: torch.nn.Module, images: torch.Tensor
+) -> None:
+    spec = MODELS[DEIT_TINY]
+    with torch.no_grad():
+        x = SplitViT(deit_tiny, 0).embed(images)
+        _, _, att = block_forward(deit_tiny.blocks[0], x)
+    sel = mercury_select(att.heads, 2, spec.grid, mercury_pruned(spec, 0.75))
+    kept = sel.keep[:, 2:] - 2
+    windows = (kept // 14 // 2) * 7 + (kept % 14) // 2
+    for b in range(2):
+        assert torch.equal(torch.bincount(windows[b], minlength=49), torch.ones(49, dtype=torch.long))
+    assert kept.shape[1] == mercury_anchor_count(spec) == 49
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(3, 60), r=st.integers(0, 40), prefix=st.integers(1, 2), seed=st.integers(0, 10_000))
+def test_tome_sizes_and_prefix_invariants(n: int, r: int, prefix: int, seed: int) -> None:
+    torch.manual_seed(seed)
+    x, metric = torch.randn(2, n, 6), torch.randn(2, n, 4)
+    size = torch.ones(2, n, 1)
+    merged, sizes = bipartite_merge(x, size, metric, r, prefix)
+    expected = n - max(0, min(r, (n - prefix) // 2))
+    assert merged.shape == (2, expected, 6)
+    assert torch.allclose(sizes.sum(dim=1), torch.full((2, 1), float(n)))
+    assert torch.equal(merged[:, :prefix], x[:, :prefix]) and torch.equal(sizes[:, :prefix], size[:, :prefix])
+    if r == 0:
+        assert torch.equal(merged, x)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    rate=st.floats(0, 0.95),
+    seed=st.integers(0, 1000),
+    distilled=st.booleans(),
+    method=st.sampled_from(["mercury", "ats"]),
+)
+def test_one_shot_pruning_never_drops_prefix(rate: float, seed: int, distilled: bool, method: str) -> None:
+    model = tiny_vit(distilled, seed=seed % 3)
+    spec = spec_of(model)
+    split = SplitViT(model, 2, method, min(rate, 0.75) if method == "mercury" else rate, spec=spec)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        ref = SplitViT(model, 0).embed(x)[:, : spec.prefix_tokens]
+        tokens, _, att = block_forward(model.blocks[0], SplitViT(model, 0).embed(x))
+        payload = split.mobile(x)
+    assert payload.num_tokens == split.expected_upload_tokens()
+    assert ref.shape[1] == model.num_prefix_tokens
+    # cls/dist rows after block 1 are the unpruned model's rows (they are never removed or moved)
+    assert payload.num_tokens >= spec.prefix_tokens
+    one_block = SplitViT(model, 1, method, split.parameter, spec=spec)
+    with torch.no_grad():
+        assert torch.allclose(
+            one_block.mobile(x).tokens[:, : spec.prefix_tokens], tokens[:, : spec.prefix_tokens]
+        )
+    assert att.attn.shape[-1] == spec.num_tokens
+
+
+def test_restore_modes_return_full_length() -> None:
+    from simulator.ml.reconstruction import Restore
+
+    model = tiny_vit()
+    split = SplitViT(model, 2, "mercury", 0.75)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        payload = split.mobile(x)
+        for mode in ("learned", "zero-pad", "duplicate"):
+            restored = Restore(mode, split.pruned, 48, 2)(payload)
+            assert restored.shape[1] == split.spec.num_tokens
+            assert torch.equal(restored[:, :2], payload.tokens[:, :2])
+        dup = Restore("duplicate", split.pruned, 48, 2)(payload)
+        assert torch.equal(dup[:, 2 + split.pruned :], payload.tokens[:, 2:])

@@ -1,0 +1,142 @@
+"""The HTML report: sections in order, deterministic regeneration, CLI behaviour, bounded size."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator.outputs import replayed_window
+from simulator.report import REPORT_NAME, write_report
+from simulator.report.figures import latency_cdf_figure, latency_time_figure
+from simulator.report.html import script_safe_json
+from simulator.report.series import CDF_POINTS, TIME_BINS, cdf_points, latency_band
+from simulator.traces import Trace
+from tests._report_runs import CLAIMS, run_cli, scenario_file
+
+ORDER = ["run", "summary", "breakdown", "latency-time", "latency-cdf", "accuracy-latency", "energy",
+         "provenance"]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    out = folder / "out"
+    assert run_cli(["run", str(scenario_file(folder)), "-o", str(out), "-q"]) == 0
+    return out
+
+
+def section_ids(html: str) -> list[str]:
+    return re.findall(r'<section id="([^"]+)">', html)
+
+
+def test_run_writes_report_with_every_section_in_order(results):
+    html = (results / REPORT_NAME).read_text()
+    assert section_ids(html) == ORDER
+    assert (results / "trace.parquet").is_file()
+    assert html.count("<script") == 1 + 5 + 1  # plotly.js once, one data block per figure, the render script
+    assert not re.search(r"<script[^>]*\bsrc=|<link\b", html)  # nothing fetched: it opens offline
+    summary = json.loads((results / "summary.json").read_text())
+    for name in summary["schedules"]:
+        assert f'data-schedule="{name}"' in html
+    manifest = json.loads((results / "manifest.json").read_text())
+    for entry in manifest["inputs"].values():
+        assert entry["sha256"] in html
+
+
+def test_regeneration_is_byte_identical(results, tmp_path):
+    first = (results / REPORT_NAME).read_bytes()
+    assert run_cli(["report", str(results)]) == 0
+    assert (results / REPORT_NAME).read_bytes() == first
+
+
+def test_claims_section_when_claims_json_exists(results, tmp_path):
+    import shutil
+
+    copy = tmp_path / "with-claims"
+    shutil.copytree(results, copy)
+    (copy / "claims.json").write_text(json.dumps(CLAIMS))
+    html = write_report(copy).read_text()
+    assert section_ids(html) == [*ORDER, "claims"]
+    assert "Mercury beats Janus on latency" in html and 'class="verdict-fail"' in html
+    assert "<script>window.__pwned" not in html and "&lt;script&gt;window.__pwned" in html
+
+
+def test_no_report_flag(tmp_path):
+    out = tmp_path / "out"
+    scenario = scenario_file(tmp_path, n_requests=5)
+    assert run_cli(["run", str(scenario), "-o", str(out), "-q", "--no-report"]) == 0
+    assert (out / "records.parquet").is_file() and not (out / REPORT_NAME).exists()
+    assert run_cli(["run", str(scenario), "-o", str(out), "-q"]) == 0 and (out / REPORT_NAME).exists()
+    assert run_cli(["run", str(scenario), "-o", str(out), "-q", "--no-report"]) == 0
+    assert not (out / REPORT_NAME).exists()  # no stale report of an earlier run is left behind
+
+
+@pytest.mark.parametrize("remove", ["records.parquet", "summary.json", "manifest.json", "scenario.yaml"])
+def test_report_on_incomplete_folder_is_one_line_exit_2(results, tmp_path, capsys, remove):
+    import shutil
+
+    copy = tmp_path / "broken"
+    shutil.copytree(results, copy)
+    (copy / remove).unlink()
+    capsys.readouterr()
+    assert run_cli(["report", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and remove in err
+
+
+def test_report_on_missing_folder(tmp_path, capsys):
+    assert run_cli(["report", str(tmp_path / "nope")]) == 2
+    assert "results folder not found" in capsys.readouterr().err
+
+
+def test_script_safe_json_cannot_close_script():
+    text = script_safe_json({"name": "</script><img src=x onerror=alert(1)>&\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text)["name"] == "</script><img src=x onerror=alert(1)>&\u2028"
+
+
+def big_records(n: int, schedules: list[str]) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "schedule": pd.Categorical(np.repeat(schedules, n // len(schedules)), categories=schedules),
+        "arrival_s": np.tile(np.arange(n // len(schedules)) / 30.0, len(schedules)),
+        "total_ms": rng.lognormal(6, 0.5, n),
+        "status": pd.Categorical(["ok"] * n, categories=["ok", "dropped", "unfinished"]),
+    })
+
+
+def test_200k_rows_give_small_figures():
+    names = ["a", "b", "c", "d"]
+    records = big_records(200_000, names)
+    trace = pd.DataFrame({"time_s": np.arange(0, 2000, 0.1), "mbps": np.ones(20_000)})
+    time_fig = latency_time_figure(records, names, trace)
+    cdf_fig = latency_cdf_figure(records, names)
+    assert all(len(t.x) <= TIME_BINS for t in time_fig.data if t.yaxis != "y2")
+    assert all(len(t.x) <= CDF_POINTS for t in cdf_fig.data)
+    assert len(time_fig.to_json()) + len(cdf_fig.to_json()) < 400_000
+
+
+def test_band_keeps_extremes_and_cdf_is_exact():
+    t = np.arange(10_000) / 10.0
+    v = np.ones_like(t)
+    v[1234] = 500.0
+    band = latency_band(t, v)
+    assert band.binned and band.high.max() == 500.0 and band.low.min() == 1.0
+    assert band.time_s.size <= TIME_BINS
+    x, y = cdf_points(np.arange(1, 100_001, dtype=float))
+    assert x[0] == 1 and x[-1] == 100_000 and y[-1] == 1.0 and x.size == CDF_POINTS
+    small = latency_band(t[:10], v[:10])
+    assert not small.binned and small.time_s.size == 10
+
+
+def test_replayed_window_follows_offset_and_loop():
+    trace = Trace(np.array([0.0, 1.0, 2.0]), np.array([10.0, 20.0, 30.0]), 3.0)
+    window = replayed_window(trace, 1.5, 4.0)
+    assert window.time_s.tolist() == [0.0, 0.5, 1.5, 2.5, 3.5]
+    assert window.mbps.tolist() == [20.0, 30.0, 10.0, 20.0, 30.0]
+    stop = Trace(np.array([0.0, 1.0]), np.array([10.0, 20.0]), 2.0, at_end="stop")
+    assert replayed_window(stop, 0.0, 5.0).mbps.tolist() == [10.0, 20.0, 0.0]
