@@ -38,11 +38,13 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 @contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
+def atomic_directory(target: Path, *, keep_existing: bool = False) -> Iterator[Path]:
     """Yield a fresh staging folder; on success it replaces ``target`` whole, on failure it vanishes.
 
-    Files already in ``target`` that the new run does not write are carried over, so regenerating one
-    output never deletes another; an exception leaves ``target`` exactly as it was.
+    By default the folder afterwards holds exactly what this write produced (no stale file from an earlier
+    run can describe another run). ``keep_existing`` carries over files of ``target`` the write does not
+    produce, for folders a user may share with other files (an import destination). An exception leaves
+    ``target`` exactly as it was.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -53,12 +55,11 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     try:
         yield staging
         if target.exists():
-            for item in target.iterdir():
-                if not (staging / item.name).exists():
-                    if item.is_dir():
-                        shutil.copytree(item, staging / item.name)
-                    else:
-                        shutil.copy2(item, staging / item.name)
+            if keep_existing:
+                for item in target.iterdir():
+                    if not (staging / item.name).exists():
+                        copy = shutil.copytree if item.is_dir() else shutil.copy2
+                        copy(item, staging / item.name)
             retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
             retired.rmdir()
             os.replace(target, retired)

@@ -63,7 +63,7 @@ def write_check_outputs(outcome: CheckOutcome, claims_path: Path, *, junit: Path
     from simulator.atomic import atomic_write_bytes, atomic_write_text
     from simulator.claims import junit_xml
     from simulator.outputs import write_run
-    from simulator.report import write_report
+    from simulator.report import REPORT_NAME
     from simulator.report.claims_page import claims_sections, write_claims_page
 
     document = claims_document(outcome, claims_path)
@@ -72,11 +72,10 @@ def write_check_outputs(outcome: CheckOutcome, claims_path: Path, *, junit: Path
     reports: dict[str, Path] = {}
     if output is not None:
         for name, result in outcome.runs.items():
-            folder = write_run(result, output / name, command=command)
             mine = [r.as_dict() for r in outcome.results
                     if any(s.scenario == name for s in r.claim.statistics())]
-            atomic_write_text(folder / "claims.json", json.dumps(mine, indent=2) + "\n")
-            reports[name] = write_report(folder)
+            folder = write_run(result, output / name, command=command, claims=mine, report=True)
+            reports[name] = folder / REPORT_NAME
         atomic_write_text(output / "claims.json", json.dumps(document, indent=2) + "\n")
     if html is not None:
         title = outcome.claims.title or claims_path.stem

@@ -85,13 +85,7 @@ def run(
     out_dir = Path(output) if output else Path("reports") / loaded.name
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
-    write_run(result, out_dir, command=command_line())
-    from simulator.report import REPORT_NAME, write_report
-
-    if report:
-        write_report(out_dir)
-    else:  # the output folder keeps files a run does not write; an old report would describe another run
-        (out_dir / REPORT_NAME).unlink(missing_ok=True)
+    write_run(result, out_dir, command=command_line(), report=report)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not quiet:

@@ -7,7 +7,6 @@ folder is never left half-written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -22,16 +21,9 @@ import yaml
 
 import simulator
 from simulator.atomic import atomic_directory
+from simulator.digest import file_sha256
 from simulator.runner import RunResult, engine_setup
 from simulator.traces import Trace
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def git_commit(path: Path) -> str | None:
@@ -111,8 +103,9 @@ def trace_window(result: RunResult) -> pd.DataFrame:
     return replayed_window(setup.trace, setup.start_offsets_s[0], end_s)
 
 
-def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None) -> Path:
-    """Write every output of a run into ``out_dir`` atomically; returns the folder."""
+def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None, *,
+              claims: list[dict[str, Any]] | None = None, report: bool = False) -> Path:
+    """Write every output of a run (and its claims and report when asked) into ``out_dir`` in one swap."""
     with atomic_directory(out_dir) as staging:
         write_records(result.records, staging / "records.parquet")
         write_records(trace_window(result), staging / "trace.parquet")
@@ -120,4 +113,10 @@ def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None
         resolved = result.scenario.model_dump(mode="json", exclude_none=True)
         (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         (staging / "manifest.json").write_text(json.dumps(manifest(result, command), indent=2) + "\n")
+        if claims is not None:
+            (staging / "claims.json").write_text(json.dumps(claims, indent=2) + "\n")
+        if report:
+            from simulator.report import write_report
+
+            write_report(staging)
     return out_dir

@@ -5,7 +5,6 @@ Every failure (unreadable file, not a checkpoint, wrong architecture) becomes a 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -19,14 +18,6 @@ LOCAL_MODELS: dict[str, dict[str, object]] = {
         img_size=32, patch_size=4, embed_dim=64, depth=6, num_heads=2, num_classes=10
     ),
 }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_tensors(path: Path) -> dict[str, Tensor]:

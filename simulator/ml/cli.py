@@ -5,7 +5,6 @@ simulator/cli.py declares the options and calls these lazily, so torch loads onl
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +13,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from simulator.digest import file_sha256
 from simulator.errors import InputError
-from simulator.ml.checkpoints import load_model, read_tensors, sha256, write_tensors
+from simulator.ml.checkpoints import load_model, read_tensors, write_tensors
 from simulator.ml.data import open_dataset, preprocess_for
 from simulator.ml.harness import provenance, restore_key, sweep, write_table
 from simulator.ml.reconstruction import MODES, head_parameters, train_restore
@@ -124,12 +124,14 @@ def accuracy(
             )
     except ValueError as exc:
         raise InputError(None, str(exc)) from None
+    from simulator.cli import command_line  # the CLI imports this module lazily: no cycle at import time
+
     comments = [
         f"table: measured by mercury-sim accuracy on {len(loader.dataset)} images of {data}",
-        *provenance(["mercury-sim", *sys.argv[1:]], checkpoint, sha256(checkpoint)),
+        *provenance(command_line(), checkpoint, file_sha256(checkpoint)),
     ]
     if tokens:
-        comments.append(f"reconstruction tokens: {tokens.name} sha256 {sha256(tokens)}")
+        comments.append(f"reconstruction tokens: {tokens.name} sha256 {file_sha256(tokens)}")
     write_table(out, rows, comments)
     if not quiet:
         for r in rows:
@@ -173,7 +175,7 @@ def train_reconstruction(
             tensors[f"{key}.{name}"] = param.detach().clone()
             with torch.no_grad():
                 param.copy_(base[name])
-    write_tensors(tensors, out, {"model": model_name, "checkpoint_sha256": sha256(checkpoint)})
+    write_tensors(tensors, out, {"model": model_name, "checkpoint_sha256": file_sha256(checkpoint)})
     if not quiet:
         print(f"wrote {out} ({len(tensors)} tensors)")
 

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from simulator.ml.checkpoints import build_model, sha256, write_tensors
+from simulator.digest import file_sha256
+from simulator.ml.checkpoints import build_model, write_tensors
 from simulator.ml.data import Preprocess
 from simulator.ml.harness import Row, provenance, restore_key, sweep, write_table
 from simulator.ml.reconstruction import head_parameters, train_restore
@@ -176,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         " tome = constant r, janus = alpha, every block",
         "learned = reconstruction tokens + heads trained per K (backbone frozen); "
         f"{args.restore_steps} AdamW steps, batch 64",
-        *provenance(["python", "-m", "simulator.ml.example", *(argv or sys.argv[1:])], ckpt, sha256(ckpt)),
-        f"reconstruction tokens: {tokens_file.name} sha256 {sha256(tokens_file)}",
+        *provenance(["python", "-m", "simulator.ml.example", *(argv or sys.argv[1:])], ckpt, file_sha256(ckpt)),
+        f"reconstruction tokens: {tokens_file.name} sha256 {file_sha256(tokens_file)}",
     ]
     write_table(args.out, rows, comments)
     print(args.out.read_text())

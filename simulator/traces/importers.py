@@ -141,7 +141,7 @@ def import_ghoshal(
             "sample_period_s": ghoshal.SAMPLE_S}
     if command:
         base["command"] = command
-    with atomic_directory(dest) as stage:
+    with atomic_directory(dest, keep_existing=True) as stage:
         for path in files:
             network, mobility = ghoshal.group_of(path)
             group = group_name(network, mobility, path)
