@@ -9,8 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from hypothesis import settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# CI replays the same property-test examples on every run (HYPOTHESIS_PROFILE=ci): a red build then always
+# names a reproducible example, while local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -107,20 +107,24 @@ class Trace:
         """Time at which ``n_bytes`` sent from ``start_s`` have all been delivered (``inf`` if never)."""
         if n_bytes <= 0:
             return start_s
-        target = self.cumulative_bits(start_s) + 8.0 * n_bytes
-        return self.time_of_bits(target)
+        return self.time_of_bits(self.cumulative_bits(start_s) + 8.0 * n_bytes, slack_bits=1e-9 * 8.0 * n_bytes)
 
-    def time_of_bits(self, target_bits: float) -> float:
-        """Earliest time at which the cumulative bit count reaches ``target_bits`` (``inf`` if never)."""
+    def time_of_bits(self, target_bits: float, slack_bits: float = 0.0) -> float:
+        """Earliest time at which the cumulative bit count reaches ``target_bits`` (``inf`` if never).
+
+        A shortfall of at most ``slack_bits`` (and the rounding residue of summing sample widths) counts as
+        delivered: otherwise a transfer that ends exactly where a pass or a sample ends could be pushed past
+        the following zero-capacity stretch by a few ulps.
+        """
         if target_bits <= 0:
             return 0.0
         total = self.total_bits
-        periods = math.ceil(target_bits / total) - 1
+        slack = max(slack_bits, 1e-12 * target_bits)
+        periods = max(math.ceil((target_bits - slack) / total) - 1, 0)
         if self.at_end == "stop" and periods >= 1:
             return math.inf
-        remainder = target_bits - periods * total
-        remainder = min(max(remainder, 0.0), total)
-        return periods * self.duration_s + self._time_within(remainder)
+        remainder = min(max(target_bits - periods * total, 0.0), total)
+        return periods * self.duration_s + self._time_within(remainder, slack)
 
     # -- helpers within one pass ----------------------------------------------------------------------
     def _wrap(self, t: float) -> float | None:
@@ -133,10 +137,11 @@ class Trace:
         i = int(np.searchsorted(self.times_s, tau, side="right")) - 1
         return float(self._cum_bits[i] + self.mbps[i] * 1e6 * (tau - self.times_s[i]))  # type: ignore[attr-defined]
 
-    def _time_within(self, bits: float) -> float:
+    def _time_within(self, bits: float, slack_bits: float = 0.0) -> float:
         cum = self._cum_bits  # type: ignore[attr-defined]
-        j = int(np.searchsorted(cum, bits, side="left"))
+        j = int(np.searchsorted(cum, bits - slack_bits, side="left"))
         if j == 0:
             return 0.0
-        i = j - 1  # sample i carries the bits between cum[i] < bits <= cum[i + 1], so its rate is > 0
-        return float(self.times_s[i] + (bits - cum[i]) / (self.mbps[i] * 1e6))
+        i = j - 1  # sample i carries the bits between cum[i] < bits - slack <= cum[i + 1], so its rate is > 0
+        end = self.times_s[i + 1] if i + 1 < self.times_s.size else self.duration_s
+        return float(min(self.times_s[i] + max(bits - cum[i], 0.0) / (self.mbps[i] * 1e6), end))
