@@ -17,7 +17,7 @@ from simulator.vit import BlockTokens, ViTSpec
 
 
 class Stage(NamedTuple):
-    """One unit of work: ``kind`` is embed | block | head | mercury_prune | tome_merge."""
+    """One unit of work: ``kind`` is embed | block | head | mercury_prune | tome_merge | attention."""
 
     kind: str
     n_in: int

@@ -11,6 +11,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
         block:         {points: {tokens: [...], ms: [...]}, fit: {a_ms: 0, b_ms: 0.9, c_ms: 1e-4}}
         head:          {fit: {a_ms: 0.2}}
         mercury_prune: {fit: {...}}     # optional: Mercury's layer-1 scoring and pruning
+        attention:     {fit: {...}}     # optional: block 1's attention up to O_f (pruning before block 1)
         tome_merge:    {fit: {...}}     # optional: one ToMe bipartite merge
     batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
     power_w: {compute: 6.0, idle: 0.0, radio: 0.0}
@@ -18,7 +19,8 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
 A stage curve gives latency against the token count entering the stage: linear interpolation between
 measured ``points``; outside them (or everywhere, without points) the fit ``a + b*N + c*N^2``. A block
 that reduces tokens inside itself (n_in -> n_out) is priced at the plain-block token count of equal MACs
-(:meth:`ViTSpec.effective_tokens`).
+(:meth:`ViTSpec.effective_tokens`). A profile without an ``attention`` curve prices that stage as the
+block curve times the attention's share of the block's MACs (:meth:`ViTSpec.attention_macs`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from simulator.errors import InputError
 from simulator.validation import load_yaml_mapping, parse_model
 from simulator.vit import ViTSpec
 
-STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge")
+STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention")
 REQUIRED_STAGES = ("embed", "block", "head")
 
 
@@ -193,6 +195,8 @@ class Profile:
             raise InputError(self.path or self.name, f"no latency curves for model {model.name!r}; "
                              f"the profile covers {', '.join(self.models)}", "models")
         curve = curves.get(stage)
+        if curve is None and stage == "attention" and "block" in curves:
+            return curves["block"].ms(tokens) * model.attention_macs(round(tokens)) / model.block_macs(round(tokens))
         if curve is None:
             raise InputError(self.path or self.name, f"model {model.name} has no {stage!r} stage, which "
                              "this schedule needs", f"models.{model.name}")

@@ -138,12 +138,17 @@ class Janus(_Split):
 
 
 class Mercury(_Split):
-    """Mercury: regional pruning of K patch tokens after block 1, reconstruction in the cloud."""
+    """Mercury: regional pruning of K patch tokens at block 1, reconstruction in the cloud."""
 
     kind: Literal["mercury"]
     reduction: float | None = Field(None, ge=0, le=1, description="Fraction of patch tokens pruned (0..0.75)")
     reconstruction: Literal["learned", "zero-pad", "duplicate", "none"] = "learned"
     window: int = Field(2, ge=1, description="Side l of the anchor windows")
+    prune_point: Literal["after_block1", "before_block1"] = Field(
+        "after_block1",
+        description="after_block1: block 1 runs on all tokens and its attention output O_f scores them; "
+                    "before_block1: block 1's attention runs once to score, then block 1 runs on the kept "
+                    "tokens (the paper does not say which; research/algorithms.md section 10, question 2)")
 
 
 ScheduleConfig = Annotated[MobileOnly | CloudOnly | Otas | Janus | Mercury, Field(discriminator="kind")]

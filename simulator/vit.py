@@ -50,6 +50,15 @@ class ViTSpec:
         d = self.embed_dim
         return 4.0 * n_in * d * d + 2.0 * n_in * n_in * d + 2.0 * self.mlp_ratio * n_out * d * d
 
+    def attention_macs(self, n: int) -> float:
+        """Attention sub-layer up to the concatenated heads (qkv, QK^T, AV; no output projection).
+
+        This is the work that yields Mercury's O_f; it is all that must run before tokens can be pruned
+        ahead of block 1.
+        """
+        d = self.embed_dim
+        return 3.0 * n * d * d + 2.0 * n * n * d
+
     def embed_macs(self) -> float:
         """Patch embedding: one linear map of every patch's pixels."""
         return float(self.num_patches * self.embed_dim * self.patch_size * self.patch_size * 3)

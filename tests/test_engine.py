@@ -74,6 +74,21 @@ def test_one_device_every_component_by_hand(lab: Path) -> None:
     assert summary["mercury"]["parameter"] == 0.5 and summary["mercury"]["split_after"] == 3
 
 
+def test_mercury_pruning_before_block1_prices_one_extra_attention(lab: Path) -> None:
+    sc = scenario(lab, [{"kind": "mercury", "label": "after", "split_after": 2, "reduction": 0.5},
+                        {"kind": "mercury", "label": "before", "split_after": 2, "reduction": 0.5,
+                         "prune_point": "before_block1"}],
+                  workload={"arrival": "periodic", "fps": 0.25, "n_requests": 2, "seed": 3})
+    records, _ = run(sc)
+    by = {name: g.reset_index(drop=True) for name, g in records.groupby("schedule", observed=True)}
+    # The profile has no attention curve: the scoring pass costs the block's time times the attention's
+    # share of the block's MACs at 198 tokens (qkv + QK^T + AV against the whole block).
+    share = (3 * 198 * 768**2 + 2 * 198**2 * 768) / (12 * 198 * 768**2 + 2 * 198**2 * 768)
+    assert by["after"].mobile_ms.tolist() == pytest.approx([10 + 2 * 100] * 2)
+    assert by["before"].mobile_ms.tolist() == pytest.approx([10 + 100 * share + 2 * 100] * 2)
+    assert by["before"].uplink_bytes.tolist() == by["after"].uplink_bytes.tolist() == [100 * 768 * 4] * 2
+
+
 def test_components_add_up_under_contention(lab: Path) -> None:
     sc = scenario(lab, [{"kind": "mercury", "split_after": 1, "reduction": 0.25}],
                   network={"trace": "trace.csv", "sharing": "shared-cell", "start_offset_s": "random"},

@@ -13,7 +13,8 @@ from _ml_models import tiny_vit  # noqa: E402
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from simulator.ml.attention import block_forward  # noqa: E402
+from simulator.ml.ats import ats_select  # noqa: E402
+from simulator.ml.attention import attention, block_forward, gather_tokens  # noqa: E402
 from simulator.ml.mercury_prune import mercury_select, window_anchors  # noqa: E402
 from simulator.ml.split import SplitViT, spec_of  # noqa: E402
 from simulator.ml.tome import bipartite_merge  # noqa: E402
@@ -49,12 +50,42 @@ def test_deit_tiny_split_equals_timm(deit_tiny: torch.nn.Module, images: torch.T
         assert (SplitViT(deit_tiny, 3)(images) - ref).abs().max() < 1e-5
 
 
+@pytest.mark.parametrize("prune_point", ["after_block1", "before_block1"])
 @pytest.mark.parametrize("method", ["mercury", "ats", "tome", "janus"])
-def test_reduction_zero_equals_unreduced(method: str) -> None:
+def test_reduction_zero_equals_unreduced(method: str, prune_point: str) -> None:
     model = tiny_vit()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        assert (SplitViT(model, 2, method, 0.0)(x) - model(x)).abs().max() < 1e-5
+        assert (SplitViT(model, 2, method, 0.0, prune_point=prune_point)(x) - model(x)).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("method", ["mercury", "ats"])
+def test_pruning_before_block1_runs_block1_on_the_kept_tokens(method: str) -> None:
+    """before_block1: scores come from block 1's attention on all tokens, block 1 then runs on the kept ones."""
+    model = tiny_vit()
+    spec = spec_of(model)
+    x = torch.randn(2, 3, 32, 32)
+    split = SplitViT(model, 1, method, 0.5, spec=spec, prune_point="before_block1")
+    after = SplitViT(model, 1, method, 0.5, spec=spec)
+    with torch.no_grad():
+        tokens = split.embed(x)
+        att = attention(model.blocks[0].attn, model.blocks[0].norm1(tokens))
+        if method == "mercury":
+            sel = mercury_select(att.heads, spec.prefix_tokens, spec.grid, split.pruned)
+        else:
+            sel = ats_select(att, spec.prefix_tokens, split.pruned)
+        expected, _, _ = block_forward(model.blocks[0], gather_tokens(tokens, sel.keep))
+        payload = split.mobile(x)
+        assert payload.num_tokens == spec.num_tokens - split.pruned == after.mobile(x).num_tokens
+        assert (payload.tokens - expected).abs().max() < 1e-6
+        # the two placements differ: block 1's attention saw different token sets
+        assert (payload.tokens - after.mobile(x).tokens).abs().max() > 1e-4
+        assert split.cloud(payload).shape == (2, spec.num_classes)
+
+
+def test_unknown_prune_point_is_refused() -> None:
+    with pytest.raises(ValueError, match="prune_point"):
+        SplitViT(tiny_vit(), 1, "mercury", 0.5, prune_point="after_block2")
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.1, 0.3316, 0.5, 0.6, 0.75])

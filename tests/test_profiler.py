@@ -78,7 +78,7 @@ def test_written_profile_loads_and_is_complete(tiny_profile: Path) -> None:
     assert {"cpu", "cores", "threads", "torch", "timm", "date", "command"} <= set(data["host"])
     assert data["host"]["threads"] == 1
     stages = data["models"][TINY]
-    assert set(stages) == {"embed", "block", "head", "mercury_prune", "tome_merge"}
+    assert set(stages) == {"embed", "block", "head", "mercury_prune", "tome_merge", "attention"}
     assert stages["block"]["points"]["tokens"] == [10, 60, 120, 198]
     assert stages["mercury_prune"]["points"]["tokens"] == [8, 58, 118, 196]  # patch tokens
     assert len(stages["block"]["points"]["spread_ms"]) == 4
@@ -86,6 +86,7 @@ def test_written_profile_loads_and_is_complete(tiny_profile: Path) -> None:
     assert data["batch"]["factor"][1] > 1.0
     ms = stages["block"]["points"]["ms"]
     assert ms[-1] > ms[0] > 0  # more tokens cost more
+    assert 0 < stages["attention"]["points"]["ms"][-1] < ms[-1]  # the scoring pass is part of one block
 
 
 def test_fit_reproduces_points(tiny_profile: Path) -> None:

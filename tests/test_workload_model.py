@@ -106,3 +106,9 @@ batch: {sizes: [1, 2, 4], factor: [1.0, 1.6, 2.4]}
     assert profile.batch_factor(8) == pytest.approx(4.0)
     with pytest.raises(InputError, match="no 'tome_merge' stage"):
         profile.stage_ms(DEIT_B, "tome_merge", 100)
+    # no attention curve: the block's time at that count times the attention's MAC share
+    share = DEIT_B.attention_macs(150) / DEIT_B.block_macs(150)
+    assert profile.stage_ms(DEIT_B, "attention", 150) == pytest.approx(20.0 * share)
+    path.write_text(path.read_text().replace("    head: {fit: {a_ms: 1}}", "    head: {fit: {a_ms: 1}}\n"
+                                              "    attention: {fit: {a_ms: 2.5}}"))
+    assert load_profile(path).stage_ms(DEIT_B, "attention", 150) == pytest.approx(2.5)

@@ -5,8 +5,11 @@ Decisions on the questions the paper leaves open (research/algorithms.md section
 * **O_f** is block 1's attention output with heads concatenated *before* the output projection, i.e.
   literally Eq. 3 (Softmax(QK^T/sqrt(d))V), for the patch tokens only.
 * **Where**: block 1 runs on all tokens; the K tokens are removed from block 1's *output* (so O_f is
-  reused and attention is not computed twice). This is the placement the simulator prices
-  (``MercurySchedule``: block 1 on N0 tokens, a ``mercury_prune`` stage, blocks 2..s on N0 - K).
+  reused and attention is not computed twice). This is the placement the simulator prices by default
+  (``MercurySchedule``: block 1 on N0 tokens, a ``mercury_prune`` stage, blocks 2..s on N0 - K). The other
+  reading (Eq. 9's X - X_r: prune block 1's *input*, scoring with one extra attention pass) is available as
+  ``SplitViT(..., prune_point="before_block1")`` and ``prune_point: before_block1`` in a scenario; it
+  explains the paper's Fig. 9-11 speed-ups better (README, "Paper reproduction").
 * **cls/dist** are excluded from the grid and the scores, and always kept.
 * **Ties**: the window anchor is the first maximum in row-major order inside the window; among equal
   redundancy scores the lower patch index is pruned first (stable sort). Deterministic, no noise

@@ -181,6 +181,12 @@ class StageFns:
         x, k = self.tokens(n_patches + prefix), mercury_pruned_count(n_patches)
         return lambda: mercury_prune(x, prefix, k)
 
+    def attention(self, n: int) -> Step:
+        from simulator.ml.profiler_kernels import attention_heads
+
+        blk, x = self.model.blocks[0], self.tokens(n)
+        return lambda: attention_heads(blk, x)
+
     def tome_merge(self, n: int) -> Step:
         from simulator.ml.profiler_kernels import tome_merge, tome_merge_count
 
@@ -206,6 +212,7 @@ def measure_model(name: str, plan: ProfilePlan, on_step: Step | None = None) -> 
     cases.update({("head", n): fns.head(n) for n in tokens})
     cases.update({("mercury_prune", n): fns.mercury_prune(n) for n in prune_at})
     cases.update({("tome_merge", n): fns.tome_merge(n) for n in merge_at})
+    cases.update({("attention", n): fns.attention(n) for n in tokens})
     batch_n = tokens[-1]
     cases.update({("batch", b): fns.block(batch_n, b) for b in plan.batches})
     timings = time_cases(cases, repeats=plan.repeats, warmup=plan.warmup, device=plan.device, on_step=on_step)
@@ -316,7 +323,8 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
                       "head = final norm + forward_head on N tokens; mercury_prune = cosine-similarity "
                       "scoring, anchors and top-K over N patch tokens pruning half; tome_merge = "
                       "bipartite matching on head-averaged keys + size-weighted scatter merge of a quarter "
-                      "of the tokens",
+                      "of the tokens; attention = block 1's norm1, qkv and softmax(QK^T)V on N tokens "
+                      "(Mercury's scoring pass when pruning before block 1)",
         },
         "host": host,
         "models": models,

@@ -97,3 +97,15 @@ def tome_merge(x: torch.Tensor, keys: torch.Tensor, size: torch.Tensor, r: int,
 def tome_merge_count(n_tokens: int, prefix: int) -> int:
     """r used when profiling: a quarter of the mergeable tokens (cost is dominated by the matching)."""
     return max(1, (n_tokens - prefix) // 4)
+
+
+def attention_heads(block: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Block ``block``'s attention on ``x`` (B, N, d) up to the concatenated heads, before the projection.
+
+    This is Mercury's O_f: the work a device must do to score tokens before block 1 runs on the kept ones.
+    """
+    attn = block.attn
+    b, n, _ = x.shape
+    qkv = attn.qkv(block.norm1(x)).reshape(b, n, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)
+    return F.scaled_dot_product_attention(attn.q_norm(q), attn.k_norm(k), v).transpose(1, 2).reshape(b, n, -1)

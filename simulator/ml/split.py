@@ -1,9 +1,10 @@
 """A timm ViT cut after block s: the mobile part returns the upload, the cloud part finishes the forward.
 
 Methods and their parameter (the accuracy-table convention): ``none``; ``mercury`` and ``ats`` (reduction
-rate of the patch tokens, pruned once after block 1); ``tome`` (OTAS' constant r in every block) and
-``janus`` (alpha of Delta_l = floor(2^(alpha (L - l))), every block). Token counts come from
-``simulator.vit`` so the uploaded tensor has exactly the size the simulator prices.
+rate of the patch tokens, pruned once at block 1: from its output by default, or from its input with
+``prune_point="before_block1"``, scored by one extra pass of block 1's attention); ``tome`` (OTAS'
+constant r in every block) and ``janus`` (alpha of Delta_l = floor(2^(alpha (L - l))), every block). Token
+counts come from ``simulator.vit`` so the uploaded tensor has exactly the size the simulator prices.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import torch
 from torch import Tensor, nn
 
 from simulator.ml.ats import ats_select
-from simulator.ml.attention import Reducer, block_forward, gather_tokens
+from simulator.ml.attention import AttentionResult, Reducer, attention, block_forward, gather_tokens
 from simulator.ml.mercury_prune import mercury_select
 from simulator.ml.tome import tome_reducer
 from simulator.vit import MODELS, ViTSpec, constant_r, janus_deltas, mercury_pruned, tome_tokens
 
 METHODS = ("none", "mercury", "tome", "janus", "ats")
+PRUNE_POINTS = ("after_block1", "before_block1")
 
 
 @dataclass
@@ -81,10 +83,13 @@ class SplitViT(nn.Module):
         parameter: float = 0.0,
         window: int = 2,
         spec: ViTSpec | None = None,
+        prune_point: str = "after_block1",
     ) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
+        if prune_point not in PRUNE_POINTS:
+            raise ValueError(f"prune_point {prune_point!r} unknown; expected one of {', '.join(PRUNE_POINTS)}")
         self.model = model
         self.spec = spec or spec_of(model)
         if not 0 <= split_after <= self.spec.depth:
@@ -92,6 +97,7 @@ class SplitViT(nn.Module):
         if method in ("mercury", "ats") and parameter > 0 and split_after < 1:
             raise ValueError(f"{method} prunes after block 1; split_after must be >= 1")
         self.split_after, self.method, self.parameter, self.window = split_after, method, parameter, window
+        self.prune_point = prune_point
         self.prefix = int(model.num_prefix_tokens)
         one_shot = method in ("mercury", "ats")
         self.pruned = pruned_count(self.spec, method, parameter, window) if one_shot else 0
@@ -114,15 +120,21 @@ class SplitViT(nn.Module):
     def mobile(self, images: Tensor) -> Payload:
         """Embed and run blocks 1..s with the method; return the upload."""
         x, size, source = self.embed(images), None, None
+        if self.pruned and self.split_after and self.prune_point == "before_block1":
+            x, source = self._prune(x, attention(self.model.blocks[0].attn, self.model.blocks[0].norm1(x)))
         for i, block in enumerate(self.model.blocks[: self.split_after]):
             x, size, att = block_forward(block, x, size, self.reducers[i])
-            if i == 0 and self.pruned:
-                if self.method == "mercury":
-                    sel = mercury_select(att.heads, self.prefix, self.spec.grid, self.pruned, self.window)
-                else:
-                    sel = ats_select(att, self.prefix, self.pruned)
-                x, source = gather_tokens(x, sel.keep), sel.source
+            if i == 0 and self.pruned and self.prune_point == "after_block1":
+                x, source = self._prune(x, att)
         return Payload(x, size, source)
+
+    def _prune(self, x: Tensor, att: AttentionResult) -> tuple[Tensor, Tensor]:
+        """Keep the tokens the one-shot method selects from block 1's attention; the copy sources."""
+        if self.method == "mercury":
+            sel = mercury_select(att.heads, self.prefix, self.spec.grid, self.pruned, self.window)
+        else:
+            sel = ats_select(att, self.prefix, self.pruned)
+        return gather_tokens(x, sel.keep), sel.source
 
     def cloud(self, payload: Payload, restore: nn.Module | None = None) -> Tensor:
         """Optionally restore pruned tokens, run blocks s+1..L, final norm and head(s)."""

@@ -32,5 +32,5 @@ def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
                              config.image_bytes)
     if isinstance(config, Mercury):
         return MercurySchedule(label, inputs, config.split_after, config.reduction, config.reconstruction,
-                               config.window, config.target_accuracy)
+                               config.window, config.target_accuracy, prune_point=config.prune_point)
     raise ScheduleError(f"unknown schedule kind {config.kind!r}")

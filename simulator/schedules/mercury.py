@@ -1,11 +1,17 @@
-"""Mercury: block 1 on all tokens, regional pruning of K patch tokens, blocks 2..s on the rest, upload,
-then the cloud restores K tokens (learned meta-tokens, zero padding or duplicates) and runs every later
-block on the full count. Without reconstruction the cloud continues on the pruned count.
+"""Mercury: regional pruning of K patch tokens at block 1, blocks up to s on the rest, upload, then the
+cloud restores K tokens (learned meta-tokens, zero padding or duplicates) and runs every later block on
+the full count. Without reconstruction the cloud continues on the pruned count.
+
+Where the pruning happens is an open question of the paper (research/algorithms.md section 10, Q2), so
+both placements are priced: ``after_block1`` runs block 1 on all tokens and reuses its attention output
+O_f for the scores; ``before_block1`` runs block 1's attention once on all tokens to score them, then
+block 1 itself on the kept tokens.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from simulator.plan import Plan, PlanContext, Stage
 from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, resolve_parameter
@@ -22,6 +28,7 @@ class MercurySchedule:
     window: int = 2
     target_accuracy: float | None = None
     static: bool = True
+    prune_point: Literal["after_block1", "before_block1"] = "after_block1"
     _plan: Plan = field(init=False)
 
     def __post_init__(self) -> None:
@@ -43,10 +50,11 @@ class MercurySchedule:
         pruned = mercury_pruned(spec, reduction, self.window)
         kept = n0 - pruned
         s = self.split_after
-        mobile: list[Stage] = [Stage("embed", n0, n0), Stage("block", n0, n0)]
-        if pruned:
-            mobile.append(Stage("mercury_prune", spec.num_patches, spec.num_patches - pruned))
-        mobile.extend([Stage("block", kept, kept)] * (s - 1))
+        prune = [Stage("mercury_prune", spec.num_patches, spec.num_patches - pruned)] if pruned else []
+        if self.prune_point == "before_block1" and pruned:
+            mobile = [Stage("embed", n0, n0), Stage("attention", n0, n0), *prune, *[Stage("block", kept, kept)] * s]
+        else:
+            mobile = [Stage("embed", n0, n0), Stage("block", n0, n0), *prune, *[Stage("block", kept, kept)] * (s - 1)]
         cloud_tokens = n0 if self.reconstruction != "none" else kept
         cloud = [Stage("block", cloud_tokens, cloud_tokens)] * (spec.depth - s)
         head = Stage("head", cloud_tokens, cloud_tokens)
