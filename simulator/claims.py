@@ -13,7 +13,6 @@ Nothing in a claims file is evaluated as code.
 
 from __future__ import annotations
 
-import copy
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator.errors import InputError
+from simulator.overrides import OverrideError, set_dotted
 from simulator.validation import load_yaml_mapping, parse_model
 
 STATISTICS = ("mean", "p50", "p95", "p99", "min", "max", "count", "sum")
@@ -171,17 +171,6 @@ def load_claims(path: str | Path) -> ClaimsFile:
     return parse_model(ClaimsFile, load_yaml_mapping(path), path)
 
 
-def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    """Apply ``network.mode: trace`` style overrides to a parsed scenario mapping."""
-    node = data
-    parts = key.split(".")
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[parts[-1]] = copy.deepcopy(value)
-
-
 def statistic_value(records: pd.DataFrame, stat: Statistic) -> float:
     """One statistic of a schedule's completed requests (status ok unless the filter says otherwise)."""
     if stat.schedule not in set(records.schedule.astype(str)):
@@ -256,6 +245,9 @@ def scenario_data(claims_path: Path, name: str, ref: ScenarioRef) -> tuple[dict[
         raise InputError(claims_path, f"scenario file not found: {ref.file}", f"scenarios.{name}.file")
     data = load_yaml_mapping(path)
     for key, value in ref.set.items():
-        set_dotted(data, key, value)
+        try:
+            set_dotted(data, key, value)
+        except OverrideError as exc:
+            raise InputError(claims_path, str(exc), f"scenarios.{name}.set.{exc.key}") from None
     data["name"] = name  # results are filed under the claims file's scenario key
     return data, path

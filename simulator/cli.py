@@ -146,6 +146,42 @@ def check(
 
 
 @app.command()
+def sweep(
+    sweep_file: str = typer.Argument(..., help="Sweep YAML file (a scenario and a grid of overrides)"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
+    workers: int | None = typer.Option(None, "--workers", "-j", min=1,
+                                       help="Worker processes (default: this machine's CPUs)"),
+    dask: str | None = typer.Option(None, "--dask", help="Run on the Dask scheduler at this address "
+                                    "(tcp://host:8786), or 'local' for a local Dask cluster"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
+) -> None:
+    """Simulate every point of a parameter grid; write sweep.parquet, sweep.csv and sweep.json."""
+    from pathlib import Path
+
+    from simulator.console import print_sweep, progress_reporter
+    from simulator.executors import default_workers
+    from simulator.sweep import load_sweep, run_sweep, write_sweep
+
+    loaded = load_sweep(sweep_file)
+    out_dir = Path(output) if output else Path("reports") / loaded.spec.name
+    n_workers = workers or (None if dask else default_workers())
+    total, done = len(loaded.points), 0
+    with progress_reporter(enabled=not quiet) as progress:
+        def on_done() -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(f"{total} points", done / total)
+
+        table = run_sweep(loaded, workers=n_workers or 1, dask=dask, on_done=on_done)
+    executor = f"dask {dask}" if dask else f"{n_workers} local process(es)"
+    write_sweep(loaded, table, out_dir, command=command_line(), executor=executor)
+    if not quiet:
+        print_sweep(table, loaded.axes)
+        typer.echo(f"wrote {out_dir}/ ({total} points, {executor})")
+
+
+@app.command()
 def accuracy(
     model: str = typer.Option(..., "--model", help="timm model name (or example_vit_tiny_shapes)"),
     checkpoint: str = typer.Option(..., "--checkpoint", help=".safetensors or weights-only torch file"),

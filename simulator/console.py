@@ -12,6 +12,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from simulator.runner import Progress as ProgressCallback
     from simulator.runner import RunResult
 
@@ -89,3 +91,25 @@ def print_claims(results: list) -> None:
     if not console.is_terminal:
         console.width = max(console.width, 160)
     console.print(table)
+
+
+def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
+    """One line per (point, schedule): the axis values, then latency, accuracy and energy."""
+    out = Table(title="sweep")
+    for column in ("point", *axes, "schedule", "done", "mean ms", "p95", "top-1 %", "energy J"):
+        out.add_column(column, justify="left" if column in ("schedule", *axes) else "right")
+    for row in table.head(limit).itertuples(index=False, name=None):
+        values = dict(zip(table.columns, row, strict=True))
+        out.add_row(str(values["point"]), *(str(values[a]) for a in axes), str(values["schedule"]),
+                    f"{values['count']}/{values['requests']}", _ms(values["mean_ms"]), _ms(values["p95_ms"]),
+                    _number(values["mean_accuracy"], ".2f"), _number(values["mean_energy_j"], ".3f"))
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 140)
+    console.print(out)
+    if len(table) > limit:
+        console.print(f"... {len(table) - limit} more rows")
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None or value != value else format(value, spec)

@@ -18,6 +18,10 @@ class InputError(Exception):
         self.detail = message
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple:
+        """Rebuild from the three parts, so the error survives the trip back from a worker process."""
+        return (type(self), (self.source, self.detail, self.where))
+
     def one_line(self) -> str:
         parts = [p for p in (self.source, self.where) if p]
         prefix = ": ".join(parts)

@@ -1,0 +1,87 @@
+"""Run one function over many inputs: in this process, in local worker processes, or on a Dask cluster.
+
+Results always come back in input order, whatever order the workers finish in, so what a caller builds
+from them does not depend on the executor. ``on_done`` is called once per finished item (for a progress
+bar) in the calling process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, TypeVar
+
+from simulator.errors import InputError
+
+T = TypeVar("T")
+Done = Callable[[], None]
+
+
+def default_workers() -> int:
+    """Worker processes when the user names none: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_local(fn: Callable[..., T], items: Sequence[tuple], workers: int, on_done: Done | None = None) -> list[T]:
+    """``fn(*item)`` for every item; ``workers`` > 1 runs them in that many fresh processes.
+
+    Workers start through a fork server (spawn where there is none): forking the caller directly could copy
+    a lock held by one of its threads (a progress bar's refresher) into the child.
+    """
+    if workers <= 1 or len(items) <= 1:
+        results = []
+        for item in items:
+            results.append(fn(*item))
+            if on_done:
+                on_done()
+        return results
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    ordered: list[Any] = [None] * len(items)
+    with ProcessPoolExecutor(max_workers=min(workers, len(items)),
+                             mp_context=multiprocessing.get_context(method)) as pool:
+        futures = {pool.submit(fn, *item): index for index, item in enumerate(items)}
+        for future in as_completed(futures):
+            ordered[futures[future]] = future.result()
+            if on_done:
+                on_done()
+    return ordered
+
+
+def map_dask(fn: Callable[..., T], items: Sequence[tuple], address: str, workers: int | None = None,
+             on_done: Done | None = None) -> list[T]:
+    """``fn(*item)`` for every item on the Dask scheduler at ``address``; ``local`` starts a local cluster.
+
+    The workers need mercury-sim installed and the scenario's files at the same paths (a shared file
+    system), as every Dask worker does for its inputs.
+    """
+    try:
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise InputError(None, "needs the Dask extra: pip install 'mercury-sim[dask]'", "--dask") from None
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    try:
+        client = Client(cluster if cluster is not None else address, timeout=30)
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise InputError(None, f"cannot reach the Dask scheduler at {address!r}: {exc}", "--dask") from None
+    try:
+        columns = list(zip(*items, strict=True)) if items else []
+        futures = client.map(fn, *columns, pure=False) if items else []
+        for _ in dask_completed(futures):
+            if on_done:
+                on_done()
+        return client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,151 @@
+"""Sweeps: grid expansion, equality with single runs, the same table on every executor, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import write_profile, write_scenario, write_trace
+
+from simulator.cli import main
+from simulator.overrides import OverrideError, set_dotted
+from simulator.runner import run_scenario
+from simulator.scenario import scenario_from_dict
+from simulator.sweep import load_sweep, run_sweep
+
+SCHEDULES = [{"kind": "mobile-only"},
+             {"kind": "mercury", "split_after": 3, "reduction": 0.5},
+             {"kind": "otas", "label": "otas-r8", "split_after": 3, "r": 8}]
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    """A varying trace, a slow device and a fast cloud, a scenario with three schedules."""
+    write_trace(tmp_path / "trace.csv", [0, 1, 2, 3, 4, 5], [20, 5, 0, 40, 10, 30])
+    write_profile(tmp_path / "mobile.yaml", block_ms=50.0, embed_ms=5.0, head_ms=1.0, power={"compute": 5.0})
+    write_profile(tmp_path / "cloud.yaml", block_ms=1.0)
+    write_scenario(tmp_path / "scenario.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+                   schedules=SCHEDULES,
+                   workload={"arrival": "poisson", "rate_per_s": 2, "n_requests": 20, "seed": 1})
+    return tmp_path
+
+
+def write_sweep(lab: Path, grid: dict, **extra: object) -> Path:
+    path = lab / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"name": "s", "scenario": "scenario.yaml", "grid": grid, **extra}, sort_keys=False))
+    return path
+
+
+GRID = {"schedules.mercury.reduction": [0.25, 0.75], "network.mode": ["trace", "mean"],
+        "workload.seed": [1, 2]}
+
+
+def test_points_equal_single_runs(lab: Path) -> None:
+    sweep = load_sweep(write_sweep(lab, GRID, set={"schedules.otas-r8.r": 4}))
+    assert len(sweep.points) == 8
+    table = run_sweep(sweep)
+    assert list(table.columns[:4]) == ["point", *GRID]
+    assert len(table) == 8 * 3 and list(table.schedule[:3]) == ["mobile-only", "mercury", "otas-r8"]
+    base = yaml.safe_load((lab / "scenario.yaml").read_text())
+    for point in (0, 5):
+        values = sweep.points[point].values
+        data = json.loads(json.dumps(base))
+        data["schedules"][1]["reduction"] = values["schedules.mercury.reduction"]
+        data["schedules"][2]["r"] = 4
+        data["network"]["mode"] = values["network.mode"]
+        data["workload"]["seed"] = values["workload.seed"]
+        summary = run_scenario(scenario_from_dict(data, lab / "scenario.yaml")).summary
+        rows = table[table.point == point].set_index("schedule")
+        for schedule, stats in summary.items():
+            assert rows.loc[schedule, "mean_ms"] == stats["mean_ms"]
+            assert rows.loc[schedule, "p95_ms"] == stats["p95_ms"]
+            parameter = rows.loc[schedule, "parameter"]
+            assert parameter == stats["parameter"] or (stats["parameter"] is None and pd.isna(parameter))
+    mercury = table[table.schedule == "mercury"]
+    # more pruning, less device time: every 75 % point is faster than its 25 % twin
+    fast = mercury[mercury["schedules.mercury.reduction"] == 0.75].mean_ms.to_numpy()
+    slow = mercury[mercury["schedules.mercury.reduction"] == 0.25].mean_ms.to_numpy()
+    assert (fast < slow).all()
+
+
+def test_same_table_on_every_executor(lab: Path) -> None:
+    sweep = load_sweep(write_sweep(lab, GRID))
+    inline = run_sweep(sweep, workers=1)
+    processes = run_sweep(sweep, workers=2)
+    pd.testing.assert_frame_equal(inline, processes, check_exact=True)
+    pytest.importorskip("dask.distributed")
+    on_dask = run_sweep(sweep, workers=2, dask="local")
+    pd.testing.assert_frame_equal(inline, on_dask, check_exact=True)
+
+
+def test_cli_writes_table_and_provenance(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_sweep(lab, {"schedules.mercury.reduction": [0.25, 0.5, 0.75]})
+    out = lab / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an earlier run")
+    assert main(["sweep", str(path), "-o", str(out), "-j", "2"]) in (0, None)
+    assert "sweep" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.json", "sweep.parquet"]
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert len(table) == 9 and table.point.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "sweep.csv"), table, check_dtype=False)
+    document = json.loads((out / "sweep.json").read_text())
+    assert document["points"][2] == {"point": 2, "values": {"schedules.mercury.reduction": 0.75}}
+    assert document["command"][:2] == ["mercury-sim", "sweep"]
+    assert set(document["inputs_sha256"]) == {str(path), str(lab / "scenario.yaml")}
+
+
+def test_overrides_pick_list_entries_by_index_label_or_kind() -> None:
+    data = {"schedules": [{"kind": "otas", "label": "a"}, {"kind": "otas", "label": "b"}, {"kind": "mercury"}]}
+    set_dotted(data, "schedules.b.r", 3)
+    set_dotted(data, "schedules.mercury.reduction", 0.5)
+    set_dotted(data, "schedules.0.r", 1)
+    set_dotted(data, "network.mode", "mean")
+    assert data == {"schedules": [{"kind": "otas", "label": "a", "r": 1}, {"kind": "otas", "label": "b", "r": 3},
+                                  {"kind": "mercury", "reduction": 0.5}], "network": {"mode": "mean"}}
+    with pytest.raises(OverrideError, match="no entries labelled 'otas'"):
+        set_dotted(data, "schedules.otas.r", 2)  # both otas entries carry labels: name them
+    with pytest.raises(OverrideError, match="index 7"):
+        set_dotted(data, "schedules.7.r", 2)
+
+
+BAD = {
+    "unknown scenario key": ({"grid": {"network.colour": ["red"]}}, "point 0 (network.colour='red')"),
+    "no such schedule": ({"grid": {"schedules.janus.alpha": [0.1]}}, "grid.schedules.janus: no entries"),
+    "empty axis": ({"grid": {"workload.seed": []}}, "grid.workload.seed: an axis needs at least one value"),
+    "bad value": ({"grid": {"workload.rate_per_s": [2, -1]}}, "point 1 (workload.rate_per_s=-1)"),
+    "missing scenario": ({"scenario": "absent.yaml"}, "scenario: scenario file not found"),
+    "unknown sweep key": ({"colour": "red"}, "colour: unknown key"),
+    "no grid": ({"grid": {}}, "grid"),
+    # found only when a worker builds the schedule: the error crosses the process boundary intact
+    "schedule refuses value": ({"grid": {"schedules.mercury.reduction": [0.5, 0.9]}},
+                               "schedules[1]: reduction 0.9 exceeds the 75%"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_sweep_is_one_line_exit_2(case: str, lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    changes, expected = BAD[case]
+    data = {"name": "s", "scenario": "scenario.yaml", "grid": {"workload.seed": [1]}, **changes}
+    path = lab / "bad-sweep.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = lab / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", str(path), "-o", str(out), "-j", "2", "-q"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert expected in err, err
+    assert not out.exists()
+
+
+def test_shipped_sweep_is_valid() -> None:
+    from conftest import REPO
+
+    sweep = load_sweep(REPO / "sweeps" / "default-reduction.yaml")
+    assert len(sweep.points) == 18
+    assert sweep.points[-1].values == {"schedules.mercury.reduction": 0.75,
+                                       "network.trace": "../traces/synthetic/5g-all.csv", "workload.seed": 3}
