@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator.errors import InputError
-from simulator.overrides import OverrideError, set_dotted
+from simulator.overrides import apply_overrides
 from simulator.validation import load_yaml_mapping, parse_model
 
 STATISTICS = ("mean", "p50", "p95", "p99", "min", "max", "count", "sum")
@@ -244,10 +244,6 @@ def scenario_data(claims_path: Path, name: str, ref: ScenarioRef) -> tuple[dict[
     if not path.is_file():
         raise InputError(claims_path, f"scenario file not found: {ref.file}", f"scenarios.{name}.file")
     data = load_yaml_mapping(path)
-    for key, value in ref.set.items():
-        try:
-            set_dotted(data, key, value)
-        except OverrideError as exc:
-            raise InputError(claims_path, str(exc), f"scenarios.{name}.set.{exc.key}") from None
+    apply_overrides(data, ref.set, claims_path, f"scenarios.{name}.set")
     data["name"] = name  # results are filed under the claims file's scenario key
     return data, path

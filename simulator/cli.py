@@ -164,7 +164,7 @@ def sweep(
 
     loaded = load_sweep(sweep_file)
     out_dir = Path(output) if output else Path("reports") / loaded.spec.name
-    n_workers = workers or (None if dask else default_workers())
+    n_workers = workers or default_workers()
     total, done = len(loaded.points), 0
     with progress_reporter(enabled=not quiet) as progress:
         def on_done() -> None:
@@ -173,7 +173,7 @@ def sweep(
             if progress:
                 progress(f"{total} points", done / total)
 
-        table = run_sweep(loaded, workers=n_workers or 1, dask=dask, on_done=on_done)
+        table = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done)
     executor = f"dask {dask}" if dask else f"{n_workers} local process(es)"
     write_sweep(loaded, table, out_dir, command=command_line(), executor=executor)
     if not quiet:

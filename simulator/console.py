@@ -51,7 +51,7 @@ def progress_reporter(enabled: bool = True) -> Iterator[ProgressCallback | None]
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.1f}"
+    return _number(value, ",.1f")
 
 
 def print_summary(result: RunResult) -> None:

@@ -8,7 +8,10 @@ one schedule's parameter without restating the list.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
+
+from simulator.errors import InputError
 
 
 class OverrideError(ValueError):
@@ -53,3 +56,12 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     if not isinstance(node, dict):
         raise OverrideError(key, f"{'.'.join(parts[:-1])} is not a mapping")
     node[last] = copy.deepcopy(value)
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str | Path, section: str) -> None:
+    """``set_dotted`` for every override; a bad key becomes an InputError naming ``source`` and ``section``."""
+    for key, value in overrides.items():
+        try:
+            set_dotted(data, key, value)
+        except OverrideError as exc:
+            raise InputError(source, str(exc), f"{section}.{exc.key}") from None

@@ -19,6 +19,7 @@ same, bit for bit, on any executor and any number of workers.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from collections.abc import Callable
@@ -30,7 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.errors import InputError
-from simulator.overrides import OverrideError, set_dotted
+from simulator.overrides import apply_overrides
 from simulator.validation import load_yaml_mapping, parse_model
 
 SUMMARY_COLUMNS = ("requests", "count", "dropped", "unfinished", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
@@ -85,12 +86,12 @@ def load_sweep(path: str | Path) -> Sweep:
     if not scenario_path.is_file():
         raise InputError(path, f"scenario file not found: {spec.scenario}", "scenario")
     base = load_yaml_mapping(scenario_path)
-    _apply(base, spec.set, path, "set")
+    apply_overrides(base, spec.set, path, "set")
     points = []
     for index, combo in enumerate(itertools.product(*spec.grid.values())):
         values = dict(zip(spec.grid, combo, strict=True))
-        data = json.loads(json.dumps(base))  # a deep copy that also rejects non-YAML values early
-        _apply(data, values, path, "grid")
+        data = copy.deepcopy(base)
+        apply_overrides(data, values, path, "grid")
         data["name"] = f"{spec.name}-{index}"
         try:
             scenario_from_dict(data, scenario_path)
@@ -100,14 +101,6 @@ def load_sweep(path: str | Path) -> Sweep:
                              f"grid -> scenario {exc.where}" if exc.where else "grid") from None
         points.append(SweepPoint(index, values, data))
     return Sweep(path, spec, scenario_path, points)
-
-
-def _apply(data: dict[str, Any], overrides: dict[str, Any], path: Path, section: str) -> None:
-    for key, value in overrides.items():
-        try:
-            set_dotted(data, key, value)
-        except OverrideError as exc:
-            raise InputError(path, str(exc), f"{section}.{exc.key}") from None
 
 
 def run_point(scenario: dict[str, Any], scenario_path: str) -> list[dict[str, Any]]:
@@ -125,16 +118,20 @@ def run_point(scenario: dict[str, Any], scenario_path: str) -> list[dict[str, An
     return rows
 
 
-def run_sweep(sweep: Sweep, *, workers: int = 1, dask: str | None = None,
+def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
               on_done: Callable[[], None] | None = None) -> pd.DataFrame:
-    """Every point on the chosen executor; one row per (point, schedule), in point then schedule order."""
-    from simulator.executors import map_dask, map_local
+    """Every point on the chosen executor; one row per (point, schedule), in point then schedule order.
+
+    ``workers``: local processes, or the size of a ``dask="local"`` cluster (None: one per CPU); a remote
+    Dask cluster brings its own workers.
+    """
+    from simulator.executors import default_workers, map_dask, map_local
 
     items = [(point.scenario, str(sweep.scenario_path)) for point in sweep.points]
     if dask:
         results = map_dask(run_point, items, dask, workers, on_done)
     else:
-        results = map_local(run_point, items, workers, on_done)
+        results = map_local(run_point, items, workers or default_workers(), on_done)
     rows = []
     for point, point_rows in zip(sweep.points, results, strict=True):
         for row in point_rows:

@@ -59,43 +59,17 @@ def test_accuracy_and_training_write_valid_files(workdir: Path, capsys: pytest.C
     tokens = workdir / "tokens.safetensors"
     main(["train-reconstruction", *common, "--rates", "0.5", "--steps", "2", "--out", str(tokens)])
     out = workdir / "table.csv"
-    main(
-        [
-            "accuracy",
-            *common,
-            "--method",
-            "mercury",
-            "--grid",
-            "0,0.5",
-            "--reconstruction",
-            "learned",
-            "--tokens",
-            str(tokens),
-            "--out",
-            str(out),
-        ]
-    )
+
+    def learned_mercury(grid: str) -> list[str]:
+        return ["accuracy", *common, "--method", "mercury", "--grid", grid, "--reconstruction", "learned",
+                "--tokens", str(tokens), "--out", str(out)]
+
+    main(learned_mercury("0,0.5"))
     frame = read_accuracy_csv(out)
     assert list(frame.parameter) == [0.0, 0.5] and set(frame.reconstruction) == {"learned"}
     text = out.read_text()
     assert "# checkpoint: model.safetensors sha256" in text and "# host:" in text
-    code, err = _run(
-        [
-            "accuracy",
-            *common,
-            "--method",
-            "mercury",
-            "--grid",
-            "0.75",
-            "--reconstruction",
-            "learned",
-            "--tokens",
-            str(tokens),
-            "--out",
-            str(out),
-        ],
-        capsys,
-    )
+    code, err = _run(learned_mercury("0.75"), capsys)
     assert code == 2 and "no learned tokens" in err and len(err.strip().splitlines()) == 1
 
 

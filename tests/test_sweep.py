@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -120,6 +121,8 @@ BAD = {
     "missing scenario": ({"scenario": "absent.yaml"}, "scenario: scenario file not found"),
     "unknown sweep key": ({"colour": "red"}, "colour: unknown key"),
     "no grid": ({"grid": {}}, "grid"),
+    "date where text belongs": ({"set": {"description": datetime.date(2024, 1, 1)}},
+                                "scenario description: point 0 (workload.seed=1): Input should be a valid string"),
     # found only when a worker builds the schedule: the error crosses the process boundary intact
     "schedule refuses value": ({"grid": {"schedules.mercury.reduction": [0.5, 0.9]}},
                                "schedules[1]: reduction 0.9 exceeds the 75%"),
