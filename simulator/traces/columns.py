@@ -264,7 +264,7 @@ def read_columns(path: str | Path, mapping: ColumnMapping) -> Series:
     """Convert one log into a series under the rules of ``mapping`` (errors name file, line, column)."""
     path = Path(path)
     mapping = mapping.checked()
-    times, rates = array("d"), array("d")
+    times, rates, row_steps = array("d"), array("d"), array("d")
     rows = repeated = 0
     last_t, last_line = -math.inf, 0
     group: list[float] = []
@@ -278,10 +278,13 @@ def read_columns(path: str | Path, mapping: ColumnMapping) -> Series:
                              "rows must be sorted by time", f"line {number}, column {mapping.time_col}")
         if t == last_t:
             repeated += 1
-        elif group:
-            times.append(last_t)
-            rates.append(_merge(group, mapping.repeated))
-            group = []
+        else:
+            if rows > 1:
+                row_steps.append(t - last_t)
+            if group:
+                times.append(last_t)
+                rates.append(_merge(group, mapping.repeated))
+                group = []
         if rate is not None:
             group.append(rate)
         last_t, last_line = t, number
@@ -299,7 +302,8 @@ def read_columns(path: str | Path, mapping: ColumnMapping) -> Series:
                          "period", f"line {last_line}, column {mapping.rate_col}")
     t = np.frombuffer(times, dtype=np.float64)
     r = np.frombuffer(rates, dtype=np.float64)
-    return _series(t, r, mapping, rows, repeated)
+    period = float(np.median(np.frombuffer(row_steps, dtype=np.float64)))
+    return _series(t, r, period, mapping, rows, repeated)
 
 
 def _fmt(t: float) -> str:
@@ -314,10 +318,14 @@ def _merge(values: list[float], rule: Repeated) -> float:
     return math.fsum(values) / len(values)
 
 
-def _series(t: np.ndarray, r: np.ndarray, mapping: ColumnMapping, rows: int, repeated: int) -> Series:
-    """Segments from samples: gaps bridged or turned into outages, then shifted to start at 0."""
+def _series(t: np.ndarray, r: np.ndarray, period: float, mapping: ColumnMapping, rows: int,
+            repeated: int) -> Series:
+    """Segments from samples: gaps bridged or turned into outages, then shifted to start at 0.
+
+    ``period`` is the median step between consecutive distinct row times (rows with a missing value
+    included), so that missing values show up as missing samples.
+    """
     steps = np.diff(t)
-    period = float(np.median(steps))
     missing_samples = np.floor(steps / period + 0.5) - 1
     long_gap = missing_samples > mapping.max_gap
     outage = long_gap if mapping.gap == "outage" else np.zeros_like(long_gap)
@@ -340,6 +348,9 @@ def _series(t: np.ndarray, r: np.ndarray, mapping: ColumnMapping, rows: int, rep
             else:
                 starts.append(t[k - 1])
                 values.append(r[k])
+        if starts[-1] < t[-1] - period:  # the last row lasts one period (the trace format's rule)
+            starts.append(t[-1] - period)
+            values.append(r[-1])
     times_s = np.asarray(starts) - starts[0]
     mbps = np.asarray(values)
     if mapping.resample_s is not None:
