@@ -243,3 +243,25 @@ def test_folder_import_with_one_broken_file(capsys, tmp_path: Path) -> None:
     code, _, err = run_cli(["traces", "import", "ucc5g", str(src), str(dest)], capsys)
     assert code == 0, err
     assert not (dest / "failures.csv").exists() and (dest / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(("fmt", "options", "fragment"), [
+    ("ucc4g", ["--link", "sideways"], "--link: preset ucc4g has no 'sideways' column"),
+    ("mtu5g", ["--link", "downlink"], "--link: preset mtu5g has no 'downlink' column"),
+    ("mtu5g", ["--network", "5G"], "--network: preset mtu5g records no network mode"),
+    ("ucc5g", ["--rate-col", "DL_bitrate"], "--rate-col: not used with preset ucc5g"),
+    ("csv", ["--time-col", "t"], "--rate-col: a column-mapped csv import needs both"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--link", "uplink"], "--link: only used with a preset"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--where", "t > 3"], "--where: expected 'COLUMN == VALUE'"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--repeated", "median"], "--repeated: expected one of"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--resample", "0"], "--resample: must be a positive"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--max-gap", "-1"], "--max-gap: must be >= 0"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--time-unit", "h"], "--time-unit: unknown time unit 'h'"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--time-format", "%S", "--time-unit", "ms"],
+     "--time-format: give either"),
+    ("csv", ["--time-col", "t", "--rate-col", "r", "--where", "mode == a"], "line 1: no column 'mode'"),
+])
+def test_option_misuse_one_line_exit_2(capsys, tmp_path: Path, fmt: str, options: list[str], fragment: str) -> None:
+    code, err, dest = run_import(capsys, tmp_path, fmt, "t,r\n0,1\n1,2\n", *options)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err and "Traceback" not in err
+    assert not dest.exists()

@@ -329,30 +329,21 @@ def _series(t: np.ndarray, r: np.ndarray, period: float, mapping: ColumnMapping,
     missing_samples = np.floor(steps / period + 0.5) - 1
     long_gap = missing_samples > mapping.max_gap
     outage = long_gap if mapping.gap == "outage" else np.zeros_like(long_gap)
-    starts: list[float] = []
-    values: list[float] = []
+    zeros_at = t[:-1][outage]  # an outage starts where the sample before the gap ends its hold
     if mapping.rate_at == "start":
-        for k in range(t.size):
-            starts.append(t[k])
-            values.append(r[k])
-            if k < steps.size and outage[k]:
-                starts.append(t[k] + period)
-                values.append(0.0)
+        starts = t.copy()
+        zeros_at = zeros_at + period
     else:
-        starts.append(t[0] - period)
-        values.append(r[0])
-        for k in range(1, t.size):
-            if outage[k - 1]:
-                starts.extend((t[k - 1], t[k] - period))
-                values.extend((0.0, r[k]))
-            else:
-                starts.append(t[k - 1])
-                values.append(r[k])
+        starts = np.concatenate(([t[0] - period], t[:-1]))
+        starts[1:][outage] = t[1:][outage] - period  # after a long gap a value covers one period only
         if starts[-1] < t[-1] - period:  # the last row lasts one period (the trace format's rule)
-            starts.append(t[-1] - period)
-            values.append(r[-1])
-    times_s = np.asarray(starts) - starts[0]
-    mbps = np.asarray(values)
+            starts, r = np.append(starts, t[-1] - period), np.append(r, r[-1])
+    starts = np.concatenate((starts, zeros_at))
+    values = np.concatenate((r, np.zeros(zeros_at.size)))
+    order = np.argsort(starts, kind="stable")
+    starts, values = starts[order], values[order]
+    times_s = starts - starts[0]
+    mbps = values
     if mapping.resample_s is not None:
         end = t[-1] + period if mapping.rate_at == "start" else t[-1]
         times_s, mbps = resample(times_s, mbps, end - starts[0], mapping.resample_s)
