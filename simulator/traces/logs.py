@@ -17,7 +17,7 @@ from pathlib import Path
 from simulator.atomic import atomic_write_text
 from simulator.errors import InputError
 from simulator.traces.columns import ColumnMapping, Series, read_columns
-from simulator.traces.csv_format import write_trace_csv
+from simulator.traces.csv_format import write_trace_rows
 from simulator.traces.destination import check_replaceable, output_folder, register_table_header, written_by_us
 from simulator.traces.stats import TraceStats, samples_stats, trace_stats
 from simulator.traces.trace import Trace
@@ -57,8 +57,12 @@ def convert(src: Path, mapping: ColumnMapping, provenance: dict, command: str | 
     return Converted(src, series, meta)
 
 
-def write_converted(item: Converted, dest: Path) -> None:
-    write_trace_csv(dest, item.series.times_s, item.series.mbps, item.meta)
+def write_converted(item: Converted, dest: Path, chunk: int = 65_536) -> None:
+    """Write in chunks, so a long log never exists as Python float lists all at once."""
+    times, rates = item.series.times_s, item.series.mbps
+    rows = (row for i in range(0, times.size, chunk)
+            for row in zip(times[i:i + chunk].tolist(), rates[i:i + chunk].tolist(), strict=True))
+    write_trace_rows(dest, rows, item.meta)
 
 
 def import_log(src: Path, dest: Path, mapping: ColumnMapping, provenance: dict, command: str | None) -> Path:

@@ -53,34 +53,28 @@ class Preset:
         return out
 
 
-GNETTRACK = ColumnMapping(time_col="Timestamp", rate_col="UL_bitrate", time_format="%Y.%m.%d_%H.%M.%S",
-                          rate_unit="kbps", missing=("", "-"))
+def gnettrack_preset(name: str, dataset: str, citation: str, url: str) -> Preset:
+    """A set logged with G-NetTrack Pro (both UCC sets): same columns, units and timestamp format."""
+    mapping = ColumnMapping(time_col="Timestamp", rate_col="UL_bitrate", time_format="%Y.%m.%d_%H.%M.%S",
+                            rate_unit="kbps", missing=("", "-"))
+    return Preset(name, dataset, citation, url, mapping, links={"uplink": "UL_bitrate", "downlink": "DL_bitrate"},
+                  default_link="uplink", measures=OBSERVED, network_column="NetworkMode")
+
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset(
-        name="ucc4g",
-        dataset="UCC 4G LTE dataset with channel and context metrics (G-NetTrack Pro logs, Cork, Ireland)",
-        citation="D. Raca, J. J. Quinlan, A. H. Zahran, C. J. Sreenan. Beyond Throughput: a 4G LTE Dataset "
-                 "with Channel and Context Metrics. ACM MMSys 2018. doi:10.1145/3204949.3208123",
-        url="http://hdl.handle.net/10468/6400",
-        mapping=GNETTRACK,
-        links={"uplink": "UL_bitrate", "downlink": "DL_bitrate"},
-        default_link="uplink",
-        measures=OBSERVED,
-        network_column="NetworkMode",
+    gnettrack_preset(
+        "ucc4g",
+        "UCC 4G LTE dataset with channel and context metrics (G-NetTrack Pro logs, Cork, Ireland)",
+        "D. Raca, J. J. Quinlan, A. H. Zahran, C. J. Sreenan. Beyond Throughput: a 4G LTE Dataset with Channel "
+        "and Context Metrics. ACM MMSys 2018. doi:10.1145/3204949.3208123",
+        "http://hdl.handle.net/10468/6400",
     ),
-    Preset(
-        name="ucc5g",
-        dataset="UCC 5G dataset with channel and context metrics (G-NetTrack Pro logs, Ireland; github.com/"
-                "uccmisl/5Gdataset)",
-        citation="D. Raca, D. Leahy, C. J. Sreenan, J. J. Quinlan. Beyond Throughput, The Next Generation: "
-                 "A 5G Dataset with Channel and Context Metrics. ACM MMSys 2020. doi:10.1145/3339825.3394938",
-        url="https://github.com/uccmisl/5Gdataset",
-        mapping=GNETTRACK,
-        links={"uplink": "UL_bitrate", "downlink": "DL_bitrate"},
-        default_link="uplink",
-        measures=OBSERVED,
-        network_column="NetworkMode",
+    gnettrack_preset(
+        "ucc5g",
+        "UCC 5G dataset with channel and context metrics (G-NetTrack Pro logs, Ireland; github.com/uccmisl/5Gdataset)",
+        "D. Raca, D. Leahy, C. J. Sreenan, J. J. Quinlan. Beyond Throughput, The Next Generation: A 5G Dataset "
+        "with Channel and Context Metrics. ACM MMSys 2020. doi:10.1145/3339825.3394938",
+        "https://github.com/uccmisl/5Gdataset",
     ),
     Preset(
         name="mtu5g",
