@@ -265,3 +265,13 @@ def test_option_misuse_one_line_exit_2(capsys, tmp_path: Path, fmt: str, options
     code, err, dest = run_import(capsys, tmp_path, fmt, "t,r\n0,1\n1,2\n", *options)
     assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err and "Traceback" not in err
     assert not dest.exists()
+
+
+def test_folder_import_into_a_folder_inside_the_source(capsys, tmp_path: Path) -> None:
+    src = tmp_path / "logs"
+    src.mkdir()
+    (src / "a.csv").write_text(gnettrack(UCC4G_HEADER, UCC4G_ROWS))
+    for _ in range(2):  # the second run must not read the first run's outputs as logs
+        code, _, err = run_cli(["traces", "import", "ucc4g", str(src), str(src / "out")], capsys)
+        assert code == 0, err
+    assert sorted(p.name for p in (src / "out").iterdir()) == ["a.csv", "stats.csv"]

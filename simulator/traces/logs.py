@@ -86,8 +86,10 @@ def flat_name(relative: Path) -> str:
 
 def import_folder(src: Path, dest: Path, mapping: ColumnMapping, provenance: dict,
                   command: str | None) -> FolderResult:
-    """Convert every ``*.csv`` below ``src`` into ``dest``; failures are collected, not fatal."""
-    files = sorted(p for p in src.rglob("*.csv") if p.is_file())
+    """Convert every ``*.csv`` below ``src`` (except inside ``dest``) into ``dest``; failures are collected,
+    not fatal."""
+    outputs = dest.resolve()
+    files = sorted(p for p in src.rglob("*.csv") if p.is_file() and not p.resolve().is_relative_to(outputs))
     if not files:
         raise InputError(src, "folder holds no .csv files (searched every sub-folder)")
     dest = output_folder(dest)
