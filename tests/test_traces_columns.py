@@ -275,3 +275,17 @@ def test_folder_import_into_a_folder_inside_the_source(capsys, tmp_path: Path) -
         code, _, err = run_cli(["traces", "import", "ucc4g", str(src), str(src / "out")], capsys)
         assert code == 0, err
     assert sorted(p.name for p in (src / "out").iterdir()) == ["a.csv", "stats.csv"]
+
+
+def test_stats_of_an_imported_folder_skips_its_tables(capsys, tmp_path: Path) -> None:
+    src = tmp_path / "logs"
+    src.mkdir()
+    (src / "a.csv").write_text(gnettrack(UCC4G_HEADER, UCC4G_ROWS))
+    code, _, err = run_cli(["traces", "import", "ucc4g", str(src), str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    code, out, err = run_cli(["traces", "stats", "--json", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    import json
+
+    [row] = json.loads(out)
+    assert row["name"] == "a" and row["mean"] == pytest.approx(27.2 / 15)  # bits worked out above / 15 s

@@ -18,9 +18,9 @@ from simulator.errors import InputError
 from simulator.traces import synth
 from simulator.traces.column_options import column_mapping, option_words
 from simulator.traces.csv_format import read_trace_csv, write_trace_csv
-from simulator.traces.destination import output_file
+from simulator.traces.destination import is_our_table, output_file
 from simulator.traces.importers import FORMATS, check_format, import_traces
-from simulator.traces.logs import import_folder, import_log
+from simulator.traces.logs import import_folder, import_log  # also registers the tables' headers
 from simulator.traces.mahimahi import write_mahimahi
 from simulator.traces.presets import PRESETS
 from simulator.traces.stats import TraceStats, trace_stats
@@ -116,7 +116,7 @@ def _files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(path.glob("*.csv"))
+            found = sorted(p for p in path.glob("*.csv") if not is_our_table(p))
             if not found:
                 raise InputError(path, "folder holds no .csv trace files")
             files.extend(found)

@@ -27,6 +27,15 @@ def register_table_header(header: str) -> str:
     return header
 
 
+def is_our_table(path: Path) -> bool:
+    """Whether ``path`` is one of the tables this tool writes beside traces (``stats.csv``, ...)."""
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            return handle.readline().rstrip("\n") in OUR_TABLE_HEADERS
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def written_by_us(path: Path) -> bool:
     """Whether ``path`` is a file this tool wrote (and may therefore replace)."""
     try:
