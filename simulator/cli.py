@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from simulator import compare_cli
 from simulator.errors import InputError
 from simulator.ml import profiler_cli
 
@@ -244,3 +245,4 @@ def train_reconstruction(
 
 # Measures on the host with torch/timm; those load only when the command runs.
 app.command("profile")(profiler_cli.profile)
+app.command("compare")(compare_cli.compare)

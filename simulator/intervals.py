@@ -16,7 +16,7 @@ from scipy import stats
 LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240607
-_CHUNK = 100  # resamples per batch: bounds memory at _CHUNK x requests
+_CHUNK_VALUES = 2_000_000  # resampled values held at once (16 MB), whatever the number of requests
 
 
 def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -47,8 +47,9 @@ def bootstrap_difference(a: np.ndarray, b: np.ndarray, statistic: Statistic, *, 
         return point, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     diffs = []
-    for start in range(0, resamples, _CHUNK):
-        size = min(_CHUNK, resamples - start)
+    chunk = max(1, _CHUNK_VALUES // max(a.size, b.size))
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
         index_a = rng.integers(0, a.size, size=(size, a.size))
         index_b = index_a if paired else rng.integers(0, b.size, size=(size, b.size))
         diffs.append(statistic(b[index_b]) - statistic(a[index_a]))
