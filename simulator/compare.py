@@ -122,11 +122,23 @@ def compare(a: ComparedRun, b: ComparedRun) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def distinct_names(runs: list[ComparedRun]) -> list[ComparedRun]:
+    """Runs of one scenario share its name: those are told apart by folder (then by path)."""
+    from dataclasses import replace
+
+    names = [r.name for r in runs]
+    for describe in (lambda r, name: f"{name} ({r.folder.name})", lambda r, name: f"{name} ({r.folder})"):
+        shown = [r.name for r in runs]
+        runs = [replace(r, name=describe(r, name)) if shown.count(r.name) > 1 else r
+                for r, name in zip(runs, names, strict=True)]
+    return runs
+
+
 def compare_runs(folders: list[str | Path]) -> tuple[list[ComparedRun], pd.DataFrame]:
     """Every run after the first against the first."""
     if len(folders) < 2:
         raise InputError(None, "compare needs at least two run folders", "RUNS")
-    runs = [load_compared(folder) for folder in folders]
+    runs = distinct_names([load_compared(folder) for folder in folders])
     tables = [compare(runs[0], other) for other in runs[1:]]
     return runs, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
