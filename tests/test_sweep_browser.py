@@ -10,42 +10,32 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests._browser import CHROMIUM, chromium_page
 from tests._report_runs import HOSTILE, run_cli, scenario_file
-from tests.test_report_browser import ARGS, CHROMIUM, INIT
 
 pytestmark = pytest.mark.browser
 TRACES = "'.scatterlayer .trace, .heatmaplayer .hm, .barlayer .trace'"
 
 
 def open_page(path: Path, actions: str | None = None) -> dict:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    seen: dict = {"errors": [], "requests": [], "dialogs": []}
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.add_init_script(INIT)
-            page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            page.on("request", lambda r: seen["requests"].append(r.url))
-            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-            page.goto(path.as_uri(), wait_until="load")
-            page.wait_for_function("document.querySelectorAll('.figure .main-svg').length > 0")
-            seen["figures"] = page.eval_on_selector_all(".figure", f"""divs => divs.map(d => ({{id: d.id,
-                traces: d.querySelectorAll({TRACES}).length,
-                names: (d.data || []).map(t => t.name)}}))""")
-            seen["tables"] = page.eval_on_selector_all("table", "ts => ts.map(t => t.id)")
-            seen["summary_rows"] = page.eval_on_selector_all(
-                "#sweep-summary-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
-            if actions:  # switch every figure's menu to its second choice: the restyle must not fail
-                page.evaluate(actions)
-                page.wait_for_timeout(300)
-                seen["after"] = page.eval_on_selector_all(".figure", f"ds => ds.map(d => d.querySelectorAll("
-                                                                     f"{TRACES}).length)")
-            seen["pwned"] = page.evaluate("window.__pwned")
-            seen["text"] = page.inner_text("body")
-        finally:
-            browser.close()
+    seen: dict = {}
+    with chromium_page(seen) as page:
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_function("document.querySelectorAll('.figure .main-svg').length > 0")
+        seen["figures"] = page.eval_on_selector_all(".figure", f"""divs => divs.map(d => ({{id: d.id,
+            traces: d.querySelectorAll({TRACES}).length,
+            names: (d.data || []).map(t => t.name)}}))""")
+        seen["tables"] = page.eval_on_selector_all("table", "ts => ts.map(t => t.id)")
+        seen["summary_rows"] = page.eval_on_selector_all(
+            "#sweep-summary-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+        if actions:  # switch every figure's menu to its second choice: the restyle must not fail
+            page.evaluate(actions)
+            page.wait_for_timeout(300)
+            seen["after"] = page.eval_on_selector_all(".figure", f"ds => ds.map(d => d.querySelectorAll("
+                                                                 f"{TRACES}).length)")
+        seen["pwned"] = page.evaluate("window.__pwned")
+        seen["text"] = page.inner_text("body")
+    seen["errors"] = seen["console_errors"]
     return seen
 
 
