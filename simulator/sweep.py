@@ -186,10 +186,10 @@ def chosen_summary(values: pd.Series) -> tuple[float | None, str | None]:
 def run_point(scenario: dict[str, Any], scenario_path: str) -> dict[str, Any]:
     """Simulate one point (in a worker: picklable in and out).
 
-    Returns its rows (one per schedule), its input files with hashes and their provenance; or, when the
-    point's input is bad, ``{"error": one line}``, so one bad point does not stop the others.
+    Returns its rows (one per schedule), the input files it read (hashed by the caller, once per sweep) and
+    their provenance; or, when the point's input is bad, ``{"error": one line}``, so one bad point does not
+    stop the others.
     """
-    from simulator.digest import file_sha256
     from simulator.outputs import input_provenance
     from simulator.runner import run_scenario
     from simulator.scenario import scenario_from_dict
@@ -207,7 +207,7 @@ def run_point(scenario: dict[str, Any], scenario_path: str) -> dict[str, Any]:
         for column in CHOSEN:
             row[column], row[f"{column}_distribution"] = chosen_summary(requests[column])
         rows.append(row)
-    inputs = {role: {"path": str(path), "sha256": file_sha256(path)} for role, path in result.inputs.files.items()}
+    inputs = {role: {"path": str(path)} for role, path in result.inputs.files.items()}
     return {"rows": rows, "inputs": inputs, "provenance": input_provenance(result)}
 
 
@@ -263,6 +263,7 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
     points are reused and each new point is saved as soon as it finishes.
     """
     from simulator.atomic import atomic_write_text
+    from simulator.digest import file_sha256
     from simulator.executors import default_workers, map_dask, map_local
 
     documents: dict[int, dict[str, Any]] = {}
@@ -275,12 +276,17 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
                 documents[point.index] = saved
     todo = [point for point in sweep.points if point.index not in documents]
     failures: dict[int, str] = {}
+    digests: dict[str, str] = {}
 
     def finished(position: int, outcome: dict[str, Any]) -> None:
         point = todo[position]
         if "error" in outcome:
             failures[point.index] = outcome["error"]
         else:
+            for record in outcome["inputs"].values():
+                if record["path"] not in digests:
+                    digests[record["path"]] = file_sha256(Path(record["path"]))
+                record["sha256"] = digests[record["path"]]
             document = {"format": POINT_FORMAT, "key": point.key, "values": point.values, **outcome}
             text = json.dumps(document, indent=1, default=str) + "\n"
             if points_dir is not None:
@@ -306,7 +312,10 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
             rows.append({"point": point.index, **{axis: point.values[axis] for axis in sweep.axes}, **row})
         for record in document["inputs"].values():
             inputs[record["path"]] = record["sha256"]
-        for role, record in document["provenance"].items():
+        for role, record in document["provenance"].items():  # each distinct input once, named by its file
+            if provenance.get(role, record) != record:
+                path = document["inputs"].get(role, {}).get("path")
+                role = f"{role} ({Path(path).name if path else f'point {point.index}'})"
             provenance.setdefault(role, record)
     table = _tidy(pd.DataFrame(rows), sweep.axes) if rows else pd.DataFrame()
     failed = [{"point": point.index, "values": point.values, "point_described": point.describe(),

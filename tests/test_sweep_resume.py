@@ -83,6 +83,9 @@ def test_shipped_janus_auto_sweep(tmp_path: Path) -> None:
     assert table[table.schedule == "janus"].parameter_distribution.notna().any()
     summary = pd.read_parquet(out / "sweep-summary.parquet")
     assert sorted(set(summary["network.trace"])) == ["5g-all", "lte-all"]  # names, not paths
+    provenance = json.loads((out / "sweep.json").read_text())["provenance"]
+    assert {"trace", "trace (5g-all.csv)", "mobile_profile", "cloud_profile"} <= set(provenance)
+    assert provenance["trace"] != provenance["trace (5g-all.csv)"]
 
 
 def test_failing_point_keeps_the_others(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
