@@ -73,6 +73,10 @@ def test_janus_auto_sweep_writes_its_table(lab: Path) -> None:
     assert pd.isna(janus.loc[2, "parameter_distribution"])  # a 5 s SLA: alpha 0 for every request
     summary = pd.read_csv(out / "sweep-summary.csv")
     assert len(summary) == 2 * 3 and set(summary.n) == {2}
+    page = (out / "sweep.html").read_bytes()
+    (out / "sweep.html").unlink()
+    assert main(["report", str(out)]) in (0, None)
+    assert (out / "sweep.html").read_bytes() == page  # regenerated from the folder alone, byte for byte
 
 
 def test_shipped_janus_auto_sweep(tmp_path: Path) -> None:

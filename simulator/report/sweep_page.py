@@ -9,7 +9,9 @@ provenance.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -213,8 +215,6 @@ def summary_table(sweep: StoredSweep) -> str:
 
 def details(sweep: StoredSweep) -> str:
     """What ran: the sweep file, the points, how they ran, the command and the inputs' hashes."""
-    import shlex
-
     d = sweep.document
     command = d.get("command")
     facts = [("sweep", d["sweep"].get("name")), ("sweep file", d.get("sweep_file")),
@@ -227,8 +227,6 @@ def details(sweep: StoredSweep) -> str:
     inputs = table(["input", "sha256"], ([code_cell(p), code_cell(h)] for p, h in
                                          (d.get("inputs_sha256") or {}).items()))
     spec = yaml.safe_dump(d["sweep"], sort_keys=False, allow_unicode=True, width=100)
-    from html import escape
-
     return f"{facts_html}<h3>Input files</h3>{inputs}<h3>Sweep file (as validated)</h3><pre>{escape(spec)}</pre>"
 
 
