@@ -14,7 +14,8 @@ def compare(
     runs: Annotated[list[str], typer.Argument(help="Run folders ('mercury-sim run' outputs); the first is the "
                                                "baseline")],
     output: str | None = typer.Option(None, "-o", "--output",
-                                      help="Folder for compare.html, .csv, .json (default reports/compare-A-vs-B/)"),
+                                      help="Folder for compare.html, .csv, .json (default reports/compare-A-vs-B/, "
+                                           "A and B the run folders' names)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table"),
     self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in compare.html"),
 ) -> None:
@@ -26,7 +27,8 @@ def compare(
     from simulator.compare import check_output_folder, compare_runs, write_comparison
 
     loaded, table = compare_runs(runs)
-    default = "compare-" + "-vs-".join(run.name for run in loaded[:2]) + ("-etc" if len(loaded) > 2 else "")
+    folders = [run.folder.resolve().name for run in loaded[:2]]  # names of existing folders: safe path parts
+    default = "compare-" + "-vs-".join(folders) + ("-etc" if len(loaded) > 2 else "")
     out_dir = Path(output) if output else Path("reports") / default
     check_output_folder(out_dir)
     write_comparison(loaded, table, out_dir, command=command_line(), self_contained=self_contained)
