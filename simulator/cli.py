@@ -97,10 +97,10 @@ def run(
 
 @app.command("report")
 def report_command(
-    results_dir: str = typer.Argument(..., help="A folder written by 'mercury-sim run' or 'mercury-sim sweep'"),
+    results_dir: str = typer.Argument(..., help="A folder written by 'mercury-sim run', 'sweep' or 'compare'"),
     self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in the page"),
 ) -> None:
-    """Regenerate RESULTS_DIR/report.html (a run) or sweep.html (a sweep) from the stored results."""
+    """Regenerate RESULTS_DIR/report.html (a run), sweep.html (a sweep) or compare.html from what it stores."""
     from pathlib import Path
 
     from simulator.report import write_report

@@ -25,6 +25,10 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     out = {"a": folder / "a", "other_seed": folder / "other-seed"}
     assert run_cli(["run", str(scenario), "-o", str(out["a"]), "-q", "--no-report"]) == 0
     data = yaml.safe_load(scenario.read_text())
+    data["schedules"][4]["reduction"] = 0.6  # the same workload, Mercury pruning more
+    scenario.write_text(yaml.safe_dump(data))
+    out["more_pruning"] = folder / "more-pruning"
+    assert run_cli(["run", str(scenario), "-o", str(out["more_pruning"]), "-q", "--no-report"]) == 0
     data["workload"]["seed"] = 4
     scenario.write_text(yaml.safe_dump(data))
     assert run_cli(["run", str(scenario), "-o", str(out["other_seed"]), "-q", "--no-report"]) == 0
@@ -69,6 +73,15 @@ def test_shifted_latency_by_hand(runs) -> None:
     assert table.loc[("mercury", "deadline_miss_rate")].difference == pytest.approx(newly_missed / len(mercury))
 
 
+def test_same_workload_other_parameter_is_paired(runs) -> None:
+    a, b = load_compared(runs["a"]), load_compared(runs["more_pruning"])
+    assert paired(a, b)
+    table = compare(a, b).set_index(["schedule", "statistic"])
+    mercury = table.loc[("mercury", "mean_ms")]
+    assert mercury.ci_high < 0 and mercury.ci_low <= mercury.difference <= mercury.ci_high  # faster, surely
+    assert (table.loc["otas"].difference == 0).all() and (table.loc["otas"].ci_high == 0).all()
+
+
 def test_other_seed_is_unpaired_with_a_real_interval(runs) -> None:
     a, b = load_compared(runs["a"]), load_compared(runs["other_seed"])
     assert not paired(a, b)
@@ -94,7 +107,10 @@ def test_cli_writes_table_and_page(runs, tmp_path: Path, capsys: pytest.CaptureF
     assert names[:3] == ["compare.csv", "compare.html", "compare.json"] and names[3].startswith("plotly-")
     table = pd.read_csv(out / "compare.csv")
     assert len(table) == 2 * 5 * len(STATISTICS)
-    assert f'src="{names[3]}"' in (out / "compare.html").read_text()
+    page = (out / "compare.html").read_text()
+    assert f'src="{names[3]}"' in page
+    (out / "compare.html").unlink()
+    assert run_cli(["report", str(out)]) == 0 and (out / "compare.html").read_text() == page
     assert run_cli(["compare", str(runs["a"]), str(runs["a"]), "-o", str(out), "-q", "--self-contained"]) == 0
     assert '<script type="text/javascript" src=' not in (out / "compare.html").read_text()
 

@@ -52,14 +52,18 @@ def render(run: StoredRun, **loader: object) -> str:
 def write_report(results_dir: Path, *, self_contained: bool = False) -> Path:
     """(Re)write the page of a results folder atomically from what it stores; returns its path.
 
-    A run's folder gets ``report.html``, a sweep's ``sweep.html``. Unless ``self_contained``, plotly.js is
-    loaded from a bundle file beside the page, written once per folder.
+    A run's folder gets ``report.html``, a sweep's ``sweep.html``, a comparison's ``compare.html``. Unless
+    ``self_contained``, plotly.js is loaded from a bundle file beside the page, written once per folder.
     """
     folder = Path(results_dir)
     if (folder / "sweep.json").is_file():
         from simulator.report.sweep_page import write_sweep_page
 
         return write_sweep_page(folder, self_contained=self_contained)
+    if (folder / "compare.json").is_file():
+        from simulator.report.compare_page import write_compare_page
+
+        return write_compare_page(folder, self_contained=self_contained)
     run = load_run(folder)
     target = folder / REPORT_NAME
     atomic_write_text(target, render(run, **plotly_loader(folder, self_contained)))
