@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from simulator import compare_cli
 from simulator.errors import InputError
 from simulator.ml import profiler_cli
 
@@ -72,6 +73,7 @@ def run(
     output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
     report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in report.html"),
 ) -> None:
     """Simulate every schedule of SCENARIO; write records, summary, manifest, trace window and report.html."""
     from pathlib import Path
@@ -85,7 +87,7 @@ def run(
     out_dir = Path(output) if output else Path("reports") / loaded.name
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
-    write_run(result, out_dir, command=command_line(), report=report)
+    write_run(result, out_dir, command=command_line(), report=report, self_contained=self_contained)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not quiet:
@@ -95,14 +97,15 @@ def run(
 
 @app.command("report")
 def report_command(
-    results_dir: str = typer.Argument(..., help="A folder written by 'mercury-sim run'"),
+    results_dir: str = typer.Argument(..., help="A folder written by 'mercury-sim run', 'sweep' or 'compare'"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in the page"),
 ) -> None:
-    """Regenerate RESULTS_DIR/report.html from the stored results (and claims.json when present)."""
+    """Regenerate RESULTS_DIR/report.html (a run), sweep.html (a sweep) or compare.html from what it stores."""
     from pathlib import Path
 
     from simulator.report import write_report
 
-    typer.echo(f"wrote {write_report(Path(results_dir))}")
+    typer.echo(f"wrote {write_report(Path(results_dir), self_contained=self_contained)}")
 
 
 @app.command()
@@ -154,8 +157,10 @@ def sweep(
     dask: str | None = typer.Option(None, "--dask", help="Run on the Dask scheduler at this address "
                                     "(tcp://host:8786), or 'local' for a local Dask cluster"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in sweep.html"),
 ) -> None:
-    """Simulate every point of a parameter grid; write sweep.parquet, sweep.csv and sweep.json."""
+    """Simulate every point of a parameter grid (resuming into an earlier run's folder); write the tables,
+    sweep.json and sweep.html."""
     from pathlib import Path
 
     from simulator.console import print_sweep, progress_reporter
@@ -173,12 +178,18 @@ def sweep(
             if progress:
                 progress(f"{total} points", done / total)
 
-        table = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done)
+        result = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done, out_dir=out_dir)
     executor = f"dask {dask}" if dask else f"{n_workers} local process(es)"
-    write_sweep(loaded, table, out_dir, command=command_line(), executor=executor)
-    if not quiet:
-        print_sweep(table, loaded.axes)
-        typer.echo(f"wrote {out_dir}/ ({total} points, {executor})")
+    if len(result.table):
+        write_sweep(loaded, result, out_dir, command=command_line(), executor=executor,
+                    self_contained=self_contained)
+        if not quiet:
+            print_sweep(result.table, loaded.axes)
+            typer.echo(f"wrote {out_dir}/ ({total} points: {result.computed} computed, {result.reused} reused; "
+                       f"{executor})")
+    failure = result.failure_error(loaded, out_dir if len(result.table) else None)
+    if failure is not None:
+        raise failure
 
 
 @app.command()
@@ -234,3 +245,4 @@ def train_reconstruction(
 
 # Measures on the host with torch/timm; those load only when the command runs.
 app.command("profile")(profiler_cli.profile)
+app.command("compare")(compare_cli.compare)

@@ -64,14 +64,19 @@ def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
         "command": command,
         "seed": scenario.workload.seed,
         "inputs": {role: {"path": str(p), "sha256": file_sha256(p)} for role, p in files.items()},
-        "provenance": {
-            "mobile_profile": result.inputs.mobile.provenance,
-            "cloud_profile": result.inputs.cloud.provenance,
-            "trace": result.inputs.trace.meta,
-            "accuracy_tables": {"files": list(result.inputs.accuracy.sources),
-                                "row_sources": sorted(result.inputs.accuracy.frame.source.dropna().unique()
-                                                      .astype(str).tolist())},
-        },
+        "provenance": input_provenance(result),
+    }
+
+
+def input_provenance(result: RunResult) -> dict[str, Any]:
+    """Where the profiles, the trace and the accuracy tables came from (manifests and sweep points)."""
+    return {
+        "mobile_profile": result.inputs.mobile.provenance,
+        "cloud_profile": result.inputs.cloud.provenance,
+        "trace": result.inputs.trace.meta,
+        "accuracy_tables": {"files": list(result.inputs.accuracy.sources),
+                            "row_sources": sorted(result.inputs.accuracy.frame.source.dropna().unique()
+                                                  .astype(str).tolist())},
     }
 
 
@@ -104,7 +109,8 @@ def trace_window(result: RunResult) -> pd.DataFrame:
 
 
 def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None, *,
-              claims: list[dict[str, Any]] | None = None, report: bool = False) -> Path:
+              claims: list[dict[str, Any]] | None = None, report: bool = False,
+              self_contained: bool = False) -> Path:
     """Write every output of a run (and its claims and report when asked) into ``out_dir`` in one swap."""
     with atomic_directory(out_dir) as staging:
         write_records(result.records, staging / "records.parquet")
@@ -118,5 +124,5 @@ def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None
         if report:
             from simulator.report import write_report
 
-            write_report(staging)
+            write_report(staging, self_contained=self_contained)
     return out_dir
