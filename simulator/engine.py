@@ -162,6 +162,7 @@ class _Model:
         cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
         cols["uplink_bytes"][i], cols["accuracy"][i] = upload, plan.accuracy
         cols["split_after"][i], cols["parameter"][i] = plan.split_after, plan.parameter
+        cols["fallback"][i] = plan.fallback
         cpu = self.cpus[device]
         if setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
             cols["status"][i] = STATUS_DROPPED
@@ -188,9 +189,6 @@ class _Model:
         cols["uplink_queue_ms"][i], cols["uplink_ms"][i] = uplink_queue * 1e3, uplink * 1e3
         cols["cloud_queue_ms"][i], cols["cloud_ms"][i] = cloud_queue * 1e3, cloud * 1e3
         cols["return_ms"][i], cols["total_ms"][i] = back * 1e3, (env.now - arrived) * 1e3
-        power = setup.power
-        waiting = uplink_queue + (uplink - transfer) + cloud_queue + cloud + back
-        cols["energy_j"][i] = power.compute * cost.mobile_s + power.radio * transfer + power.idle * waiting
         cols["status"][i] = STATUS_OK
         self.completed += 1
         if self.on_progress is not None and self.completed % self._report_every == 0 and self._expected:

@@ -35,6 +35,7 @@ class Plan:
     cloud: tuple[Stage, ...]
     accuracy: float
     tokens_sent: int = 0
+    fallback: bool = False  # an adaptive schedule found no choice meeting its constraint and took the fastest
 
     @property
     def offloads(self) -> bool:

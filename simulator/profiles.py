@@ -15,6 +15,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
         tome_merge:    {fit: {...}}     # optional: one ToMe bipartite merge
     batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
     power_w: {compute: 6.0, idle: 0.0, radio: 0.0}
+    radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/energy.py)
 
 A stage curve gives latency against the token count entering the stage: linear interpolation between
 measured ``points``; outside them (or everywhere, without points) the fit ``a + b*N + c*N^2``. A block
@@ -139,6 +140,7 @@ class ProfileFile(_Strict):
     models: dict[str, dict[str, StageCurve]] = Field(min_length=1)
     batch: BatchScaling = BatchScaling()
     power_w: Power = Power()
+    radio_model: str | None = None  # the uplink power model of the device's modem (profiles/radio/)
     notes: str | list[str] | None = None
     host: dict[str, Any] | None = None
 

@@ -14,10 +14,11 @@ import pandas as pd
 
 from simulator.accuracy import AccuracyTable
 from simulator.data import resolve_path
+from simulator.energy import RadioModel, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
 from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
-from simulator.profiles import Profile, load_profile
+from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES
 from simulator.results import summarize
 from simulator.scenario import Scenario, load_scenario
@@ -39,6 +40,7 @@ class ResolvedInputs:
     cloud: Profile
     accuracy: AccuracyTable
     files: dict[str, Path] = field(default_factory=dict)
+    radio: RadioModel | None = None
 
 
 @dataclass
@@ -76,7 +78,17 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
         table = AccuracyTable.shipped()
     for i, source in enumerate(table.sources):
         files[f"accuracy_table_{i}"] = Path(source)
-    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files)
+    radio_name = scenario.energy.radio or mobile.file.radio_model
+    radio = None
+    if radio_name and radio_name != "none" and scenario.energy.preset == "full":
+        radio = load_radio_model(radio_name, base if scenario.energy.radio else None, scenario=where)
+    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio)
+
+
+def device_power(scenario: Scenario, inputs: ResolvedInputs) -> Power:
+    """The mobile profile's power draw, or its compute power alone under the ``paper`` energy preset."""
+    power = inputs.mobile.power
+    return Power(compute=power.compute) if scenario.energy.preset == "paper" else power
 
 
 def mean_bandwidth(scenario: Scenario, inputs: ResolvedInputs) -> float:
@@ -103,7 +115,7 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
         trace=trace, start_offsets_s=offsets, sharing=net.sharing, rtt_s=net.rtt_ms / 1e3,
         downlink_mbps=net.downlink_mbps, result_bytes=scenario.result_bytes, overhead_bytes=net.overhead_bytes,
         gpus=cloud.gpus, max_batch=cloud.max_batch, batch_timeout_s=cloud.batch_timeout_ms / 1e3,
-        cloud_batch_factor=inputs.cloud.batch_factor, power=inputs.mobile.power,
+        cloud_batch_factor=inputs.cloud.batch_factor, power=device_power(scenario, inputs),
     )
 
 
@@ -148,6 +160,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     for schedule in schedules:
         callback = (lambda f, label=schedule.label: progress(label, f)) if progress else None
         buffer = simulate(setup, schedule, cost, mean_mbps=mean_bandwidth(scenario, inputs), on_progress=callback)
+        fill_energy(buffer.columns, buffer.size, setup.power, inputs.radio, setup.rtt_s)
         frames.append(buffer.frame(schedule.label))
     labels = [s.label for s in schedules]
     records = pd.concat(frames, ignore_index=True)

@@ -85,6 +85,16 @@ class Cloud(_Strict):
     batch_timeout_ms: float = Field(0.0, ge=0)
 
 
+class Energy(_Strict):
+    """What mobile energy counts (simulator/energy.py)."""
+
+    preset: Literal["full", "paper"] = Field(
+        "full", description="full: compute, radio (active and tail) and idle; paper: compute only (Mercury Fig. 9)")
+    radio: str | None = Field(
+        None, description="Uplink power model: a shipped name (profiles/radio/), a file, or 'none'; "
+                          "default: the mobile profile's radio_model")
+
+
 class _ScheduleBase(_Strict):
     label: str | None = Field(None, min_length=1, description="Name in tables and plots (default: the kind)")
 
@@ -173,6 +183,7 @@ class Scenario(_Strict):
     network: Network
     workload: Workload
     cloud: Cloud = Cloud()
+    energy: Energy = Energy()
     target_accuracy: float | None = Field(None, gt=0, le=100, description="Each schedule meets this top-1")
     schedules: list[ScheduleConfig] = Field(min_length=1)
 
