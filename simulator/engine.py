@@ -155,7 +155,9 @@ class _Model:
     def _request(self, device: int, rid: int) -> Generator[Any, Any, None]:
         env, setup, cols = self.env, self.setup, self.records.columns
         arrived = env.now
-        plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device]))
+        offset = setup.start_offsets_s[0 if setup.sharing == "shared-cell" else device]
+        plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device], setup.trace,
+                                              offset, setup.overhead_bytes, self.return_s))
         cost = self.cost(plan)
         i = self.records.new()
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0

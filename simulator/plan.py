@@ -7,12 +7,14 @@ its batch scaling on top when it batches.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from simulator.profiles import Profile
+from simulator.traces import Trace
 from simulator.vit import BlockTokens, ViTSpec
 
 
@@ -52,12 +54,21 @@ class PlanCost:
 
 @dataclass(frozen=True)
 class PlanContext:
-    """What a schedule may know when it plans a request."""
+    """What a schedule may know when it plans a request.
+
+    ``trace`` and ``trace_offset_s`` say what the device's radio sees (the link's capacity at simulation
+    time t is the trace's at t + offset); every upload carries ``overhead_bytes`` of protocol on top of the
+    Plan's payload; the result takes ``return_s`` to come back. Only an oracle reads the trace's future.
+    """
 
     now_s: float
     device: int
     mean_mbps: float
     recent_mbps: Sequence[float] = field(default_factory=tuple)
+    trace: Trace | None = None
+    trace_offset_s: float = 0.0
+    overhead_bytes: int = 0
+    return_s: float = 0.0
 
 
 def stage_ms(profile: Profile, spec: ViTSpec, stage: Stage) -> float:
@@ -84,3 +95,8 @@ def block_stages(blocks: Sequence[BlockTokens], *, merge_step: bool = False) -> 
         if merge_step and n_out < n_in:
             out.append(Stage("tome_merge", n_in, n_out))
     return out
+
+
+def replace_fallback(plan: Plan) -> Plan:
+    """The same Plan, marked as an adaptive schedule's fallback (no choice met its constraint)."""
+    return dataclasses.replace(plan, fallback=True)
