@@ -1,0 +1,156 @@
+"""Adaptive Mercury, the oracle, the radio/idle energy split and accuracy rows per prune point, by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import write_profile, write_scenario, write_trace
+
+from simulator.runner import run
+from simulator.scenario import load_scenario
+
+TABLE = """model,dataset,method,split_after,parameter,reconstruction,top1,source,prune_point
+deit_base_distilled_patch16_224,cifar100,none,,0,none,90,fitted: test,
+deit_base_distilled_patch16_224,cifar100,mercury,,0,learned,90,fitted: test,
+deit_base_distilled_patch16_224,cifar100,mercury,,0.75,learned,80,fitted: test,
+deit_base_distilled_patch16_224,cifar100,mercury,,0,learned,90,fitted: test,before_block1
+deit_base_distilled_patch16_224,cifar100,mercury,,0.75,learned,70,fitted: test,before_block1
+deit_base_distilled_patch16_224,cifar100,tome,,0,none,90,fitted: test,
+deit_base_distilled_patch16_224,cifar100,tome,,16,none,80,fitted: test,
+"""
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    """Constant-time profiles (device blocks 100 ms, cloud blocks 1 ms), a 10 Mbit/s trace, a small table."""
+    write_trace(tmp_path / "trace.csv", [0, 1, 2, 3], [10, 10, 10, 10])
+    write_profile(tmp_path / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0)
+    write_profile(tmp_path / "cloud.yaml", block_ms=1.0, embed_ms=0.5, head_ms=0.25)
+    (tmp_path / "acc.csv").write_text(TABLE)
+    return tmp_path
+
+
+def records(lab: Path, schedules: list[dict], **overrides: object) -> pd.DataFrame:
+    base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", accuracy_tables=["acc.csv"],
+                schedules=schedules)
+    base.update(overrides)  # type: ignore[arg-type]
+    frame, _ = run(load_scenario(write_scenario(lab / "s.yaml", **base)))
+    return frame
+
+
+def by_schedule(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {str(k): g.reset_index(drop=True) for k, g in frame.groupby("schedule", observed=True)}
+
+
+# -- adaptive Mercury -------------------------------------------------------------------------------------
+def test_adaptive_on_a_constant_trace_equals_static_at_the_parameter_it_should_pick(lab: Path) -> None:
+    # Split 3: device 10 + 3 x 100 ms, cloud 9 x 1 + 0.25 ms whatever the reduction (learned reconstruction),
+    # so only the upload differs. K = round(r x 196): r = 0.25 keeps 149 tokens = 457,728 B = 366.18 ms at
+    # 10 Mbit/s; r = 0.20 keeps 159 = 488,448 B = 390.76 ms. A 319.25 + 370 ms budget admits 0.25, not 0.20,
+    # and 0.25 is the most accurate (the least pruned) that fits.
+    out = by_schedule(records(lab, [
+        {"kind": "mercury-adaptive", "label": "adaptive", "split_after": 3, "latency_budget_ms": 689.25},
+        {"kind": "mercury", "label": "static", "split_after": 3, "reduction": 0.25}]))
+    adaptive, static = out["adaptive"], out["static"]
+    assert adaptive.parameter.tolist() == [0.25] * 5
+    assert (adaptive.fallback == 0).all()
+    for column in ("total_ms", "uplink_bytes", "accuracy", "split_after", "energy_j"):
+        assert adaptive[column].tolist() == static[column].tolist()
+
+
+def test_adaptive_with_an_impossible_budget_takes_the_fastest_and_says_so(lab: Path) -> None:
+    out = by_schedule(records(lab, [
+        {"kind": "mercury-adaptive", "label": "adaptive", "split_after": 3, "latency_budget_ms": 100.0},
+        {"kind": "mercury", "label": "static", "split_after": 3, "reduction": 0.75}]))
+    adaptive = out["adaptive"]
+    assert adaptive.parameter.tolist() == [0.75] * 5      # the most pruning = the smallest upload
+    assert (adaptive.fallback == 1).all()
+    assert adaptive.total_ms.tolist() == out["static"].total_ms.tolist()
+    assert (out["static"].fallback == 0).all()
+
+
+def test_adaptive_min_latency_above_a_floor(lab: Path) -> None:
+    # The table is linear between (0, 90) and (0.75, 80): 85 % is met up to r = 0.375, so the grid's 0.35.
+    out = by_schedule(records(lab, [{"kind": "mercury-adaptive", "label": "a", "split_after": 3,
+                                     "objective": "min-latency", "accuracy_floor": 85.0}]))
+    assert out["a"].parameter.tolist() == [0.35] * 5
+
+
+# -- the oracle -------------------------------------------------------------------------------------------
+STATIC = [{"kind": "mobile-only"}, {"kind": "cloud-only", "image_bytes": 250_000}] + \
+    [{"kind": "mercury", "label": f"mercury-{s}", "split_after": s, "target_accuracy": 85.0} for s in range(1, 12)] + \
+    [{"kind": "otas", "label": f"otas-{s}", "split_after": s, "target_accuracy": 85.0} for s in range(1, 12)]
+ORACLE = {"kind": "oracle", "accuracy_floor": 85.0, "image_bytes": 250_000}
+
+
+def test_oracle_never_slower_than_any_static_schedule_on_a_varying_trace(lab: Path) -> None:
+    write_trace(lab / "trace.csv", [0, 1, 2, 3], [20, 0.5, 0.5, 0.5])
+    frame = records(lab, [ORACLE, *STATIC], network={"trace": "trace.csv", "rtt_ms": 20.0},
+                    workload={"arrival": "periodic", "fps": 0.4, "n_requests": 8, "seed": 2})
+    out = by_schedule(frame)
+    oracle = out.pop("oracle")
+    assert (oracle.status == "ok").all() and (oracle.accuracy >= 85.0 - 1e-9).all()
+    best = pd.concat([g.total_ms for g in out.values()], axis=1).min(axis=1)
+    assert (oracle.total_ms <= best + 1e-9).all()
+    assert oracle.split_after.nunique() > 1  # it does adapt to the trace's changes
+
+
+def test_oracle_equals_the_best_static_schedule_on_a_constant_trace(lab: Path) -> None:
+    out = by_schedule(records(lab, [ORACLE, *STATIC]))
+    oracle = out.pop("oracle")
+    means = {name: g.total_ms.mean() for name, g in out.items()}
+    assert oracle.total_ms.mean() == pytest.approx(min(means.values()), rel=1e-12)
+
+
+# -- energy -----------------------------------------------------------------------------------------------
+def test_radio_energy_of_one_transfer_equals_the_published_model_by_hand(lab: Path) -> None:
+    # Huang et al. 2012: P = 438.39 mW/Mbps x u + 1288.04 mW while sending; 1060.0 mW for 11.576 s after.
+    # 250,000 B at 10 Mbit/s: 0.2 s and 2 Mbit -> 1.28804 x 0.2 + 0.43839 x 2 = 1.134388 J.
+    write_profile(lab / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0,
+                  power={"compute": 6.0, "idle": 2.0, "radio": 0.0})
+    frame = records(lab, [{"kind": "cloud-only", "image_bytes": 250_000}], energy={"radio": "lte-huang2012"},
+                    workload={"arrival": "periodic", "fps": 0.25, "n_requests": 2, "seed": 1})
+    cloud_s = (0.5 + 12 * 1.0 + 0.25) / 1e3
+    assert frame.energy_radio_j.tolist() == pytest.approx([1.134388, 1.134388], rel=1e-12)
+    # The first tail is cut when the next upload starts: it ended at 0.2 s, the next starts at 4.0 s.
+    assert frame.energy_tail_j.tolist() == pytest.approx([1.060 * 3.8, 1.060 * 11.576], rel=1e-12)
+    assert frame.energy_compute_j.tolist() == [0.0, 0.0]
+    assert frame.energy_idle_j.tolist() == pytest.approx([2.0 * cloud_s] * 2, rel=1e-12)
+    assert frame.energy_j.tolist() == pytest.approx(
+        [1.134388 + 1.060 * 3.8 + 2.0 * cloud_s, 1.134388 + 1.060 * 11.576 + 2.0 * cloud_s], rel=1e-12)
+
+
+def test_queued_uploads_share_one_tail(lab: Path) -> None:
+    # Frames every 0.1 s, uploads of 0.2 s on the device's FIFO link: [0, 0.2], [0.2, 0.4], [0.4, 0.6]. The
+    # radio never goes quiet between them, so only the last upload is followed by a tail, counted once.
+    frame = records(lab, [{"kind": "cloud-only", "image_bytes": 250_000}], energy={"radio": "lte-huang2012"},
+                    workload={"arrival": "periodic", "fps": 10, "n_requests": 3, "seed": 1})
+    assert frame.uplink_queue_ms.tolist() == pytest.approx([0.0, 100.0, 200.0])
+    assert frame.energy_tail_j.tolist() == pytest.approx([0.0, 0.0, 1.060 * 11.576])
+
+
+def test_paper_preset_counts_compute_only(lab: Path) -> None:
+    write_profile(lab / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0,
+                  power={"compute": 6.0, "idle": 2.0, "radio": 1.0})
+    frame = records(lab, [{"kind": "mercury", "split_after": 3, "reduction": 0.5}],
+                    energy={"preset": "paper", "radio": "lte-huang2012"})
+    assert frame.energy_j.tolist() == pytest.approx([6.0 * 0.310] * 5)
+    assert (frame[["energy_radio_j", "energy_tail_j", "energy_idle_j"]] == 0).all().all()
+
+
+def test_shipped_pi_profile_counts_radio_and_idle_by_default(repo: Path) -> None:
+    frame, summary = run(load_scenario(repo / "scenarios" / "paper-fig6-5g.yaml"))
+    cloud = frame[frame.schedule == "cloud-only"]
+    assert (cloud.energy_radio_j > 0).all() and (cloud.energy_tail_j >= 0).all() and (cloud.energy_idle_j > 0).all()
+    assert (cloud.energy_j > 0).all()  # offloading is no longer free
+
+
+# -- accuracy rows per prune point ------------------------------------------------------------------------
+def test_before_block1_schedule_reads_its_own_accuracy_rows(lab: Path) -> None:
+    out = by_schedule(records(lab, [
+        {"kind": "mercury", "label": "after", "split_after": 3, "reduction": 0.75},
+        {"kind": "mercury", "label": "before", "split_after": 3, "reduction": 0.75, "prune_point": "before_block1"}]))
+    assert out["after"].accuracy.tolist() == [80.0] * 5
+    assert out["before"].accuracy.tolist() == [70.0] * 5
