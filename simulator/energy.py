@@ -29,7 +29,7 @@ from simulator.data import resolve_path, shipped_dir
 from simulator.errors import InputError
 from simulator.profiles import Power
 from simulator.records import STATUS_OK
-from simulator.validation import load_yaml_mapping, parse_model
+from simulator.validation import check_provenance, load_yaml_mapping, parse_model
 
 ENERGY_COLUMNS = ("energy_compute_j", "energy_radio_j", "energy_tail_j", "energy_idle_j")
 
@@ -52,9 +52,7 @@ class RadioModel(BaseModel):
     @field_validator("provenance")
     @classmethod
     def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if value.get("kind") not in ("measured", "published", "fitted"):
-            raise ValueError("provenance.kind must be measured, published or fitted")
-        return value
+        return check_provenance(value)
 
     def active_j(self, transfer_s: float | np.ndarray, n_bytes: float | np.ndarray) -> Any:
         """Energy of sending ``n_bytes`` in ``transfer_s``: the integral of base + slope x throughput."""

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from simulator.data import resolve_path, shipped_dir
 from simulator.errors import InputError
-from simulator.validation import load_yaml_mapping, parse_model
+from simulator.validation import check_provenance, load_yaml_mapping, parse_model
 from simulator.vit import ViTSpec
 
 STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention")
@@ -147,9 +147,7 @@ class ProfileFile(_Strict):
     @field_validator("provenance")
     @classmethod
     def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if value.get("kind") not in ("measured", "published", "fitted"):
-            raise ValueError("provenance.kind must be measured, published or fitted")
-        return value
+        return check_provenance(value)
 
     @field_validator("models")
     @classmethod

@@ -154,3 +154,14 @@ def test_before_block1_schedule_reads_its_own_accuracy_rows(lab: Path) -> None:
         {"kind": "mercury", "label": "before", "split_after": 3, "reduction": 0.75, "prune_point": "before_block1"}]))
     assert out["after"].accuracy.tolist() == [80.0] * 5
     assert out["before"].accuracy.tolist() == [70.0] * 5
+
+
+def test_unknown_prune_point_names_the_line(tmp_path: Path) -> None:
+    from simulator.accuracy import read_accuracy_csv
+    from simulator.errors import InputError
+
+    path = tmp_path / "t.csv"
+    path.write_text(TABLE.replace("test,before_block1\n", "test,inside_block1\n", 1))
+    with pytest.raises(InputError) as exc:
+        read_accuracy_csv(path)
+    assert "line 5" in str(exc.value) and "prune_point 'inside_block1' unknown" in str(exc.value)
