@@ -82,6 +82,12 @@ class LinkShaper:
             self.lateness.late_s.append(time.monotonic() - due)
             current = rate
 
+    def drops(self) -> int:
+        """Packets the qdisc dropped so far (a full queue)."""
+        stats = self._ns.get_qdiscs(index=self._index)[0].get_attr("TCA_STATS2")
+        basic = stats.get_attr("TCA_STATS_QUEUE") if stats is not None else None
+        return int(basic["drops"]) if basic is not None else -1
+
     def stop(self) -> None:
         if self._thread is not None:
             self._stop.set()

@@ -36,6 +36,7 @@ MAX_SCHEDULE_S = 900.0  # no schedule runs longer than this, whatever the scenar
 STARTUP_S = 180.0      # a worker must load torch and the model within this
 START_DELAY_S = 1.0    # between telling the devices and the schedule's time 0
 MAX_DEVICES = 16
+WARM_UP_MBPS = 1000.0   # the link's rate while the workers warm up, so warm-up uploads finish at once
 
 
 class EmulationError(RuntimeError):
@@ -206,9 +207,16 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
             stack.callback(shaper.close)
             shapers.append(shaper)
         cloud, mobiles = stack.enter_context(_workers(scenario.path, net, devices, log_dir))
+        dropped = 0
         for index, schedule in enumerate(schedules):
             if progress:
                 progress(schedule.label, 0.0)
+            for shaper in shapers:
+                shaper.set_rate(WARM_UP_MBPS)
+            for mobile in mobiles:
+                mobile.send({"warm_up": index})
+            for mobile in mobiles:
+                mobile.expect(STARTUP_S)
             t0 = time.monotonic() + START_DELAY_S
             until = t0 + bound
             for d, shaper in enumerate(shapers):
@@ -216,9 +224,14 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
                 shaper.follow(window.time_s.to_numpy(), window.mbps.to_numpy(), t0)
             for mobile in mobiles:
                 mobile.send({"schedule": index, "t0": t0, "until": until})
-            raw = [mobile.expect(until - time.monotonic() + 30.0)["records"] for mobile in mobiles]
+            answers = [mobile.expect(until - time.monotonic() + 30.0) for mobile in mobiles]
+            raw = [answer["records"] for answer in answers]
             for shaper in shapers:
                 shaper.stop()
+            drops = sum(s.drops() for s in shapers)
+            facts.setdefault("per_schedule", {})[schedule.label] = {
+                "tcp_per_device": [answer.get("tcp", {}) for answer in answers], "qdisc_drops": drops - dropped}
+            dropped = drops
             frames.append(records_frame(raw, t0, setup, schedule.label))
             if progress:
                 progress(schedule.label, 1.0)

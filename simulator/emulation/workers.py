@@ -7,7 +7,8 @@ says ``{"ready": true}`` on stdout and then obeys JSON lines on stdin. Every tim
 * cloud: a TCP server; a reader thread per connection takes uploads off the wire, one compute thread
   serves them first come first served (the simulator's one-GPU FIFO) and answers with its timestamps and
   the result bytes. Runs until stdin closes.
-* mobile: one device. For ``{"schedule": i, "t0": .., "until": ..}`` it issues that schedule's
+* mobile: one device. ``{"warm_up": i}`` runs schedule i's first plan twice end to end (first calls
+  are slow). For ``{"schedule": i, "t0": .., "until": ..}`` it issues that schedule's
   arrivals (the simulator's arrival times, from the seed), computes the mobile part on its core, hands
   uploads to a sender thread (one upload at a time on one TCP connection) and collects the answers; it
   prints the raw timestamps of every request as one JSON line.
@@ -131,6 +132,21 @@ class MobileDevice:
             self._images[n_bytes] = os.urandom(n_bytes)
         return self._images[n_bytes]
 
+    def warm_up(self, index: int, rounds: int = 2) -> None:
+        """Run the schedule's first plan end to end ``rounds`` times (first calls allocate and are slow)."""
+        from simulator.emulation.split_exec import job_of
+        from simulator.plan import PlanContext
+
+        plan = self.schedules[index].plan(PlanContext(0.0, self.device, self.mean_mbps, ()))
+        job = job_of(self.scenario.schedules[index], plan, self.depth)
+        for _ in range(rounds):
+            upload = self.executor.mobile(job) if job["where"] != "cloud" else None
+            if job["where"] == "mobile":
+                continue
+            header = {"schedule": -1, "rid": -1, "job": job, **(upload.header if upload else {})}
+            send_message(self.sock, header, upload.payload if upload else self.image(job["image_bytes"]))
+            self._answers.get(timeout=60.0)
+
     def run_schedule(self, index: int, t0: float, until: float) -> list[dict[str, Any]]:
         from simulator.emulation.split_exec import job_of
         from simulator.engine import arrival_times
@@ -224,6 +240,21 @@ class MobileDevice:
         return [_raw_record(r) for r in requests.values()]
 
 
+def tcp_counters() -> dict[str, int]:
+    """This namespace's TCP retransmission counters (/proc/net/snmp and netstat), to explain stalls."""
+    wanted = {("Tcp", "RetransSegs"), ("TcpExt", "TCPTimeouts"), ("TcpExt", "TCPLossProbes"),
+              ("TcpExt", "TCPSpuriousRTOs"), ("TcpExt", "TCPSlowStartRetrans")}
+    found: dict[str, int] = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        lines = open(path).read().splitlines()  # noqa: SIM115 (procfs, read at once)
+        for names, values in zip(lines[::2], lines[1::2], strict=False):
+            group, *keys = names.split()
+            for key, value in zip(keys, values.split()[1:], strict=False):
+                if (group.rstrip(":"), key) in wanted:
+                    found[key] = int(value)
+    return found
+
+
 def _raw_record(request: dict[str, Any]) -> dict[str, Any]:
     plan = request["plan"]
     keys = ("rid", "arrival", "dropped", "mobile_start", "mobile_end", "send_start", "received", "cloud_start",
@@ -241,8 +272,14 @@ def run_mobile(args: argparse.Namespace) -> None:
     write_line(sys.stdout.buffer, {"ready": True})
     for line in sys.stdin.buffer:
         command = json.loads(line)
+        if "warm_up" in command:
+            device.warm_up(command["warm_up"])
+            write_line(sys.stdout.buffer, {"warm": True})
+            continue
+        before = tcp_counters()
         records = device.run_schedule(command["schedule"], command["t0"], command["until"])
-        write_line(sys.stdout.buffer, {"records": records})
+        after = tcp_counters()
+        write_line(sys.stdout.buffer, {"records": records, "tcp": {k: after[k] - before.get(k, 0) for k in after}})
 
 
 def main(argv: list[str] | None = None) -> None:
