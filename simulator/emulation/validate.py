@@ -43,13 +43,21 @@ def with_profile(scenario: Scenario, profile_path: Path) -> Scenario:
 
 
 def measure_host_profile(model: str, path: Path, repeats: int = 10) -> Path:
-    """Profile ``model`` now on one thread (the workers' setting) and write it to ``path``."""
+    """Profile ``model`` now on one thread, pinned to the first device's core (the workers' setting)."""
+    import os
+
+    from simulator.emulation.testbed import assign_cores
     from simulator.ml.profiler import ProfilePlan, set_threads, write_profile
     from simulator.ml.profiler_cli import run_plan
 
+    affinity = os.sched_getaffinity(0)
     set_threads(1)
-    plan = ProfilePlan((model,), FRESH_TOKENS, (1,), repeats, 2, 1)
-    write_profile(path, run_plan(plan, "host-fresh", quiet=True))
+    os.sched_setaffinity(0, {assign_cores(1)[1][0]})
+    try:
+        plan = ProfilePlan((model,), FRESH_TOKENS, (1,), repeats, 2, 1)
+        write_profile(path, run_plan(plan, "host-fresh", quiet=True))
+    finally:
+        os.sched_setaffinity(0, affinity)
     return path
 
 
