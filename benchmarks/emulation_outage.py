@@ -22,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from simulator.emulation.shaper import QUEUE_BYTES
-    from simulator.emulation.testbed import emulate_scenario
+    from simulator.emulation.testbed import emulate_scenario, facts_text
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario
 
@@ -31,8 +31,9 @@ def main() -> None:
     for queue_bytes in (QUEUE_BYTES, args.shallow_bytes):
         result = emulate_scenario(scenario, queue_bytes=queue_bytes)
         measured = result.run.records
-        print(f"queue {queue_bytes} bytes, load average {result.facts['load_average_start']:.2f} -> "
-              f"{result.facts['load_average_end']:.2f}")
+        facts = result.facts
+        print(f"queue {queue_bytes} bytes, load average {facts['load_average_start']:.2f} -> "
+              f"{facts['load_average_end']:.2f}; " + "; ".join(facts_text(facts)[2:]))
         print(f"{'schedule':12s} {'sim up':>8s} {'meas up':>8s} {'err':>7s} {'sim tot':>8s} {'meas tot':>8s} "
               f"{'err':>7s} {'p50 err':>7s} {'drops':>6s}  tcp")
         for label, facts in result.facts["per_schedule"].items():

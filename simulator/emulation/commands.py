@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 
 
@@ -11,6 +14,18 @@ def _root_or_exit() -> None:
     if os.geteuid() != 0:
         typer.echo("error: emulation needs root (network namespaces and qdiscs); run it with sudo", err=True)
         raise typer.Exit(2)
+
+
+@contextmanager
+def _testbed_failure() -> Iterator[None]:
+    """A failed testbed (a worker died or stayed silent) is one line and exit code 1, after the cleanup."""
+    from simulator.emulation.testbed import EmulationError
+
+    try:
+        yield
+    except EmulationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _progress(quiet: bool):  # noqa: ANN202 (a callable or None)
@@ -40,7 +55,8 @@ def emulate(
     from simulator.outputs import write_run
 
     out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-emulated"
-    result = emulate_scenario(loaded, progress=_progress(quiet))
+    with _testbed_failure():
+        result = emulate_scenario(loaded, progress=_progress(quiet))
     write_run(result.run, out_dir, command=command_line(), report=report)
     atomic_write_text(out_dir / "emulation.json", json.dumps(result.facts, indent=2) + "\n")
     for warning in result.run.warnings:
@@ -69,7 +85,8 @@ def validate(
     from simulator.emulation.validate import print_comparison, run_validation
 
     out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-validation"
-    validation = run_validation(loaded, out_dir, fresh=fresh, progress=_progress(quiet))
+    with _testbed_failure():
+        validation = run_validation(loaded, out_dir, fresh=fresh, progress=_progress(quiet))
     if not quiet:
         print_comparison(validation.table, typer.echo)
         typer.echo(f"wrote {out_dir}/")

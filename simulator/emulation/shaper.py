@@ -7,7 +7,11 @@ how far the emulated link is from the trace's timing.
 
 tbf cannot run at 0 bit/s, so a zero-capacity sample sets ``ZERO_RATE_BYTES_S`` (1 kbit/s: one
 1514-byte frame every 12 s, a stall for every trace in the project). The queue is deep (``QUEUE_BYTES``),
-as a cellular uplink's buffers are, so a stall delays packets instead of dropping them.
+as a cellular uplink's buffers are, so a stall delays packets instead of dropping them. Every change
+names that same limit (the kernel's tbf_change then only sets the child fifo's limit and keeps its
+packets; a limit of 0 would drop everything). A limit that follows the rate, as ``tc ... tbf ... latency``
+computes it, shrinks to a few KB at low rates: packets are dropped during and after an outage and TCP
+waits for its backed-off retransmission timer (benchmarks/emulation_outage.py measures both).
 """
 
 from __future__ import annotations
