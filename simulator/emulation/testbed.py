@@ -235,7 +235,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
             frames.append(records_frame(raw, t0, setup, schedule.label))
             if progress:
                 progress(schedule.label, 1.0)
-        facts["rate_changes"] = [s.lateness.summary_ms() for s in shapers]
+        facts["rate_changes"] = [{**s.lateness.summary_ms(), "realtime_thread": s.realtime} for s in shapers]
     facts["load_average_end"] = os.getloadavg()[0]
     labels = [s.label for s in schedules]
     records = pd.concat(frames, ignore_index=True)
