@@ -295,3 +295,21 @@ def test_forced_failure_mid_run_leaves_no_namespace_and_no_process(tmp_path: Pat
         testbed.emulate_scenario(load_scenario(small_scenario(tmp_path, 2)))
     assert len(started) == 2 and _workers_alive(started) == []
     assert _ours() == []
+
+
+@needs_root
+def test_two_devices_each_get_their_own_process_and_records(tmp_path: Path) -> None:
+    from simulator.emulation.testbed import emulate_scenario
+    from simulator.scenario import load_scenario
+
+    data = yaml.safe_load(small_scenario(tmp_path, 2).read_text())
+    data["workload"]["devices"] = 2
+    data["schedules"] = [{"kind": "cloud-only", "image_bytes": 100_000}, {"kind": "mercury", "split_after": 3,
+                                                                         "reduction": 0.5}]
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(data))
+    records = emulate_scenario(load_scenario(path)).run.records
+    assert sorted(records.groupby(["schedule", "device"], observed=True).size().items()) == [
+        (("cloud-only", 0), 2), (("cloud-only", 1), 2), (("mercury", 0), 2), (("mercury", 1), 2)]
+    assert (records.status == "ok").all()
+    assert _ours() == []

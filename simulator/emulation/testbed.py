@@ -124,23 +124,26 @@ def assign_cores(devices: int) -> tuple[int, list[int], str]:
 
 
 @contextmanager
-def _workers(scenario_path: Path, net: Any, devices: int, log_dir: Path) -> Iterator[tuple[Worker, list[Worker]]]:
+def _workers(scenario: Scenario, net: Any, log_dir: Path) -> Iterator[tuple[Worker, list[Worker]]]:
+    devices = scenario.workload.devices
     cloud_core, mobile_cores, _ = assign_cores(devices)
+    resolved = log_dir / "scenario.json"
+    resolved.write_text(json.dumps(scenario.model_dump(mode="json", exclude_none=True)))
+    where = ["--scenario", str(scenario.path), "--scenario-json", str(resolved)]
     with ExitStack() as stack:
         def start(name: str, argv: list[str]) -> Worker:
             worker = Worker(name, argv, log_dir)
             stack.callback(worker.stop)
             return worker
 
-        cloud = start("cloud", ["cloud", "--netns", net.cloud_ns, "--core", str(cloud_core),
-                                "--scenario", str(scenario_path)])
+        cloud = start("cloud", ["cloud", "--netns", net.cloud_ns, "--core", str(cloud_core), *where])
         cloud.expect(STARTUP_S)
         mobiles = []
         for d in range(devices):
             link = net.links[d if len(net.links) > 1 else 0]
             mobiles.append(start(f"mobile-{d}", ["mobile", "--netns", link.mobile_ns, "--core",
                                                  str(mobile_cores[d]), "--device", str(d), "--cloud-ip",
-                                                 link.cloud_ip, "--scenario", str(scenario_path)]))
+                                                 link.cloud_ip, *where]))
         deadline = time.monotonic() + STARTUP_S
         for mobile in mobiles:
             mobile.expect(deadline - time.monotonic())
@@ -206,7 +209,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
             shaper = LinkShaper(link.mobile_ns, link.mobile_if, queue_bytes or QUEUE_BYTES)
             stack.callback(shaper.close)
             shapers.append(shaper)
-        cloud, mobiles = stack.enter_context(_workers(scenario.path, net, devices, log_dir))
+        cloud, mobiles = stack.enter_context(_workers(scenario, net, log_dir))
         dropped = 0
         for index, schedule in enumerate(schedules):
             if progress:

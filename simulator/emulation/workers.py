@@ -40,12 +40,20 @@ def _setup_process(namespace: str, core: int) -> None:
     torch.set_num_interop_threads(1)
 
 
+def _scenario(args: argparse.Namespace) -> Any:
+    """The orchestrator's validated scenario (JSON), its relative paths resolved beside the original file."""
+    import json
+    from pathlib import Path
+
+    from simulator.scenario import scenario_from_dict
+
+    return scenario_from_dict(json.loads(Path(args.scenario_json).read_text()), Path(args.scenario))
+
+
 # -- cloud ----------------------------------------------------------------------------------------------
 def run_cloud(args: argparse.Namespace) -> None:
     from simulator.emulation.split_exec import SplitExecutor
-    from simulator.scenario import load_scenario
-
-    scenario = load_scenario(args.scenario)
+    scenario = _scenario(args)
     _setup_process(args.netns, args.core)
     executor = SplitExecutor(scenario.model, scenario.precision)
     result_bytes = scenario.result_bytes
@@ -101,10 +109,8 @@ class MobileDevice:
     def __init__(self, args: argparse.Namespace) -> None:
         from simulator.emulation.split_exec import SplitExecutor
         from simulator.runner import build_schedules, engine_setup, mean_bandwidth, resolve_inputs
-        from simulator.scenario import load_scenario
-
         self.device = args.device
-        self.scenario = load_scenario(args.scenario)
+        self.scenario = _scenario(args)
         inputs = resolve_inputs(self.scenario)
         self.setup = engine_setup(self.scenario, inputs)
         self.mean_mbps = mean_bandwidth(self.scenario, inputs)
@@ -287,7 +293,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("role", choices=("cloud", "mobile"))
     parser.add_argument("--netns", required=True)
     parser.add_argument("--core", type=int, required=True)
-    parser.add_argument("--scenario", required=True)
+    parser.add_argument("--scenario", required=True, help="the scenario file (relative paths start there)")
+    parser.add_argument("--scenario-json", required=True, help="the scenario as the orchestrator validated it")
     parser.add_argument("--device", type=int, default=0)
     parser.add_argument("--cloud-ip", default="")
     args = parser.parse_args(argv)
