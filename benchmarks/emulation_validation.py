@@ -53,6 +53,8 @@ def main() -> None:
                     for row in table[table.metric.isin(["total_ms", "uplink_ms"])].itertuples(index=False):
                         errors.setdefault((scenario.name, row.schedule, f"{row.metric}-{variant}"), []).append(
                             row.error_mean)
+                        print(f"  {variant:6s} {row.schedule:12s} {row.metric:9s} simulated {row.simulated_mean:8.1f} "
+                              f"measured {row.measured_mean:8.1f} ms  error {100 * row.error_mean:+6.1f} %", flush=True)
     print(f"\n{'scenario':22s} {'schedule':12s} {'error of the mean (median over rounds, range)':>30s}")
     for (name, schedule, what), values in errors.items():
         finite = [v for v in values if v == v]
