@@ -6,6 +6,7 @@ runs live in benchmarks/ (README "How close to reality").
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import pwd
@@ -21,7 +22,9 @@ from simulator.records import COLUMNS, STATUS_DROPPED, STATUS_OK, STATUS_UNFINIS
 
 REPO = Path(__file__).resolve().parents[1]
 is_root = os.geteuid() == 0
-needs_root = pytest.mark.skipif(not is_root, reason="needs root: network namespaces and qdiscs")
+_has_pyroute2 = importlib.util.find_spec("pyroute2") is not None
+needs_root = pytest.mark.skipif(not (is_root and _has_pyroute2),
+                                reason="needs root (network namespaces and qdiscs) and pyroute2 (the emulate extra)")
 
 
 def _ours() -> list[str]:

@@ -9,10 +9,15 @@ import typer
 
 
 def _root_or_exit() -> None:
+    """Root and pyroute2, or one line and exit code 2 before anything is created."""
+    import importlib.util
     import os
 
     if os.geteuid() != 0:
         typer.echo("error: emulation needs root (network namespaces and qdiscs); run it with sudo", err=True)
+        raise typer.Exit(2)
+    if importlib.util.find_spec("pyroute2") is None:
+        typer.echo("error: emulation needs pyroute2: pip install 'mercury-sim[emulate]'", err=True)
         raise typer.Exit(2)
 
 
