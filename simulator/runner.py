@@ -16,6 +16,7 @@ from simulator.accuracy import AccuracyTable
 from simulator.data import resolve_path
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
+from simulator.framing import framed_setup
 from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
 from simulator.profiles import Profile, load_profile
 from simulator.records import STATUS_NAMES
@@ -133,7 +134,7 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
 def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
     """Simulate every schedule of ``scenario`` and summarise."""
     inputs = resolve_inputs(scenario)
-    setup = engine_setup(scenario, inputs)
+    setup = framed_setup(engine_setup(scenario, inputs), scenario.network)
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     costs: dict[Plan, PlanCost] = {}
