@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from simulator import compare_cli
+from simulator.emulation import commands as emulation_commands
 from simulator.errors import InputError
 from simulator.ml import profiler_cli
 
@@ -246,3 +247,5 @@ def train_reconstruction(
 # Measures on the host with torch/timm; those load only when the command runs.
 app.command("profile")(profiler_cli.profile)
 app.command("compare")(compare_cli.compare)
+app.command("emulate")(emulation_commands.emulate)
+app.command("validate")(emulation_commands.validate)

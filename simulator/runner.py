@@ -17,6 +17,7 @@ from simulator.data import resolve_path
 from simulator.energy import RadioModel, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
+from simulator.framing import framed_setup
 from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
 from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES
@@ -145,7 +146,7 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
 def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
     """Simulate every schedule of ``scenario`` and summarise."""
     inputs = resolve_inputs(scenario)
-    setup = engine_setup(scenario, inputs)
+    setup = framed_setup(engine_setup(scenario, inputs), scenario.network)
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     costs: dict[Plan, PlanCost] = {}

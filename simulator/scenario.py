@@ -35,6 +35,10 @@ class Network(_Strict):
         "per-device", description="Each device its own link (FIFO), or one cell shared by all (processor sharing)")
     downlink_mbps: float | None = Field(None, gt=0, description="Result return bandwidth; none = only RTT/2")
     overhead_bytes: int = Field(0, ge=0, description="Protocol bytes added to every upload")
+    packet_overhead_bytes: int = Field(
+        0, ge=0, description="Header bytes per packet on the link (TCP/IP, link layer); uploads see the goodput "
+                             "capacity * mss / (mss + this). 0 = fluid model (simulator/framing.py)")
+    mss_bytes: int = Field(1448, gt=0, description="Upload payload bytes per packet (with packet_overhead_bytes)")
 
     @model_validator(mode="after")
     def _offsets(self) -> Network:
