@@ -59,18 +59,25 @@ class RadioModel(BaseModel):
         return self.base_w * transfer_s + self.w_per_mbps * (np.asarray(n_bytes, float) * 8.0 / 1e6)
 
 
-def load_radio_model(value: str | Path, base_dir: Path | None = None, *, scenario: Path | None = None,
-                     key: str = "energy.radio") -> RadioModel:
-    """A radio model by shipped name (``lte-huang2012``) or path."""
+def find_radio_model(value: str | Path, base_dir: Path | None = None) -> Path | None:
+    """The file of a radio model named by shipped name (``lte-huang2012``) or path; None when missing."""
     path = resolve_path(value, base_dir)
     shipped = shipped_dir("profiles")
     if path is None and shipped is not None and (shipped / "radio" / f"{value}.yaml").is_file():
         path = shipped / "radio" / f"{value}.yaml"
-    if path is None or not path.is_file():
+    return path if path is not None and path.is_file() else None
+
+
+def load_radio_model(value: str | Path, base_dir: Path | None = None, *, scenario: Path | None = None,
+                     key: str = "energy.radio") -> tuple[RadioModel, Path]:
+    """A radio model by shipped name or path, and its file."""
+    path = find_radio_model(value, base_dir)
+    shipped = shipped_dir("profiles")
+    if path is None:
         names = sorted(p.stem for p in (shipped / "radio").glob("*.yaml")) if shipped else []
         raise InputError(scenario, f"radio model {str(value)!r} not found (a shipped name or a file path); "
                          f"shipped: {', '.join(names) or 'none'}", key)
-    return parse_model(RadioModel, load_yaml_mapping(path), path)
+    return parse_model(RadioModel, load_yaml_mapping(path), path), path
 
 
 def radio_tails(device: np.ndarray, start: np.ndarray, end: np.ndarray, tail_s: float) -> np.ndarray:

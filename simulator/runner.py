@@ -82,7 +82,8 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
     radio_name = scenario.energy.radio or mobile.file.radio_model
     radio = None
     if radio_name and radio_name != "none" and scenario.energy.preset == "full":
-        radio = load_radio_model(radio_name, base if scenario.energy.radio else None, scenario=where)
+        radio, files["radio_model"] = load_radio_model(radio_name, base if scenario.energy.radio else None,
+                                                       scenario=where)
     return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio)
 
 

@@ -125,6 +125,8 @@ def load_sweep(path: str | Path) -> Sweep:
 def input_files(scenario: Scenario) -> dict[str, Path | None]:
     """The files a point reads, found as the runner finds them (None: missing; the run will say so)."""
     from simulator.data import resolve_path, shipped_dir
+    from simulator.energy import find_radio_model
+    from simulator.validation import load_yaml_mapping
 
     base = scenario.base_dir
     files: dict[str, Path | None] = {"trace": resolve_path(scenario.network.trace, base)}
@@ -141,6 +143,12 @@ def input_files(scenario: Scenario) -> dict[str, Path | None]:
         folder = shipped_dir("accuracy")
         tables = sorted(folder.glob("*.csv")) if folder else []
     files.update({f"accuracy_table_{i}": path for i, path in enumerate(tables)})
+    radio = scenario.energy.radio
+    mobile = files["mobile_profile"]
+    if radio is None and mobile is not None:
+        radio = load_yaml_mapping(mobile).get("radio_model")
+    if radio and radio != "none" and scenario.energy.preset == "full":
+        files["radio_model"] = find_radio_model(radio, base if scenario.energy.radio else None)
     return files
 
 
