@@ -152,13 +152,23 @@ def _tidy(table: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     return table
 
 
+SWEEP_FILES = frozenset({"sweep.parquet", "sweep.csv", "sweep.json"})
+
+
+def guard_sweep_folder(sweep: Sweep, out_dir: Path) -> None:
+    """Refuse (one line, exit 2) an output folder that is not new, empty or an earlier sweep's."""
+    from simulator.output_guard import guard_folder
+
+    guard_folder(out_dir, marker="sweep.json", written=SWEEP_FILES, inputs=[sweep.path, sweep.scenario_path])
+
+
 def write_sweep(sweep: Sweep, table: pd.DataFrame, out_dir: Path, *, command: list[str],
                 executor: str) -> None:
     """``sweep.parquet``, ``sweep.csv`` and ``sweep.json`` (what ran, with which inputs), in one swap."""
     import simulator
     from simulator.atomic import atomic_directory
     from simulator.digest import file_sha256
-    from simulator.outputs import git_commit
+    from simulator.outputs import git_commit, provenance_dir
 
     document = {
         "format": "mercury-sim-sweep-results/1",
@@ -171,8 +181,9 @@ def write_sweep(sweep: Sweep, table: pd.DataFrame, out_dir: Path, *, command: li
         "executor": executor,
         "command": command,
         "mercury_sim_version": simulator.__version__,
-        "git_commit": git_commit(Path(simulator.__file__).resolve().parent),
+        "git_commit": git_commit(provenance_dir(sweep.path)),
     }
+    guard_sweep_folder(sweep, out_dir)
     with atomic_directory(out_dir) as staging:
         table.to_parquet(staging / "sweep.parquet", index=False)
         table.to_csv(staging / "sweep.csv", index=False)

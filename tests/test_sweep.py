@@ -85,8 +85,9 @@ def test_same_table_on_every_executor(lab: Path) -> None:
 def test_cli_writes_table_and_provenance(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_sweep(lab, {"schedules.mercury.reduction": [0.25, 0.5, 0.75]})
     out = lab / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("from an earlier run")
+    out.mkdir()  # an earlier sweep's folder (its sweep.json marks it) is replaced whole
+    (out / "sweep.json").write_text('{"mercury_sim_version": "0.0.1"}')
+    (out / "sweep.csv").write_text("from an earlier run")
     assert main(["sweep", str(path), "-o", str(out), "-j", "2"]) in (0, None)
     assert "sweep" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.json", "sweep.parquet"]

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from simulator.cli_support import command_line
 from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.ml.checkpoints import load_model, read_tensors, write_tensors
@@ -124,8 +125,6 @@ def accuracy(
             )
     except ValueError as exc:
         raise InputError(None, str(exc)) from None
-    from simulator.cli import command_line  # the CLI imports this module lazily: no cycle at import time
-
     comments = [
         f"table: measured by mercury-sim accuracy on {len(loader.dataset)} images of {data}",
         *provenance(command_line(), checkpoint, file_sha256(checkpoint)),

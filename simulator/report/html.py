@@ -187,6 +187,7 @@ def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = get_
                      for s in sections)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="mercury-sim">'
             f"<title>{escape(title)}</title><style>{STYLE}</style>\n"
             f'<script type="text/javascript">{plotlyjs()}</script></head>\n<body>'
             f"<h1>{escape(title)}</h1><nav>{nav}</nav>\n{body}\n{RENDER_SCRIPT}</body></html>\n")

@@ -15,6 +15,7 @@ import numpy as np
 import typer
 
 from simulator.errors import InputError
+from simulator.output_guard import guard_destination_folder, guard_file, names_mercury_sim
 from simulator.traces import synth
 from simulator.traces.csv_format import read_trace_csv, write_trace_csv
 from simulator.traces.importers import FORMATS, check_format, import_traces
@@ -41,6 +42,10 @@ def import_cmd(
 ) -> None:
     """Convert a foreign trace format into the project's CSV trace(s)."""
     name = check_format(fmt)
+    if name == "ghoshal2022":
+        guard_destination_folder(dest, inputs=[src])
+    else:
+        guard_file(dest, inputs=[src], ours=names_mercury_sim)
     extra = ["--legs", legs] if name == "ghoshal2022" else ["--bin-ms", bin_ms] if name == "mahimahi" else []
     written = import_traces(name, src, dest, legs=legs, bin_ms=bin_ms,  # type: ignore[arg-type]
                             command=_command("import", name, src, dest, *extra))
@@ -55,6 +60,7 @@ def export_cmd(
 ) -> None:
     """Write a project trace in a foreign format (mahimahi: one line per 1500-byte delivery opportunity)."""
     check_format(fmt, EXPORT_FORMATS)
+    guard_file(dest, inputs=[src])  # a mahimahi file carries no mark of its writer: never replaced
     write_mahimahi(dest, read_trace_csv(src))
     typer.echo(f"wrote {dest}")
 
@@ -115,6 +121,7 @@ def fit_cmd(
         raise InputError(None, f"--legs must be 'sum' or 'nr', got {legs!r}", "--legs")
     if levels < 2:
         raise InputError(None, f"--levels must be >= 2, got {levels}", "--levels")
+    guard_file(out, inputs=[src_dir], ours=names_mercury_sim)
     command = _command("fit", src_dir, out, "--legs", legs, "--levels", levels)
     doc = synth.fit_dataset(src_dir, legs=legs, levels=levels, command=command)  # type: ignore[arg-type]
     synth.write_models(out, doc)
@@ -130,6 +137,7 @@ def synth_cmd(
     models: Annotated[Path | None, typer.Option(help="Models YAML (default: the shipped one).")] = None,
 ) -> None:
     """Generate a synthetic trace from a fitted model."""
+    guard_file(out, inputs=[models] if models else [], ours=names_mercury_sim)
     doc = synth.load_models(models)
     if profile not in synth.profile_names(doc):
         raise InputError(doc["_path"], f"unknown profile {profile!r}; known: "
