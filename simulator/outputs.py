@@ -22,6 +22,7 @@ import yaml
 
 import simulator
 from simulator.atomic import atomic_directory
+from simulator.data import is_short_name
 from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.output_guard import guard_folder
@@ -51,8 +52,11 @@ def is_run_folder(folder: Path) -> bool:
 
 
 def provenance_dir(scenario_path: Path | None) -> Path:
-    """Where the git commit is read: the scenario's folder (its repository), else the working directory."""
-    return Path(scenario_path).resolve().parent if scenario_path is not None else Path.cwd()
+    """Where the git commit is read: the scenario's repository, else the working directory's (never the
+    installed package's folder, which a ``pip install .`` puts outside any checkout)."""
+    if scenario_path is not None and git_commit(Path(scenario_path).resolve().parent) is not None:
+        return Path(scenario_path).resolve().parent
+    return Path.cwd()
 
 
 def git_commit(path: Path) -> str | None:
@@ -111,6 +115,15 @@ def resolved_scenario(result: RunResult) -> dict[str, Any]:
     to the same results; one chosen per request (Janus's scheduler) stays ``auto``, which re-runs the same.
     """
     resolved = result.scenario.model_dump(mode="json", exclude_none=True)
+    inputs = result.inputs
+    # Files by absolute path (shipped names stay names), so the copy runs from any folder.
+    if not is_short_name(resolved["network"]["trace"]):
+        resolved["network"]["trace"] = str(inputs.trace_path.resolve())
+    for key, profile in (("mobile_profile", inputs.mobile), ("cloud_profile", inputs.cloud)):
+        if not is_short_name(resolved[key]) and profile.path is not None:
+            resolved[key] = str(Path(profile.path).resolve())
+    if "accuracy_tables" in resolved:
+        resolved["accuracy_tables"] = [str(Path(p).resolve()) for p in inputs.accuracy.sources]
     for entry in resolved.get("schedules", []):
         key = CHOSEN_PARAMETER.get(entry.get("kind"))
         stats = result.summary.get(entry.get("label") or entry.get("kind"), {})
