@@ -56,24 +56,48 @@ def _mount_subcommands() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the app, mapping input errors to one line and exit code 2.
 
-    Usage errors are reported and exited (code 2) by the parser itself in standalone mode, whichever click
-    copy typer uses; ``main`` returns 0 on success so tests can call it in-process.
+    Usage errors are recognised by the interface every click copy gives them (``show`` and ``exit_code``),
+    so the CLI does not depend on which click typer brings. Returns 0 on success (tests call it in-process).
     """
     args = list(argv) if argv is not None else sys.argv[1:]
     record_command_line(args)
     _mount_subcommands()
     try:
-        app(args=args, prog_name="mercury-sim", standalone_mode=True)
-    except SystemExit as exc:
-        if exc.code in (0, None):
-            return 0
-        raise
+        code = app(args=args, prog_name="mercury-sim", standalone_mode=False)
     except InputError as exc:
         _fail(exc.one_line())
     except OSError as exc:  # an output folder on a read-only disk, a full disk, a vanished file ...
         where = f"{exc.filename}: " if exc.filename else ""
         _fail(f"{where}{exc.strerror or exc}")
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if show is None or not isinstance(exit_code, int):
+            raise
+        if getattr(exc, "ctx", False) is None:  # raised while parsing, before the command's usage was known
+            words = " ".join(_command_words(args))
+            typer.echo(f"Usage: mercury-sim {words} [OPTIONS] ...\nTry 'mercury-sim {words} --help' for help.\n"
+                       .replace("  ", " "), err=True)
+        show()
+        sys.exit(exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)
     return 0
+
+
+def _command_words(args: list[str]) -> list[str]:
+    """The command path at the start of ``args`` (``traces synth``), for a usage line."""
+    words: list[str] = []
+    group = typer.main.get_command(app)
+    for arg in args:
+        commands = getattr(group, "commands", {})
+        if arg not in commands:
+            break
+        words.append(arg)
+        group = commands[arg]
+    return words
 
 
 def _fail(message: str) -> Any:
