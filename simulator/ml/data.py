@@ -71,8 +71,10 @@ class ImageFolderData(Dataset):
 
 
 # The only globals a CIFAR 'python' pickle names: numpy's array and dtype rebuilders (numpy 1 and 2 spell
-# the module differently). Containers, numbers and bytes need no global at all.
+# the module differently) and, in a file re-pickled by Python 3 at protocol 2, the bytes rebuilder
+# ``_codecs.encode`` (text in, bytes out). Containers, numbers and Python 2 strings need no global.
 CIFAR_GLOBALS = frozenset({
+    ("_codecs", "encode"),
     ("numpy", "ndarray"), ("numpy", "dtype"),
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
