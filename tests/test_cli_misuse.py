@@ -109,3 +109,21 @@ def test_core_install_manifest_names_the_checkouts_commit(core_venv: Path, tmp_p
     assert done.returncode == 0, done.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["git_commit"] is not None and manifest["git_commit"].split("+")[0] == head
+
+
+def test_no_module_imports_the_cli_back() -> None:
+    """The CLI imports the commands' modules; none imports simulator.cli (not even inside a function): what
+    they share (the command line as typed) lives in simulator.cli_support."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "simulator"
+    offenders = []
+    for path in package.rglob("*.py"):
+        if path.name == "__main__.py" or path == package / "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if "simulator.cli" in names:
+                offenders.append(str(path.relative_to(package)))
+    assert not offenders

@@ -79,3 +79,4 @@ def test_other_globals_are_refused(tmp_path: Path) -> None:
                                    b"extra": subprocess.Popen}, protocol=4))
     with pytest.raises(InputError, match=r"refused subprocess\.Popen"):
         read_cifar_batch(path)
+
