@@ -108,7 +108,8 @@ def _fail(message: str) -> Any:
 @app.command()
 def run(
     scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file (or a shipped name)"),
-    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/); "
+                                      "new, empty or an earlier run's"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
     report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
 ) -> None:
@@ -196,7 +197,8 @@ def check(
 def sweep(
     sweep_file: str = typer.Argument(..., metavar="SWEEP",
                                      help="Sweep YAML file (a scenario and a grid of overrides)"),
-    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/); "
+                                      "new, empty or an earlier sweep's"),
     workers: int | None = typer.Option(None, "--workers", "-j", min=1,
                                        help="Worker processes (default: this machine's CPUs)"),
     dask: str | None = typer.Option(None, "--dask", help="Run on the Dask scheduler at this address "
