@@ -1,5 +1,6 @@
 """Start-up of the command line: wall time and peak RSS of ``mercury-sim --help`` and of ``mercury-sim run`` on
-a 10-request scenario (the shipped default scenario cut to 10 requests), each in a fresh process.
+a 10-request scenario (the shipped default scenario cut to 10 requests), with and without its report, each in
+a fresh process.
 
     python benchmarks/startup.py [--repeats 7] [--before PATH]
 
@@ -59,7 +60,8 @@ def main() -> None:
         folder = Path(tmp)
         scenario = ten_request_scenario(folder)
         commands = {"--help": ["--help"],
-                    "run (10 requests)": ["run", str(scenario), "-q", "-o", str(folder / "out")]}
+                    "run (10 requests)": ["run", str(scenario), "-q", "-o", str(folder / "out")],
+                    "run --no-report": ["run", str(scenario), "-q", "--no-report", "-o", str(folder / "out")]}
         samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(options.repeats):
             for command, args in commands.items():
@@ -68,6 +70,7 @@ def main() -> None:
     print(f"{options.repeats} runs each, interleaved; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
     print(f"{'command':<20} {'tree':<10} {'median s':>9} {'range s':>13} {'peak RSS MiB':>13}")
+    samples = dict(sorted(samples.items(), key=lambda item: list(commands).index(item[0][0])))
     for (command, label), values in samples.items():
         walls = [w for w, _ in values]
         rss = statistics.median(r for _, r in values)
