@@ -44,10 +44,14 @@ def _root(
     """Simulate mobile-cloud collaborative ViT inference over real-shaped 4G/5G uplink traces."""
 
 
+_MOUNTED: list[bool] = []
+
+
 def _mount_subcommands() -> None:
-    """Mount each command group once; a new group is one more ``add_typer`` line here."""
-    if any(group.name == "traces" for group in app.registered_groups):
+    """Mount the command groups, once per process; a new group is one more ``add_typer`` line here."""
+    if _MOUNTED:
         return
+    _MOUNTED.append(True)
     from simulator.traces.cli import app as traces_app
 
     app.add_typer(traces_app, name="traces", help="Import, export, synthesise and describe uplink traces.")
