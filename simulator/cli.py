@@ -172,13 +172,13 @@ def check(
     output: str | None = typer.Option(None, "-o", "--output", help="Write each scenario's results and report, "
                                       "and claims.json, into this folder"),
     html: str | None = typer.Option(None, "--html", help="Write the claims page (HTML) here"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table (the count stays)"),
 ) -> None:
     """Run the scenarios a claims file needs and check every claim; exit 1 if any fails."""
     from pathlib import Path
 
     from simulator.check import guard_check_outputs, run_check, write_check_outputs
-    from simulator.console import print_claims, progress_reporter
+    from simulator.console import claim_counts, print_claims, progress_reporter
 
     claims_path = Path(claims)
     guard_check_outputs(claims_path, junit=Path(junit) if junit else None,
@@ -190,6 +190,7 @@ def check(
                         command=command_line())
     if not quiet:
         print_claims(outcome.results)
+    typer.echo(claim_counts(outcome.results))
     failed = outcome.failed
     if failed:
         typer.echo(f"{len(failed)} of {len(outcome.results)} claims failed: "

@@ -146,10 +146,9 @@ def claim_counts(results: list[ClaimResult]) -> str:
 
 
 def print_claims(results: list[ClaimResult]) -> None:
-    """The claims table (a narrower layout below its full width), then the count of each verdict."""
+    """The claims table, or a list of them on a terminal narrower than CLAIMS_TABLE_MIN_WIDTH."""
     console = _console(piped_width=160)
     console.print(claims_table(results) if console.width >= CLAIMS_TABLE_MIN_WIDTH else claims_list(results))
-    console.print(claim_counts(results), highlight=False)
 
 
 def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
