@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         show()
         sys.exit(exit_code)
     if isinstance(code, int) and code:
+        if code == 130:  # the parser turns Ctrl-C into exit code 130
+            typer.echo("interrupted", err=True)
         sys.exit(code)
     return 0
 
