@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 import simulator
+from simulator import compare_cli
 from simulator.cli_support import command_line, record_command_line
 from simulator.errors import InputError
 from simulator.ml import profiler_cli
@@ -118,6 +119,7 @@ def run(
                                       "new, empty or an earlier run's"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
     report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in report.html"),
 ) -> None:
     """Simulate every schedule of SCENARIO; write records, summary, manifest, trace window and report.html."""
     from pathlib import Path
@@ -132,7 +134,7 @@ def run(
     guard_run_folder(out_dir, [loaded.path] if loaded.path else [])  # refuse before simulating
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
-    write_run(result, out_dir, command=command_line(), report=report)
+    write_run(result, out_dir, command=command_line(), report=report, self_contained=self_contained)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not quiet:
@@ -142,9 +144,11 @@ def run(
 
 @app.command("report")
 def report_command(
-    results_dir: str = typer.Argument(..., metavar="RESULTS_DIR", help="A folder written by 'mercury-sim run'"),
+    results_dir: str = typer.Argument(..., metavar="RESULTS_DIR",
+                                      help="A folder written by 'mercury-sim run', 'sweep' or 'compare'"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in the page"),
 ) -> None:
-    """Regenerate RESULTS_DIR/report.html from the stored results (and claims.json when present)."""
+    """Regenerate RESULTS_DIR/report.html (a run), sweep.html (a sweep) or compare.html from what it stores."""
     from pathlib import Path
 
     from simulator.output_guard import is_marker
@@ -152,9 +156,11 @@ def report_command(
     from simulator.report import write_report
 
     folder = Path(results_dir)
-    if folder.is_dir() and not is_marker(folder / MANIFEST):  # a missing folder: load_run says so
-        raise InputError(folder, f"not a folder written by 'mercury-sim run' (no {MANIFEST} of ours)")
-    typer.echo(f"wrote {write_report(folder)}")
+    markers = (MANIFEST, "sweep.json", "compare.json")
+    if folder.is_dir() and not any(is_marker(folder / name) for name in markers):  # missing: load_run says so
+        raise InputError(folder, "not a folder written by 'mercury-sim run', 'sweep' or 'compare' "
+                                 f"(no {', '.join(markers)} of ours)")
+    typer.echo(f"wrote {write_report(folder, self_contained=self_contained)}")
 
 
 @app.command()
@@ -211,8 +217,10 @@ def sweep(
     dask: str | None = typer.Option(None, "--dask", help="Run on the Dask scheduler at this address "
                                     "(tcp://host:8786), or 'local' for a local Dask cluster"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in sweep.html"),
 ) -> None:
-    """Simulate every point of a parameter grid; write sweep.parquet, sweep.csv and sweep.json."""
+    """Simulate every point of a parameter grid (resuming into an earlier run's folder); write the tables,
+    sweep.json and sweep.html."""
     from pathlib import Path
 
     from simulator.console import print_sweep, progress_reporter
@@ -231,12 +239,18 @@ def sweep(
             if progress:
                 progress(f"{total} points", done / total)
 
-        table = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done)
+        result = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done, out_dir=out_dir)
     executor = f"dask {dask}" if dask else f"{n_workers} local process(es)"
-    write_sweep(loaded, table, out_dir, command=command_line(), executor=executor)
-    if not quiet:
-        print_sweep(table, loaded.axes)
-        typer.echo(f"wrote {out_dir}/ ({total} points, {executor})")
+    if len(result.table):
+        write_sweep(loaded, result, out_dir, command=command_line(), executor=executor,
+                    self_contained=self_contained)
+        if not quiet:
+            print_sweep(result.table, loaded.axes)
+            typer.echo(f"wrote {out_dir}/ ({total} points: {result.computed} computed, {result.reused} reused; "
+                       f"{executor})")
+    failure = result.failure_error(loaded, out_dir if len(result.table) else None)
+    if failure is not None:
+        raise failure
 
 
 @app.command()
@@ -292,3 +306,4 @@ def train_reconstruction(
 
 # Measures on the host with torch/timm; those load only when the command runs.
 app.command("profile")(profiler_cli.profile)
+app.command("compare")(compare_cli.compare)

@@ -152,19 +152,31 @@ def print_claims(results: list[ClaimResult]) -> None:
 
 
 def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
-    """One line per (point, schedule): the axis values, then latency, accuracy and energy."""
-    out = Table(title="sweep")
-    for column in ("point", *axes, "schedule", "done", "mean ms", "p95", "top-1 %", "energy J"):
-        out.add_column(column, justify="left" if column in ("schedule", *axes) else "right")
-    for row in table.head(limit).itertuples(index=False, name=None):
-        values = dict(zip(table.columns, row, strict=True))
-        out.add_row(str(values["point"]), *(str(values[a]) for a in axes), str(values["schedule"]),
-                    f"{values['count']}/{values['requests']}", _ms(values["mean_ms"]), _ms(values["p95_ms"]),
-                    _number(values["mean_accuracy"], ".2f"), _number(values["mean_energy_j"], ".3f"))
+    """The sweep over seeds: a line per combination of the other axes and schedule, means with the
+    half-width of their 95 % t interval."""
+    from simulator.aggregate import seed_axes, summarise
+
+    summary = summarise(table, axes)
+    varied = [a for a in axes if a not in seed_axes(axes)]
+    out = Table(title="sweep (mean over seeds ± 95 % t interval half-width)")
+    for column in (*varied, "schedule", "seeds", "mean ms", "p95 ms", "top-1 %", "energy J", "chosen"):
+        out.add_column(column, justify="left" if column in ("schedule", *varied) else "right")
+
+    def cell(row: dict, key: str, spec: str) -> str:
+        text = _number(row.get(key), spec)
+        low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+        if text != "-" and low is not None and low == low:
+            text += f" ± {format((high - low) / 2, spec)}"
+        return text
+
+    for row in summary.head(limit).to_dict("records"):
+        out.add_row(*(str(row[a]) for a in varied), str(row["schedule"]), str(row["n"]),
+                    cell(row, "mean_ms", ",.1f"), cell(row, "p95_ms", ",.1f"), cell(row, "mean_accuracy", ".2f"),
+                    cell(row, "mean_energy_j", ".3f"), _number(row.get("parameter"), ".3g"))
     console = _console()
     console.print(out)
-    if len(table) > limit:
-        console.print(f"... {len(table) - limit} more rows")
+    if len(summary) > limit:
+        console.print(f"... {len(summary) - limit} more rows (sweep-summary.csv)")
 
 
 def _number(value: float | None, spec: str) -> str:

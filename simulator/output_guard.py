@@ -1,8 +1,9 @@
 """Output paths are sacred: mercury-sim replaces only what it recognisably wrote itself.
 
-Every command that writes (``run``, ``check``, ``sweep``, ``report``, the ``traces`` commands) asks here
-first. A refused path raises :class:`InputError` (one line, exit 2) before anything is computed or written,
-so the user's files keep every byte.
+Every command that writes (``run``, ``check``, ``sweep``, ``compare``, ``report``, the ``traces`` commands,
+``accuracy``, ``train-reconstruction``, ``profile``) asks here first. A refused path raises
+:class:`InputError` (one line, exit 2) before anything is computed or written, so the user's files keep
+every byte. Names in ``written`` may be shell patterns (:data:`PLOTLY_BUNDLE`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Collection, Iterable
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from simulator.errors import InputError
 
 MARKER_KEY = "mercury_sim_version"
+# The plotly.js file a page loads unless self-contained (simulator.report.html.plotly_bundle_name).
+PLOTLY_BUNDLE = "plotly-*.min.js"
 
 
 def is_marker(path: Path) -> bool:
@@ -45,13 +49,20 @@ def _refuse_special(path: Path, inputs: Iterable[Path]) -> None:
             raise InputError(path, f"{what} the input {item}; choose another output path")
 
 
-def guard_folder(folder: Path, *, marker: str, written: Collection[str],
-                 inputs: Iterable[Path] = (), subfolder: Callable[[Path], bool] | None = None) -> None:
-    """Refuse to replace ``folder`` unless it is new, empty, or an earlier output of the same kind.
+def _written(name: str, written: Collection[str]) -> bool:
+    return name in written or any(fnmatchcase(name, pattern) for pattern in written)
 
-    An earlier output carries ``marker`` (see :func:`is_marker`) and holds nothing but the names in
-    ``written`` (and, when given, sub-folders that ``subfolder`` accepts). A file, a folder with any
-    other content, the current directory, or a folder holding an input is refused.
+
+def guard_folder(folder: Path, *, marker: str, written: Collection[str], inputs: Iterable[Path] = (),
+                 subfolder: Callable[[Path], bool] | None = None, keeps_others: bool = False,
+                 started: Callable[[Path], bool] | None = None) -> None:
+    """Refuse to write ``folder`` unless it is new, empty, or an earlier output of the same kind.
+
+    An earlier output carries ``marker`` (see :func:`is_marker`), or is one ``started`` recognises (a sweep
+    interrupted before its marker was written). It must hold nothing but the names in ``written`` (and,
+    when given, sub-folders that ``subfolder`` accepts) -- unless ``keeps_others``: a command that writes
+    its files into the folder and keeps every other one (sweep, compare) accepts any further content.
+    A file, an unmarked folder with content, the current directory, or a folder holding an input is refused.
     """
     folder = Path(folder)
     _refuse_special(folder, inputs)
@@ -62,28 +73,21 @@ def guard_folder(folder: Path, *, marker: str, written: Collection[str],
     entries = sorted(folder.iterdir())
     if not entries:
         return
-    if not is_marker(folder / marker):
-        raise InputError(folder, f"holds files mercury-sim did not write (no {marker}); "
-                                 "give a new or empty folder")
+    if not (is_marker(folder / marker) or (started is not None and started(folder))):
+        raise InputError(folder, f"holds other files that mercury-sim did not write (no {marker} of "
+                                 "ours); give a new or empty folder")
+    if keeps_others:
+        return
     for entry in entries:
         if entry.is_symlink():
             ours = False
         elif entry.is_dir():
             ours = subfolder is not None and subfolder(entry)
         else:
-            ours = entry.name in written
+            ours = _written(entry.name, written)
         if not ours:
             raise InputError(folder, f"holds {entry.name}, which mercury-sim did not write there; "
                                      "move it or give another folder")
-
-
-def guard_destination_folder(folder: Path, *, inputs: Iterable[Path] = ()) -> None:
-    """Refuse a folder that outputs are written *into* (never replaced whole) when it is a file, a link,
-    the current directory or holds an input."""
-    folder = Path(folder)
-    _refuse_special(folder, inputs)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(folder, "exists and is not a folder; give a folder path")
 
 
 def guard_file(path: Path, *, inputs: Iterable[Path] = (), ours: Callable[[Path], bool] | None = None) -> None:

@@ -25,14 +25,15 @@ from simulator.atomic import atomic_directory
 from simulator.data import is_short_name
 from simulator.digest import file_sha256
 from simulator.errors import InputError
-from simulator.output_guard import guard_folder
+from simulator.output_guard import PLOTLY_BUNDLE, guard_folder
 from simulator.runner import RunResult, engine_setup
 from simulator.traces import Trace
 
 MANIFEST = "manifest.json"
-# Everything a run may write into its folder (report.html is simulator.report.REPORT_NAME).
+# Everything a run may write into its folder (report.html is simulator.report.REPORT_NAME; the plotly
+# bundle that report.html loads unless it is self-contained).
 RUN_FILES = frozenset({"records.parquet", "trace.parquet", "summary.json", "scenario.yaml", MANIFEST,
-                       "claims.json", "report.html"})
+                       "claims.json", "report.html", PLOTLY_BUNDLE})
 # Where a schedule kind keeps the parameter it may choose for itself (target_accuracy, scheduler).
 CHOSEN_PARAMETER = {"otas": "r", "janus": "alpha", "mercury": "reduction"}
 
@@ -97,14 +98,19 @@ def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
         "command": command,
         "seed": scenario.workload.seed,
         "inputs": {role: {"path": str(p), "sha256": file_sha256(p)} for role, p in files.items()},
-        "provenance": {
-            "mobile_profile": result.inputs.mobile.provenance,
-            "cloud_profile": result.inputs.cloud.provenance,
-            "trace": result.inputs.trace.meta,
-            "accuracy_tables": {"files": list(result.inputs.accuracy.sources),
-                                "row_sources": sorted(result.inputs.accuracy.frame.source.dropna().unique()
-                                                      .astype(str).tolist())},
-        },
+        "provenance": input_provenance(result),
+    }
+
+
+def input_provenance(result: RunResult) -> dict[str, Any]:
+    """Where the profiles, the trace and the accuracy tables came from (manifests and sweep points)."""
+    return {
+        "mobile_profile": result.inputs.mobile.provenance,
+        "cloud_profile": result.inputs.cloud.provenance,
+        "trace": result.inputs.trace.meta,
+        "accuracy_tables": {"files": list(result.inputs.accuracy.sources),
+                            "row_sources": sorted(result.inputs.accuracy.frame.source.dropna().unique()
+                                                  .astype(str).tolist())},
     }
 
 
@@ -163,7 +169,8 @@ def trace_window(result: RunResult) -> pd.DataFrame:
 
 
 def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None, *,
-              claims: list[dict[str, Any]] | None = None, report: bool = False) -> Path:
+              claims: list[dict[str, Any]] | None = None, report: bool = False,
+              self_contained: bool = False) -> Path:
     """Write every output of a run (and its claims and report when asked) into ``out_dir`` in one swap."""
     inputs = [Path(p) for p in result.inputs.files.values()]
     if result.scenario.path is not None:
@@ -180,5 +187,5 @@ def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None
         if report:
             from simulator.report import write_report
 
-            write_report(staging)
+            write_report(staging, self_contained=self_contained)
     return out_dir

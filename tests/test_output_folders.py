@@ -101,6 +101,33 @@ def test_sweep_refuses_foreign_folders(lab: Path, capsys: pytest.CaptureFixture[
         refused(["sweep", str(lab / "sweep.yaml"), "-o", str(lab / target), "-j", "1", "-q"], lab, capsys)
 
 
+def test_sweep_reenters_an_interrupted_sweep_but_not_a_forged_one(lab: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    sweep = ["sweep", str(lab / "sweep.yaml"), "-j", "1", "-q", "-o"]
+    main([*sweep, str(lab / "done")])
+    interrupted = lab / "interrupted"  # killed before its sweep.json: only saved points (and a user's file)
+    (interrupted / "points").mkdir(parents=True)
+    saved = sorted((lab / "done" / "points").iterdir())[0]
+    (interrupted / "points" / saved.name).write_bytes(saved.read_bytes())
+    (interrupted / "mine.txt").write_text("kept")
+    main([*sweep, str(interrupted)])
+    assert json.loads((interrupted / "sweep.json").read_text())["reused"] == 1
+    assert (interrupted / "mine.txt").read_text() == "kept"
+    forged = lab / "forged-points"
+    (forged / "points").mkdir(parents=True)
+    (forged / "points" / "a.json").write_text('{"format": "something else"}')
+    assert "did not write" in refused([*sweep, str(forged)], lab, capsys)
+
+
+def test_compare_refuses_foreign_folders(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = lab / "runs" / "a"
+    main(["run", str(lab / "scenario.yaml"), "-o", str(run), "-q", "--no-report"])
+    compare = ["compare", str(run), str(run), "-q", "-o"]
+    for target, expected in (("mine", "did not write"), ("forged-manifest.json", "did not write"),
+                             ("runs", "holds the input"), ("notes.txt", "not a folder"), ("link", "link")):
+        assert expected in refused([*compare, str(lab / target)], lab, capsys)
+
+
 def test_check_refuses_foreign_outputs(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     claims = str(REPO / "claims" / "paper.yaml")
     for args in (["-o", str(lab / "mine")], ["-o", str(lab / "forged-claims.json")], ["--html", str(lab / "notes.txt")],
@@ -118,15 +145,19 @@ def test_report_refuses_a_folder_it_did_not_write(lab: Path, capsys: pytest.Capt
     refused(["report", str(lab / "forged-manifest.json")], lab, capsys)
 
 
-def test_trace_commands_refuse_foreign_files_and_folders(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_commands_refuse_foreign_files_and_write_inside_folders(lab: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     trace = str(lab / "data" / "trace.csv")
     refused(["traces", "synth", str(lab / "notes.txt"), "--profile", "lte-all", "--duration-s", "5"], lab, capsys)
-    refused(["traces", "synth", str(lab / "mine"), "--profile", "lte-all", "--duration-s", "5"], lab, capsys)
+    refused(["traces", "synth", str(lab / "link"), "--profile", "lte-all", "--duration-s", "5"], lab, capsys)
     refused(["traces", "export", "mahimahi", trace, str(lab / "notes.txt")], lab, capsys)
-    refused(["traces", "import", "csv", trace, trace], lab, capsys)
+    assert "is the input" in refused(["traces", "import", "csv", trace, trace], lab, capsys)
     refused(["traces", "import", "csv", trace, str(lab / "mine" / "results.csv")], lab, capsys)
     refused(["traces", "import", "ghoshal2022", str(lab / "data"), str(lab / "notes.txt")], lab, capsys)
-    refused(["traces", "import", "ghoshal2022", str(lab / "mine"), str(lab)], lab, capsys)
+    before = snapshot(lab / "mine")  # a folder is written into: its other files stay
+    main(["traces", "synth", str(lab / "mine"), "--profile", "lte-all", "--duration-s", "5"])
+    after = snapshot(lab / "mine")
+    assert after.pop("lte-all.csv") and after == before
 
 
 def test_trace_synth_replaces_its_own_earlier_output(lab: Path) -> None:
