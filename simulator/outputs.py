@@ -33,7 +33,7 @@ MANIFEST = "manifest.json"
 # Everything a run may write into its folder (report.html is simulator.report.REPORT_NAME; the plotly
 # bundle that report.html loads unless it is self-contained).
 RUN_FILES = frozenset({"records.parquet", "trace.parquet", "summary.json", "scenario.yaml", MANIFEST,
-                       "claims.json", "report.html", PLOTLY_BUNDLE})
+                       "claims.json", "report.html", PLOTLY_BUNDLE, "emulation.json"})
 # Where a schedule kind keeps the parameter it may choose for itself (target_accuracy, scheduler).
 CHOSEN_PARAMETER = {"otas": "r", "janus": "alpha", "mercury": "reduction"}
 
@@ -170,8 +170,11 @@ def trace_window(result: RunResult) -> pd.DataFrame:
 
 def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None, *,
               claims: list[dict[str, Any]] | None = None, report: bool = False,
-              self_contained: bool = False) -> Path:
-    """Write every output of a run (and its claims and report when asked) into ``out_dir`` in one swap."""
+              self_contained: bool = False, extra: dict[str, str] | None = None) -> Path:
+    """Write every output of a run (and its claims and report when asked) into ``out_dir`` in one swap.
+
+    ``extra`` maps further file names of :data:`RUN_FILES` (an emulated run's ``emulation.json``) to text.
+    """
     inputs = [Path(p) for p in result.inputs.files.values()]
     if result.scenario.path is not None:
         inputs.append(Path(result.scenario.path))
@@ -184,6 +187,8 @@ def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None
         (staging / MANIFEST).write_text(json.dumps(manifest(result, command), indent=2) + "\n")
         if claims is not None:
             (staging / "claims.json").write_text(json.dumps(claims, indent=2) + "\n")
+        for name, text in (extra or {}).items():
+            (staging / name).write_text(text)
         if report:
             from simulator.report import write_report
 

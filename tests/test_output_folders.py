@@ -166,3 +166,22 @@ def test_trace_synth_replaces_its_own_earlier_output(lab: Path) -> None:
     first = out.read_bytes()
     main(["traces", "synth", str(out), "--profile", "lte-all", "--duration-s", "5", "--seed", "2"])
     assert out.read_bytes() != first
+
+
+@pytest.mark.parametrize("command", ["emulate", "validate"])
+@pytest.mark.parametrize("case", ["notes.txt", "mine", "forged-manifest.json", "link", "."])
+def test_testbed_commands_refuse_foreign_outputs_before_emulating(command: str, case: str, lab: Path,
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Minutes of emulation must not end in a refusal, nor in a replaced folder: the guard comes first."""
+    if os.geteuid() != 0:
+        pytest.skip("the testbed commands check for root before the output folder")
+    import simulator.emulation.testbed as testbed
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the testbed started before the output folder was checked")
+
+    monkeypatch.setattr(testbed, "emulate_scenario", must_not_run)
+    monkeypatch.chdir(lab)
+    err = refused([command, str(lab / "scenario.yaml"), "-o", case], lab, capsys)
+    assert "pyroute2" not in err and "root" not in err, err
