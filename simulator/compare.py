@@ -27,6 +27,8 @@ COLUMNS = ["schedule", "device", "request_id", "arrival_s", "total_ms", "status"
 STATISTICS: dict[str, str] = {"mean_ms": "mean (ms)", "p50_ms": "p50 (ms)", "p95_ms": "p95 (ms)",
                               "deadline_miss_rate": "deadline-miss rate", "mean_accuracy": "top-1 (%)",
                               "mean_energy_j": "mobile energy (J)"}
+# What a comparison writes into its folder (with the plotly bundle compare.html loads).
+COMPARE_FILES = frozenset({"compare.csv", "compare.json", "compare.html"})
 METHOD_NOTE = (f"{LEVEL:.0%} percentile bootstrap, {BOOTSTRAP_RESAMPLES} resamples of the requests with a fixed "
                "seed; paired (requests resampled together) when the runs share arrivals and seed, else unpaired")
 
@@ -143,12 +145,13 @@ def compare_runs(folders: list[str | Path]) -> tuple[list[ComparedRun], pd.DataF
     return runs, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
-def check_output_folder(out_dir: Path) -> None:
-    """Only a new, empty or earlier comparison folder (compare.json) is written into."""
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir())
-                                                      and not (out_dir / "compare.json").is_file())):
-        raise InputError(out_dir, "output folder exists and is not an earlier comparison (compare.json); "
-                                  "name a new folder", "-o")
+def guard_compare_folder(out_dir: Path, runs: list[ComparedRun]) -> None:
+    """Only a new, empty or earlier comparison folder (compare.json) is written into (other files in it
+    are kept); never a folder holding one of the compared runs."""
+    from simulator.output_guard import PLOTLY_BUNDLE, guard_folder
+
+    guard_folder(out_dir, marker="compare.json", written={*COMPARE_FILES, PLOTLY_BUNDLE},
+                 inputs=[run.folder for run in runs], keeps_others=True)
 
 
 def write_comparison(runs: list[ComparedRun], table: pd.DataFrame, out_dir: Path, *, command: list[str],
@@ -158,7 +161,7 @@ def write_comparison(runs: list[ComparedRun], table: pd.DataFrame, out_dir: Path
     from simulator.atomic import atomic_directory
     from simulator.report.compare_page import write_compare_page
 
-    check_output_folder(out_dir)
+    guard_compare_folder(out_dir, runs)
     document = {
         "format": "mercury-sim-compare/1",
         "baseline": str(runs[0].folder),

@@ -11,11 +11,12 @@ import typer
 
 
 def compare(
-    runs: Annotated[list[str], typer.Argument(help="Run folders ('mercury-sim run' outputs); the first is the "
-                                               "baseline")],
+    runs: Annotated[list[str], typer.Argument(metavar="RUNS", help="Run folders ('mercury-sim run' outputs); the "
+                                              "first is the baseline")],
     output: str | None = typer.Option(None, "-o", "--output",
                                       help="Folder for compare.html, .csv, .json (default reports/compare-A-vs-B/, "
-                                           "A and B the run folders' names)"),
+                                           "A and B the run folders' names); new, empty or an earlier "
+                                           "comparison's"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table"),
     self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in compare.html"),
 ) -> None:
@@ -23,14 +24,14 @@ def compare(
     energy, with 95 % bootstrap intervals (paired by request when the runs share arrivals and seed)."""
     from pathlib import Path
 
-    from simulator.cli import command_line
-    from simulator.compare import check_output_folder, compare_runs, write_comparison
+    from simulator.cli_support import command_line
+    from simulator.compare import compare_runs, guard_compare_folder, write_comparison
 
     loaded, table = compare_runs(runs)
     folders = [run.folder.resolve().name for run in loaded[:2]]  # names of existing folders: safe path parts
     default = "compare-" + "-vs-".join(folders) + ("-etc" if len(loaded) > 2 else "")
     out_dir = Path(output) if output else Path("reports") / default
-    check_output_folder(out_dir)
+    guard_compare_folder(out_dir, loaded)  # refuse before writing
     write_comparison(loaded, table, out_dir, command=command_line(), self_contained=self_contained)
     if not quiet:
         print_comparison(table)

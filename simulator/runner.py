@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.accuracy import AccuracyTable
-from simulator.data import resolve_path
+from simulator.data import resolve_path, shipped_file, shipped_hint
 from simulator.energy import RadioModel, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
@@ -57,9 +57,10 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
     """Load the trace, both profiles and the accuracy tables; missing files name the scenario key."""
     where = scenario.path
     base = scenario.base_dir
-    trace_path = resolve_path(scenario.network.trace, base)
+    name = scenario.network.trace
+    trace_path = resolve_path(name, base) or shipped_file("trace", name)
     if trace_path is None or not trace_path.is_file():
-        raise InputError(where, f"trace file not found: {scenario.network.trace}", "network.trace")
+        raise InputError(where, f"trace file not found: {name}{shipped_hint('trace', name)}", "network.trace")
     trace = read_trace_csv(trace_path, at_end=scenario.network.at_end)
     mobile = load_profile(scenario.mobile_profile, base, key="mobile_profile", scenario=where)
     cloud = load_profile(scenario.cloud_profile, base, key="cloud_profile", scenario=where)

@@ -38,6 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.errors import InputError
+from simulator.output_guard import PLOTLY_BUNDLE
 from simulator.overrides import apply_overrides
 from simulator.validation import load_yaml_mapping, parse_model
 
@@ -51,6 +52,8 @@ CHOSEN = ("split_after", "parameter")
 POINT_FORMAT = "mercury-sim-sweep-point/1"
 POINTS_DIR = "points"
 TABLE_FILES = ("sweep.parquet", "sweep.csv", "sweep-summary.parquet", "sweep-summary.csv", "sweep.json")
+# What a sweep writes into its folder besides points/ (the page, and the plotly bundle it loads).
+SWEEP_FILES = frozenset({*TABLE_FILES, "sweep.html", PLOTLY_BUNDLE})
 
 
 class SweepFile(BaseModel):
@@ -242,15 +245,24 @@ class SweepResult:
         return InputError(sweep.path, f"{first['point_described']} failed: {first['error']}{more}{kept}")
 
 
-def check_output_folder(out_dir: Path) -> None:
-    """A sweep writes its points into ``out_dir`` as it goes: only a new, empty or earlier sweep folder."""
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise InputError(out_dir, "output folder is a file; name a new folder or an earlier sweep's", "-o")
-    if any(out_dir.iterdir()) and not ((out_dir / "sweep.json").is_file() or (out_dir / POINTS_DIR).is_dir()):
-        raise InputError(out_dir, "output folder holds other files and no earlier sweep (sweep.json or "
-                                  "points/); name a new folder", "-o")
+def guard_sweep_folder(sweep: Sweep, out_dir: Path) -> None:
+    """Refuse (one line, exit 2) an output folder that is not new, empty or an earlier sweep's.
+
+    An earlier sweep's folder (its ``sweep.json``, or the saved points of one interrupted before that) is
+    written into: its points are reused, :data:`SWEEP_FILES` replaced and any other file in it kept.
+    """
+    from simulator.output_guard import guard_folder
+
+    guard_folder(out_dir, marker="sweep.json", written=SWEEP_FILES, inputs=[sweep.path, sweep.scenario_path],
+                 keeps_others=True, started=_holds_saved_points)
+
+
+def _holds_saved_points(folder: Path) -> bool:
+    """A sweep folder interrupted before its sweep.json: ``points/`` holds a point this module saved."""
+    points = folder / POINTS_DIR
+    if points.is_symlink() or not points.is_dir():
+        return False
+    return any(_saved_point(path, path.stem) is not None for path in points.glob("*.json"))
 
 
 def _saved_point(path: Path, key: str) -> dict[str, Any] | None:
@@ -277,7 +289,7 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
     documents: dict[int, dict[str, Any]] = {}
     points_dir = Path(out_dir) / POINTS_DIR if out_dir is not None else None
     if points_dir is not None:
-        check_output_folder(Path(out_dir))
+        guard_sweep_folder(sweep, Path(out_dir))
         for point in sweep.points:
             saved = _saved_point(points_dir / f"{point.key}.json", point.key)
             if saved is not None:
@@ -358,7 +370,7 @@ def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: li
     from simulator.aggregate import summarise
     from simulator.atomic import atomic_directory
     from simulator.digest import file_sha256
-    from simulator.outputs import git_commit
+    from simulator.outputs import git_commit, provenance_dir
     from simulator.report.sweep_page import write_sweep_page
 
     document = {
@@ -375,11 +387,12 @@ def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: li
         "executor": executor,
         "command": command,
         "mercury_sim_version": simulator.__version__,
-        "git_commit": git_commit(Path(simulator.__file__).resolve().parent),
+        "git_commit": git_commit(provenance_dir(sweep.path)),
         "provenance": result.provenance,
     }
     summary = summarise(result.table, sweep.axes)
     points_dir = Path(out_dir) / POINTS_DIR
+    guard_sweep_folder(sweep, out_dir)
     with atomic_directory(out_dir, keep_existing=True) as staging:
         result.table.to_parquet(staging / "sweep.parquet", index=False)
         result.table.to_csv(staging / "sweep.csv", index=False)

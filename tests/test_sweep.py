@@ -86,6 +86,9 @@ def test_same_table_on_every_executor(lab: Path) -> None:
 def test_cli_writes_table_and_provenance(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_sweep(lab, {"schedules.mercury.reduction": [0.25, 0.5, 0.75]})
     out = lab / "out"
+    out.mkdir()  # an earlier sweep's folder (its sweep.json marks it): its files are replaced
+    (out / "sweep.json").write_text('{"mercury_sim_version": "0.0.1"}')
+    (out / "sweep.csv").write_text("from an earlier run")
     assert main(["sweep", str(path), "-o", str(out), "-j", "2"]) in (0, None)
     assert "sweep" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith("plotly-")) == [

@@ -49,21 +49,21 @@ def emulate(
     import json
     from pathlib import Path
 
-    from simulator.cli import command_line
+    from simulator.cli_support import command_line
     from simulator.scenario import load_scenario
 
     loaded = load_scenario(scenario)
     _root_or_exit()
-    from simulator.atomic import atomic_write_text
     from simulator.console import print_summary
     from simulator.emulation.testbed import emulate_scenario, facts_text
-    from simulator.outputs import write_run
+    from simulator.outputs import guard_run_folder, write_run
 
     out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-emulated"
+    guard_run_folder(out_dir, [Path(scenario)])  # before minutes of emulation, not after
     with _testbed_failure():
         result = emulate_scenario(loaded, progress=_progress(quiet))
-    write_run(result.run, out_dir, command=command_line(), report=report)
-    atomic_write_text(out_dir / "emulation.json", json.dumps(result.facts, indent=2) + "\n")
+    write_run(result.run, out_dir, command=command_line(), report=report,
+              extra={"emulation.json": json.dumps(result.facts, indent=2) + "\n"})
     for warning in result.run.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not quiet:
@@ -87,11 +87,12 @@ def validate(
 
     loaded = load_scenario(scenario)
     _root_or_exit()
+    from simulator.cli_support import command_line
     from simulator.emulation.validate import print_comparison, run_validation
 
     out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-validation"
     with _testbed_failure():
-        validation = run_validation(loaded, out_dir, fresh=fresh, progress=_progress(quiet))
+        validation = run_validation(loaded, out_dir, fresh=fresh, progress=_progress(quiet), command=command_line())
     if not quiet:
         print_comparison(validation.table, typer.echo)
         typer.echo(f"wrote {out_dir}/")

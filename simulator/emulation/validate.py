@@ -25,6 +25,8 @@ METRICS = ("total_ms", "mobile_queue_ms", "mobile_ms", "uplink_queue_ms", "uplin
            "cloud_ms", "return_ms")
 STATS = ("mean", "p50", "p95")
 FRESH_TOKENS = (10, 50, 100, 150, 198)
+VALIDATION_MARKER = "validation.json"
+VALIDATION_FILES = frozenset({VALIDATION_MARKER, "comparison.csv", "validation.html", "host-profile.yaml"})
 
 
 @dataclass
@@ -89,13 +91,26 @@ def comparison_table(simulated: pd.DataFrame, emulated: pd.DataFrame, schedules:
     return pd.DataFrame(rows)
 
 
-def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: Any = None) -> Validation:
+def guard_validation_folder(out_dir: Path, scenario: Scenario) -> None:
+    """Refuse (one line, exit 2) an output folder that is not new, empty or an earlier validation's."""
+    from simulator.output_guard import guard_folder
+    from simulator.outputs import is_run_folder
+
+    inputs = [Path(scenario.path)] if scenario.path is not None else []
+    guard_folder(out_dir, marker=VALIDATION_MARKER, written=VALIDATION_FILES, inputs=inputs,
+                 subfolder=lambda sub: sub.name in ("simulated", "emulated") and is_run_folder(sub))
+
+
+def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: Any = None,
+                   command: list[str] | None = None) -> Validation:
     """Emulate, simulate (on a fresh host profile when asked), compare; write everything into ``out_dir``."""
+    import simulator
     from simulator.atomic import atomic_directory
     from simulator.emulation.testbed import emulate_scenario
     from simulator.outputs import write_run
     from simulator.runner import run_scenario
 
+    guard_validation_folder(out_dir, scenario)
     with atomic_directory(out_dir) as staging:
         priced = scenario
         if fresh:
@@ -105,9 +120,12 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
         labels = list(simulated.records.schedule.cat.categories)
         table = comparison_table(simulated.records, emulated.run.records, labels)
         write_run(simulated, staging / "simulated", report=True)
-        write_run(emulated.run, staging / "emulated", report=True)
-        (staging / "emulated" / "emulation.json").write_text(json.dumps(emulated.facts, indent=2) + "\n")
+        write_run(emulated.run, staging / "emulated", report=True,
+                  extra={"emulation.json": json.dumps(emulated.facts, indent=2) + "\n"})
         table.to_csv(staging / "comparison.csv", index=False, float_format="%.6g")
+        marker = {"mercury_sim_version": simulator.__version__, "command": command,
+                  "scenario": str(scenario.path), "fresh_profile": fresh}
+        (staging / VALIDATION_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         (staging / "validation.html").write_text(validation_page(scenario, table, simulated.records,
                                                                  emulated.run.records, emulated.facts, fresh))
     return Validation(simulated, emulated, table)

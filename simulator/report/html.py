@@ -210,6 +210,7 @@ def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = get_
     loader = f' src="{escape(script_src)}">' if script_src else f">{plotlyjs()}"
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="mercury-sim">'
             f"<title>{escape(title)}</title><style>{STYLE}</style>\n"
             f'<script type="text/javascript"{loader}</script></head>\n<body>'
             f"<h1>{escape(title)}</h1><nav>{nav}</nav>\n{body}\n{RENDER_SCRIPT}</body></html>\n")

@@ -74,7 +74,7 @@ def import_cmd(
         return
     extra = ["--legs", legs] if name == "ghoshal2022" else ["--bin-ms", bin_ms] if name == "mahimahi" else []
     if name != "ghoshal2022":
-        dest = output_file(dest, f"{src.stem}.csv")
+        dest = output_file(dest, f"{src.stem}.csv", inputs=[src])
     written = import_traces(name, src, dest, legs=legs, bin_ms=bin_ms,  # type: ignore[arg-type]
                             command=_command("import", name, src, dest, *extra))
     typer.echo(f"wrote {len(written)} trace file(s) to {dest}")
@@ -93,7 +93,7 @@ def _import_columns(name: str, src: Path, dest: Path, given: dict) -> None:
             raise InputError(src, f"{len(result.failures)} of {len(result.failures) + len(result.written)} "
                              f"files failed (listed above and in {dest / 'failures.csv'}); the others were written")
         return
-    target = output_file(dest, f"{src.stem}.csv")
+    target = output_file(dest, f"{src.stem}.csv", inputs=[src])
     import_log(src, target, mapping, provenance, command)
     typer.echo(f"wrote {target}")
 
@@ -107,7 +107,7 @@ def export_cmd(
     """Write a project trace in a foreign format (mahimahi: one line per 1500-byte delivery opportunity)."""
     check_format(fmt, EXPORT_FORMATS)
     trace = read_trace_csv(src)
-    dest = output_file(dest, f"{src.stem}.up")
+    dest = output_file(dest, f"{src.stem}.up", inputs=[src])  # no mark of ours in it: never replaced
     write_mahimahi(dest, trace)
     typer.echo(f"wrote {dest}")
 
@@ -168,7 +168,7 @@ def fit_cmd(
         raise InputError(None, f"--legs must be 'sum' or 'nr', got {legs!r}", "--legs")
     if levels < 2:
         raise InputError(None, f"--levels must be >= 2, got {levels}", "--levels")
-    out = output_file(out, "models.yaml")
+    out = output_file(out, "models.yaml", inputs=[src_dir])
     command = _command("fit", src_dir, out, "--legs", legs, "--levels", levels)
     doc = synth.fit_dataset(src_dir, legs=legs, levels=levels, command=command)  # type: ignore[arg-type]
     synth.write_models(out, doc)
@@ -188,7 +188,7 @@ def synth_cmd(
     if profile not in synth.profile_names(doc):
         raise InputError(doc["_path"], f"unknown profile {profile!r}; known: "
                          f"{', '.join(synth.profile_names(doc))}", "--profile")
-    out = output_file(out, f"{profile}.csv")
+    out = output_file(out, f"{profile}.csv", inputs=[models] if models else [])
     x = synth.generate(doc, profile, duration_s, seed)
     prov = doc.get("provenance", {})
     meta = {

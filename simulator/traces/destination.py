@@ -2,8 +2,8 @@
 
 A destination that is an existing folder receives the output inside it; an existing file is replaced
 only when it is recognisably ours (a trace CSV whose comment block carries ``kind``, a table with our
-exact header, a models YAML with our provenance). Anything else is refused with one line, before any
-output is written.
+exact header, a models YAML with our provenance). Anything else -- a folder, a link, an input -- is refused
+with one line, before any output is written (:func:`simulator.output_guard.guard_file`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from simulator.errors import InputError
+from simulator.output_guard import guard_file
 from simulator.traces.csv_format import HEADER, parse_meta
 
 OUR_KINDS = ("imported", "synthetic")
@@ -59,20 +60,17 @@ def written_by_us(path: Path) -> bool:
     return False
 
 
-def check_replaceable(paths: Iterable[Path]) -> None:
+def check_replaceable(paths: Iterable[Path], inputs: Iterable[Path] = ()) -> None:
     """Refuse (before anything is written) if one of ``paths`` exists and is not ours to replace."""
+    inputs = list(inputs)
     for path in paths:
-        if path.is_dir():
-            raise InputError(path, "is a folder where an output file would go; refusing to touch it")
-        if path.exists() and not written_by_us(path):
-            raise InputError(path, "exists and was not written by mercury-sim; refusing to replace it "
-                             "(choose another output name or move the file away)")
+        guard_file(path, inputs=inputs, ours=written_by_us)
 
 
-def output_file(dest: Path, name_in_folder: str) -> Path:
+def output_file(dest: Path, name_in_folder: str, inputs: Iterable[Path] = ()) -> Path:
     """The file to write for ``dest``: inside it when it is an existing folder; checked to be replaceable."""
-    target = dest / name_in_folder if dest.is_dir() else dest
-    check_replaceable([target])
+    target = dest / name_in_folder if dest.is_dir() and not dest.is_symlink() else dest
+    check_replaceable([target], inputs)
     return target
 
 
