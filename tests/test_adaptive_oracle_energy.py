@@ -165,3 +165,17 @@ def test_unknown_prune_point_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         read_accuracy_csv(path)
     assert "line 5" in str(exc.value) and "prune_point 'inside_block1' unknown" in str(exc.value)
+
+
+def test_a_run_folder_with_the_new_schedules_and_a_radio_file_reruns_bit_for_bit(lab: Path, repo: Path) -> None:
+    from simulator.cli import main
+
+    (lab / "radio.yaml").write_text((repo / "profiles" / "radio" / "lte-huang2012.yaml").read_text())
+    path = write_scenario(lab / "s.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+                          accuracy_tables=["acc.csv"], energy={"radio": "radio.yaml"},
+                          schedules=[ORACLE, {"kind": "mercury-adaptive", "split_after": "auto",
+                                              "latency_budget_ms": 500.0}])
+    main(["run", str(path), "-o", str(lab / "first"), "-q", "--no-report"])
+    main(["run", str(lab / "first" / "scenario.yaml"), "-o", str(lab / "again"), "-q", "--no-report"])
+    assert (lab / "again" / "records.parquet").read_bytes() == (lab / "first" / "records.parquet").read_bytes()
+    assert "radio_model" in (lab / "first" / "manifest.json").read_text()
