@@ -170,7 +170,18 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
     summary = summarize(records, labels, scenario.workload.deadline_ms)
+    add_distance_to_bound(summary, schedules)
     return RunResult(scenario, inputs, records, summary, warnings)
+
+
+def add_distance_to_bound(summary: dict, schedules: list[Schedule]) -> None:
+    """With a lower-bound schedule in the run (the oracle), each schedule's mean latency above it."""
+    bound = next((s.label for s in schedules if getattr(s, "lower_bound", False)), None)
+    best = summary[bound]["mean_ms"] if bound is not None else None
+    if best is None:
+        return
+    for entry in summary.values():
+        entry["oracle_gap_ms"] = None if entry["mean_ms"] is None else entry["mean_ms"] - best
 
 
 def run(scenario: Scenario | str | Path, *, progress: Progress | None = None) -> tuple[pd.DataFrame, dict]:

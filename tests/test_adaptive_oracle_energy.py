@@ -179,3 +179,16 @@ def test_a_run_folder_with_the_new_schedules_and_a_radio_file_reruns_bit_for_bit
     main(["run", str(lab / "first" / "scenario.yaml"), "-o", str(lab / "again"), "-q", "--no-report"])
     assert (lab / "again" / "records.parquet").read_bytes() == (lab / "first" / "records.parquet").read_bytes()
     assert "radio_model" in (lab / "first" / "manifest.json").read_text()
+
+
+def test_summary_and_report_show_the_distance_to_the_oracle(lab: Path) -> None:
+    from simulator.report.html import summary_table
+
+    base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", accuracy_tables=["acc.csv"],
+                schedules=[ORACLE, {"kind": "mobile-only"}],
+                workload={"arrival": "periodic", "fps": 0.25, "n_requests": 3, "seed": 1})
+    _, summary = run(load_scenario(write_scenario(lab / "s.yaml", **base)))
+    # mobile-only takes 10 + 12 x 100 + 5 ms; the oracle offloads the 250 kB image (200 ms) + 12.75 ms in the cloud
+    assert summary["oracle"]["oracle_gap_ms"] == 0.0
+    assert summary["mobile-only"]["oracle_gap_ms"] == pytest.approx(1215.0 - 212.75)
+    assert "to the oracle (ms)" in summary_table({"schedules": summary})
