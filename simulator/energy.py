@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simulator.data import resolve_path, shipped_dir
@@ -85,23 +86,23 @@ def radio_tails(device: np.ndarray, start: np.ndarray, end: np.ndarray, tail_s: 
 
     A device's transfers are taken in start order; while one is in flight no tail runs. When the last
     one in flight ends, the tail runs until ``tail_s`` has passed or the device's next transfer starts,
-    and belongs to the transfer that ended last.
+    and belongs to the transfer that ended last (vectorised: a running maximum of the ends per device).
     """
-    tails = np.where(np.isnan(start), np.nan, 0.0)
-    sent = np.flatnonzero(~np.isnan(start) & ~np.isnan(end))
+    tails = np.where(np.isnan(start) | np.isnan(end), np.nan, 0.0)
+    sent = np.flatnonzero(~np.isnan(tails))
+    if sent.size == 0:
+        return tails
     order = sent[np.lexsort((start[sent], device[sent]))]
-    owner, busy_until, current = -1, -np.inf, None
-    for i in order.tolist():
-        if device[i] != current:
-            if owner >= 0:
-                tails[owner] = tail_s
-            owner, busy_until, current = -1, -np.inf, device[i]
-        if owner >= 0 and start[i] >= busy_until:
-            tails[owner] = min(tail_s, start[i] - busy_until)
-        if end[i] >= busy_until:  # this transfer ends last so far: the tail (if any) will follow it
-            owner, busy_until = i, end[i]
-    if owner >= 0:
-        tails[owner] = tail_s
+    dev, st, en = device[order], start[order], end[order]
+    first = np.r_[True, dev[1:] != dev[:-1]]
+    groups = np.cumsum(first) - 1
+    busy_until = pd.Series(en).groupby(groups).cummax().to_numpy()  # when the radio is free after each
+    position = np.arange(order.size)
+    owner = np.maximum.accumulate(np.where(en >= busy_until, position, 0))  # the latest end so far
+    last = np.r_[dev[1:] != dev[:-1], True]
+    gap = np.where(last, np.inf, np.r_[st[1:], np.inf] - busy_until)
+    quiet = last | (gap >= 0)  # the next transfer starts after every earlier one ended
+    tails[order[owner[quiet]]] = np.minimum(tail_s, gap[quiet])
     return tails
 
 

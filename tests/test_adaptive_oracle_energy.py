@@ -192,3 +192,37 @@ def test_summary_and_report_show_the_distance_to_the_oracle(lab: Path) -> None:
     assert summary["oracle"]["oracle_gap_ms"] == 0.0
     assert summary["mobile-only"]["oracle_gap_ms"] == pytest.approx(1215.0 - 212.75)
     assert "to the oracle (ms)" in summary_table({"schedules": summary})
+
+
+def _tails_one_by_one(device, start, end, tail_s):  # noqa: ANN001, ANN202 - the definition, written plainly
+    out = {}
+    for d in sorted(set(device.tolist())):
+        rows = sorted((s, e, i) for i, (dv, s, e) in enumerate(zip(device, start, end, strict=True)) if dv == d)
+        owner, free_at = None, -1e300
+        for s, e, i in rows:
+            if owner is not None and s >= free_at:
+                out[owner] = min(tail_s, s - free_at)
+                owner = None
+            if e >= free_at:
+                if owner is not None:
+                    out[owner] = 0.0  # still sending when it ended: no tail of its own
+                owner, free_at = i, e
+            else:
+                out[i] = 0.0
+        out[owner] = tail_s
+    return [out.get(i, 0.0) for i in range(len(device))]
+
+
+def test_tails_on_random_overlapping_transfers_match_the_definition() -> None:
+    import numpy as np
+
+    from simulator.energy import radio_tails
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n = int(rng.integers(1, 30))
+        device = rng.integers(0, 3, n)
+        start = np.round(rng.uniform(0, 20, n), 1)
+        end = start + np.round(rng.uniform(0, 3, n), 1)
+        expected = _tails_one_by_one(device, start, end, 2.5)
+        assert radio_tails(device, start, end, 2.5).tolist() == pytest.approx(expected)
