@@ -127,6 +127,11 @@ class _Model:
                                            if setup.downlink_mbps else 0.0)
         self.completed = 0
         self.on_progress = on_progress
+        # A static schedule's one Plan, priced once (not per request).
+        self._static: tuple[Plan, PlanCost] | None = None
+        if schedule.static:
+            plan = schedule.plan(PlanContext(0.0, 0, mean_mbps))
+            self._static = plan, cost(plan)
         expected = setup.expected_requests
         self._expected = expected if math.isfinite(expected) and expected > 0 else 0.0
         self._report_every = max(1, int(self._expected // 200)) if self._expected else 1000
@@ -155,8 +160,11 @@ class _Model:
     def _request(self, device: int, rid: int) -> Generator[Any, Any, None]:
         env, setup, cols = self.env, self.setup, self.records.columns
         arrived = env.now
-        plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device]))
-        cost = self.cost(plan)
+        if self._static is not None:
+            plan, cost = self._static
+        else:
+            plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device]))
+            cost = self.cost(plan)
         i = self.records.new()
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
         cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived

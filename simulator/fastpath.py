@@ -29,6 +29,7 @@ from simulator.engine import EngineSetup, arrival_times
 from simulator.plan import Plan, PlanContext, PlanCost
 from simulator.records import STATUS_DROPPED, STATUS_OK, STATUS_UNFINISHED, RecordBuffer
 from simulator.schedules.base import Schedule
+from simulator.traces import Trace
 
 
 class PoolBinds(Exception):
@@ -66,6 +67,14 @@ class _Device:
 
     def __init__(self, setup: EngineSetup, device: int, plan: Plan, cost: PlanCost) -> None:
         self.device = device
+        self.mobile_s, self.cloud_s = cost.mobile_s, cost.cloud_s
+        self.offloads = plan.offloads
+        self.upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
+        self.half_rtt = setup.rtt_s / 2
+        self.return_s = setup.rtt_s / 2 + (setup.result_bytes * 8 / (setup.downlink_mbps * 1e6)
+                                           if setup.downlink_mbps else 0.0)
+        self.trace, self.offset = setup.trace, setup.start_offsets_s[device]
+        self.gpu_free = [0.0] * setup.gpus  # heap of the instants each GPU falls idle
         self.arrival: list[float] = []
         self.status: list[int] = []
         self.mobile_queue: list[float] = []
@@ -74,90 +83,132 @@ class _Device:
         self.cloud_queue: list[float] = []
         self.done: list[float] = []
         self.cloud_busy: list[tuple[float, float]] = []
-        self._run(setup, plan, cost, None if setup.arrival == "back-to-back" else arrival_times(setup, device))
+        if setup.arrival == "back-to-back":
+            self._closed_loop(setup.n_requests, setup.duration_s)
+        else:
+            self._open_loop(arrival_times(setup, device).tolist(), setup.on_busy == "drop")
 
-    def _run(self, setup: EngineSetup, plan: Plan, cost: PlanCost, times: np.ndarray | None) -> None:
-        mobile_s, cloud_s = cost.mobile_s, cost.cloud_s
-        offloads = plan.offloads
-        upload = plan.uplink_bytes + setup.overhead_bytes if offloads else 0
-        half_rtt = setup.rtt_s / 2
-        return_s = setup.rtt_s / 2 + (setup.result_bytes * 8 / (setup.downlink_mbps * 1e6)
-                                      if setup.downlink_mbps else 0.0)
-        drop = setup.on_busy == "drop" and mobile_s > 0 and times is not None
-        offset = setup.start_offsets_s[self.device]
-        transfer_end = setup.trace.transfer_end
-        gpu_free = [0.0] * setup.gpus
-        cpu_free, link_free, link_stuck = 0.0, 0.0, False
-        cpu_holder: int | None = None  # the request whose computation ends at cpu_free
-        arrival, status, done = self.arrival, self.status, self.done
-        mobile_queue, uplink_queue, transfer = self.mobile_queue, self.uplink_queue, self.transfer
-        cloud_queue, cloud_busy = self.cloud_queue, self.cloud_busy
-        nan = math.nan
-        closed = times is None
-        targets = [] if times is None else times.tolist()
-        limit, duration = setup.n_requests, setup.duration_s
-        now = 0.0
-        rid = 0
-        while True:
-            if closed:
-                if (limit is not None and rid >= limit) or (duration is not None and now >= duration):
-                    break
-            else:
-                if rid >= len(targets):
-                    break
-                t = targets[rid]
-                if t > now:
-                    now = now + (t - now)  # the clock as SimPy advances it: now + delay
-            arrived = now
-            arrival.append(arrived)
-            if drop and (arrived < cpu_free or (arrived == cpu_free and cpu_holder == rid - 1)):
+    # -- open loop: stage by stage over all requests ---------------------------------------------------
+    def _open_loop(self, targets: list[float], drop: bool) -> None:
+        """Arrivals and the CPU (a scalar pass), the link (vectorised), the cloud and the return (a pass)."""
+        arrival, status, mobile_queue = self.arrival, self.status, self.mobile_queue
+        mobile_s = self.mobile_s
+        drop = drop and mobile_s > 0
+        ready: list[float] = []
+        now = cpu_free = 0.0
+        cpu_holder = -2  # the request whose computation ends at cpu_free
+        for rid, t in enumerate(targets):
+            if t > now:
+                now = now + (t - now)  # the clock as SimPy advances it: now + delay
+            arrival.append(now)
+            if drop and (now < cpu_free or (now == cpu_free and cpu_holder == rid - 1)):
                 status.append(STATUS_DROPPED)
-                mobile_queue.append(nan), uplink_queue.append(nan), transfer.append(nan)
-                cloud_queue.append(nan), done.append(nan)
-                rid += 1
+                mobile_queue.append(math.nan)
                 continue
-            ready = arrived
-            waited = 0.0
-            if mobile_s > 0:
-                start = cpu_free if cpu_free > arrived else arrived
-                waited = start - arrived
-                ready = cpu_free = start + mobile_s
-                cpu_holder = rid
-            finished = ready
-            queued = sent = in_queue = 0.0
-            if offloads:
-                if not link_stuck:
-                    start = link_free if link_free > ready else ready
-                    end = transfer_end(start + offset, upload) - offset
-                    if math.isinf(end):
-                        link_stuck = True
-                    else:
-                        link_free = start + max(end - start, 0.0)
-                        queued, sent = start - ready, link_free - start
-                if link_stuck:  # the trace ended before this upload could: the request never finishes
-                    status.append(STATUS_UNFINISHED)
-                    mobile_queue.append(nan), uplink_queue.append(nan), transfer.append(nan)
-                    cloud_queue.append(nan), done.append(nan)
-                    if closed:
-                        break
-                    rid += 1
-                    continue
-                at_cloud = link_free + half_rtt if half_rtt else link_free
-                free = heapq.heappop(gpu_free)
-                begin = free if free > at_cloud else at_cloud
-                finished = begin + cloud_s
-                heapq.heappush(gpu_free, finished)
-                in_queue = begin - at_cloud
-                cloud_busy.append((begin, finished))
-                if return_s:
-                    finished = finished + return_s
             status.append(STATUS_OK)
-            mobile_queue.append(waited), uplink_queue.append(queued), transfer.append(sent)
-            cloud_queue.append(in_queue), done.append(finished)
-            if closed:
-                now = finished
-            rid += 1
-        self.return_s = return_s
+            if mobile_s > 0:
+                start = cpu_free if cpu_free > now else now
+                mobile_queue.append(start - now)
+                cpu_free = start + mobile_s
+                cpu_holder = rid
+                ready.append(cpu_free)
+            else:
+                mobile_queue.append(0.0)
+                ready.append(now)
+        accepted = [k for k, code in enumerate(status) if code == STATUS_OK]
+        n = len(arrival)
+        self.uplink_queue = uplink_queue = [math.nan] * n
+        self.transfer = transfer = [math.nan] * n
+        self.cloud_queue = cloud_queue = [math.nan] * n
+        self.done = done = [math.nan] * n
+        if not self.offloads:
+            for k, finished in zip(accepted, ready, strict=True):
+                uplink_queue[k] = transfer[k] = cloud_queue[k] = 0.0
+                done[k] = finished
+            return
+        starts, ends = _fifo_link(self.trace, self.offset, self.upload, np.array(ready, dtype=np.float64))
+        for k, at, start, end in zip(accepted, ready, starts.tolist(), ends.tolist(), strict=False):
+            uplink_queue[k], transfer[k] = start - at, end - start
+            cloud_queue[k], done[k] = self._cloud(end)
+        for k in accepted[len(starts):]:  # the trace ended before these uploads could: never finished
+            status[k] = STATUS_UNFINISHED
+            mobile_queue[k] = math.nan
+
+    # -- closed loop: one request at a time, each after the previous one finished ------------------------
+    def _closed_loop(self, limit: int | None, duration: float | None) -> None:
+        """Back to back: nothing ever queues, but each arrival is the previous completion."""
+        now = 0.0
+        while (limit is None or len(self.arrival) < limit) and (duration is None or now < duration):
+            self.arrival.append(now)
+            ready = now + self.mobile_s if self.mobile_s > 0 else now
+            queued = sent = in_queue = 0.0
+            finished = ready
+            if self.offloads:
+                end = self.trace.transfer_end(ready + self.offset, self.upload) - self.offset
+                if math.isinf(end):  # the trace ended before this upload could: the source stops here
+                    self.status.append(STATUS_UNFINISHED)
+                    for column in (self.mobile_queue, self.uplink_queue, self.transfer, self.cloud_queue, self.done):
+                        column.append(math.nan)
+                    return
+                end = ready + max(end - ready, 0.0)
+                sent = end - ready
+                in_queue, finished = self._cloud(end)
+            self.status.append(STATUS_OK)
+            self.mobile_queue.append(0.0), self.uplink_queue.append(queued), self.transfer.append(sent)
+            self.cloud_queue.append(in_queue), self.done.append(finished)
+            now = finished
+
+    def _cloud(self, uploaded: float) -> tuple[float, float]:
+        """RTT/2, the FIFO GPU pool and the return after an upload ends: (cloud queue, completion)."""
+        at_cloud = uploaded + self.half_rtt if self.half_rtt else uploaded
+        free = heapq.heappop(self.gpu_free)
+        begin = free if free > at_cloud else at_cloud
+        finished = begin + self.cloud_s
+        heapq.heappush(self.gpu_free, finished)
+        self.cloud_busy.append((begin, finished))
+        return begin - at_cloud, finished + self.return_s if self.return_s else finished
+
+
+def _fifo_link(trace: Trace, offset_s: float, n_bytes: int, ready: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end of each upload on a FIFO link: start = max(ready, previous end), in trace time.
+
+    Uploads that never end (a 'stop' trace ran out) and all after them are cut off. Vectorised: first
+    every upload as if the link were idle, then a few rounds that move starts behind busy predecessors;
+    what is still unsettled after them (a long busy period) is finished one upload at a time.
+    """
+
+    def ends_from(starts: np.ndarray) -> np.ndarray:
+        end = trace.transfer_ends(starts + offset_s, n_bytes) - offset_s
+        return starts + np.maximum(end - starts, 0.0)
+
+    starts = ready.copy()
+    ends = ends_from(starts)
+    for _ in range(_VECTOR_ROUNDS):
+        cut = _first_inf(ends)
+        starts, ends, ready = starts[:cut], ends[:cut], ready[:cut]
+        before = np.concatenate(([0.0], ends[:-1]))
+        wanted = np.maximum(ready, before)
+        moved = np.flatnonzero(wanted != starts)
+        if moved.size == 0:
+            return starts, ends
+        starts[moved] = wanted[moved]
+        ends[moved] = ends_from(starts[moved])
+    first = int(moved[0])
+    for k in range(first, len(starts)):
+        start = ready[k] if k == 0 or ready[k] >= ends[k - 1] else ends[k - 1]
+        end = trace.transfer_end(start + offset_s, n_bytes) - offset_s
+        if math.isinf(end):
+            return starts[:k], ends[:k]
+        starts[k], ends[k] = start, start + max(end - start, 0.0)
+    return starts, ends
+
+
+_VECTOR_ROUNDS = 6
+
+
+def _first_inf(values: np.ndarray) -> int:
+    hits = np.flatnonzero(np.isinf(values))
+    return int(hits[0]) if hits.size else len(values)
 
 
 def _check_pool(devices: list[_Device], gpus: int) -> None:

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import write_profile, write_scenario, write_trace
@@ -179,3 +180,19 @@ def test_frame_arriving_as_computation_ends(tmp_path: Path, engine: str, blocks:
     result = run_scenario(load_scenario(path))
     assert set(result.engines.values()) == {engine}
     assert result.records.status.tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.5, 3.0, 40.0]), min_size=1, max_size=6), st.sampled_from(["loop", "stop"]),
+       st.lists(st.floats(0.0, 12.0), min_size=1, max_size=40), st.sampled_from([0, 1, 999, 125_000, 3_000_000]))
+def test_vector_transfer_ends_equal_scalar(rates: list[float], at_end: str, starts: list[float], n_bytes: int) -> None:
+    """The fast path's vectorised transfer times are the DES's scalar ones, bit for bit (zero stretches,
+    transfers ending on sample and pass boundaries, 'stop' traces running out)."""
+    from simulator.traces import Trace
+
+    if not any(rates):
+        rates[0] = 3.0
+    trace = Trace(np.arange(len(rates)) * 0.5, np.array(rates), len(rates) * 0.5, at_end)  # type: ignore[arg-type]
+    starts += [0.5 * k for k in range(2 * len(rates) + 2)]  # sample and pass boundaries exactly
+    expected = [trace.transfer_end(s, n_bytes) for s in starts]
+    assert trace.transfer_ends(np.array(starts), n_bytes).tolist() == expected
