@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections.abc import Callable
 
 import numpy as np
@@ -75,14 +76,11 @@ class _Device:
                                            if setup.downlink_mbps else 0.0)
         self.trace, self.offset = setup.trace, setup.start_offsets_s[device]
         self.gpu_free = [0.0] * setup.gpus  # heap of the instants each GPU falls idle
-        self.arrival: list[float] = []
-        self.status: list[int] = []
-        self.mobile_queue: list[float] = []
-        self.uplink_queue: list[float] = []
-        self.transfer: list[float] = []
-        self.cloud_queue: list[float] = []
-        self.done: list[float] = []
-        self.cloud_busy: list[tuple[float, float]] = []
+        # Compact typed arrays (8 bytes a value), not lists of float objects: a million requests stay small.
+        self.arrival, self.mobile_queue = array("d"), array("d")
+        self.uplink_queue, self.transfer, self.cloud_queue, self.done = array("d"), array("d"), array("d"), array("d")
+        self.status = array("b")
+        self.cloud_start, self.cloud_end = array("d"), array("d")  # when each cloud job holds a GPU
         if setup.arrival == "back-to-back":
             self._closed_loop(setup.n_requests, setup.duration_s)
         else:
@@ -94,7 +92,7 @@ class _Device:
         arrival, status, mobile_queue = self.arrival, self.status, self.mobile_queue
         mobile_s = self.mobile_s
         drop = drop and mobile_s > 0
-        ready: list[float] = []
+        ready = array("d")
         now = cpu_free = 0.0
         cpu_holder = -2  # the request whose computation ends at cpu_free
         for rid, t in enumerate(targets):
@@ -115,18 +113,18 @@ class _Device:
             else:
                 mobile_queue.append(0.0)
                 ready.append(now)
-        accepted = [k for k, code in enumerate(status) if code == STATUS_OK]
+        accepted = np.flatnonzero(np.frombuffer(status, dtype=np.int8) == STATUS_OK).tolist()
         n = len(arrival)
-        self.uplink_queue = uplink_queue = [math.nan] * n
-        self.transfer = transfer = [math.nan] * n
-        self.cloud_queue = cloud_queue = [math.nan] * n
-        self.done = done = [math.nan] * n
+        self.uplink_queue = uplink_queue = array("d", [math.nan]) * n
+        self.transfer = transfer = array("d", [math.nan]) * n
+        self.cloud_queue = cloud_queue = array("d", [math.nan]) * n
+        self.done = done = array("d", [math.nan]) * n
         if not self.offloads:
             for k, finished in zip(accepted, ready, strict=True):
                 uplink_queue[k] = transfer[k] = cloud_queue[k] = 0.0
                 done[k] = finished
             return
-        starts, ends = _fifo_link(self.trace, self.offset, self.upload, np.array(ready, dtype=np.float64))
+        starts, ends = _fifo_link(self.trace, self.offset, self.upload, np.frombuffer(ready, dtype=np.float64))
         for k, at, start, end in zip(accepted, ready, starts.tolist(), ends.tolist(), strict=False):
             uplink_queue[k], transfer[k] = start - at, end - start
             cloud_queue[k], done[k] = self._cloud(end)
@@ -165,7 +163,8 @@ class _Device:
         begin = free if free > at_cloud else at_cloud
         finished = begin + self.cloud_s
         heapq.heappush(self.gpu_free, finished)
-        self.cloud_busy.append((begin, finished))
+        self.cloud_start.append(begin)
+        self.cloud_end.append(finished)
         return begin - at_cloud, finished + self.return_s if self.return_s else finished
 
 
@@ -215,11 +214,11 @@ def _check_pool(devices: list[_Device], gpus: int) -> None:
     """Raise PoolBinds unless every cloud job of every device could start on arrival on ``gpus`` GPUs."""
     if any(q > 0 for d in devices for q in d.cloud_queue if q == q):
         raise PoolBinds("a device's cloud jobs queue for the GPU pool")
-    spans = np.array([span for d in devices for span in d.cloud_busy], dtype=np.float64).reshape(-1, 2)
-    if len(spans) <= gpus:
+    starts = np.concatenate([np.frombuffer(d.cloud_start, dtype=np.float64) for d in devices])
+    if len(starts) <= gpus:
         return
-    times = np.concatenate([spans[:, 0], spans[:, 1]])
-    steps = np.concatenate([np.ones(len(spans)), -np.ones(len(spans))])
+    times = np.concatenate([starts, *[np.frombuffer(d.cloud_end, dtype=np.float64) for d in devices]])
+    steps = np.concatenate([np.ones(len(starts)), -np.ones(len(starts))])
     order = np.lexsort((steps, times))  # at equal instants a GPU frees before the next job takes it
     peak = int(np.cumsum(steps[order]).max())
     if peak > gpus:
@@ -241,9 +240,9 @@ def _records(setup: EngineSetup, devices: list[_Device], plan: Plan, cost: PlanC
         n = len(d.arrival)
         rows = slice(row, row + n)
         row += n
-        status = np.array(d.status, dtype=np.int8)
+        status = np.frombuffer(d.status, dtype=np.int8)
         ok = status == STATUS_OK
-        arrived = np.array(d.arrival, dtype=np.float64)
+        arrived = np.frombuffer(d.arrival, dtype=np.float64)
         cols["device"][rows] = d.device
         cols["request_id"][rows] = np.arange(n)
         cols["arrival_s"][rows] = arrived
@@ -251,10 +250,10 @@ def _records(setup: EngineSetup, devices: list[_Device], plan: Plan, cost: PlanC
         cols["accuracy"][rows], cols["split_after"][rows], cols["parameter"][rows] = \
             plan.accuracy, plan.split_after, plan.parameter
         cols["status"][rows] = status
-        mobile_queue = np.array(d.mobile_queue, dtype=np.float64)
-        uplink_queue = np.array(d.uplink_queue, dtype=np.float64)
-        transfer = np.array(d.transfer, dtype=np.float64)
-        cloud_queue = np.array(d.cloud_queue, dtype=np.float64)
+        mobile_queue = np.frombuffer(d.mobile_queue, dtype=np.float64)
+        uplink_queue = np.frombuffer(d.uplink_queue, dtype=np.float64)
+        transfer = np.frombuffer(d.transfer, dtype=np.float64)
+        cloud_queue = np.frombuffer(d.cloud_queue, dtype=np.float64)
         cloud = cost.cloud_s if plan.offloads else 0.0
         uplink = transfer + half_rtt
         waiting = uplink_queue + (uplink - transfer) + cloud_queue + cloud + back
@@ -263,7 +262,7 @@ def _records(setup: EngineSetup, devices: list[_Device], plan: Plan, cost: PlanC
             "uplink_queue_ms": uplink_queue * 1e3, "uplink_ms": uplink * 1e3,
             "cloud_queue_ms": cloud_queue * 1e3, "cloud_ms": np.full(n, cloud * 1e3),
             "return_ms": np.full(n, back * 1e3),
-            "total_ms": (np.array(d.done, dtype=np.float64) - arrived) * 1e3,
+            "total_ms": (np.frombuffer(d.done, dtype=np.float64) - arrived) * 1e3,
             "energy_j": power.compute * cost.mobile_s + power.radio * transfer + power.idle * waiting,
         }
         for name, column in values.items():

@@ -166,8 +166,10 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
         if buffer is None:
             buffer = simulate(setup, schedule, cost, mean_mbps=mean_mbps, on_progress=callback)
         frames.append(buffer.frame(schedule.label))
+        del buffer  # the frame holds its own copy: free the buffer before the next schedule runs
     labels = [s.label for s in schedules]
-    records = pd.concat(frames, ignore_index=True)
+    records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    del frames
     records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
     summary = summarize(records, labels, scenario.workload.deadline_ms)
