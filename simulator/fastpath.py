@@ -64,7 +64,7 @@ def simulate_fast(setup: EngineSetup, schedule: Schedule, cost: Callable[[Plan],
 
 
 class _Device:
-    """One device's requests through CPU, link, cloud and return, as Python lists (one entry per request)."""
+    """One device's requests through CPU, link, cloud and return (one entry per request in each array)."""
 
     def __init__(self, setup: EngineSetup, device: int, plan: Plan, cost: PlanCost) -> None:
         self.device = device
@@ -72,8 +72,7 @@ class _Device:
         self.offloads = plan.offloads
         self.upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
         self.half_rtt = setup.rtt_s / 2
-        self.return_s = setup.rtt_s / 2 + (setup.result_bytes * 8 / (setup.downlink_mbps * 1e6)
-                                           if setup.downlink_mbps else 0.0)
+        self.return_s = setup.return_s
         self.trace, self.offset = setup.trace, setup.start_offsets_s[device]
         self.gpu_free = [0.0] * setup.gpus  # heap of the instants each GPU falls idle
         # Compact typed arrays (8 bytes a value), not lists of float objects: a million requests stay small.
