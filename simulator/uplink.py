@@ -57,6 +57,7 @@ class SharedCell:
         self.offset_s = offset_s
         self._virtual = 0.0
         self._last_t = 0.0
+        self._last_bits: float | None = None  # cumulative bits at _last_t, once computed
         self._flows: list[tuple[float, int, simpy.Event]] = []  # heap of (virtual finish, admission order, done)
         self._next_id = 0
         self._generation = 0
@@ -76,10 +77,18 @@ class SharedCell:
     def _advance(self) -> None:
         now = self.env.now
         if self._flows and now > self._last_t:
-            delivered = (self.trace.cumulative_bits(now + self.offset_s)
-                         - self.trace.cumulative_bits(self._last_t + self.offset_s))
-            self._virtual += delivered / len(self._flows)
+            bits_now = self.trace.cumulative_bits(now + self.offset_s)
+            self._virtual += (bits_now - self._bits_at_last()) / len(self._flows)
+            self._last_bits = bits_now
+        elif now != self._last_t:
+            self._last_bits = None
         self._last_t = now
+
+    def _bits_at_last(self) -> float:
+        """The trace's cumulative bits at the last event, computed once per event instead of twice."""
+        if self._last_bits is None:
+            self._last_bits = self.trace.cumulative_bits(self._last_t + self.offset_s)
+        return self._last_bits
 
     def _reschedule(self) -> None:
         self._generation += 1
@@ -87,7 +96,7 @@ class SharedCell:
             return
         bits_each = max(self._flows[0][0] - self._virtual, 0.0)
         now_trace = self.env.now + self.offset_s
-        end = self.trace.time_of_bits(self.trace.cumulative_bits(now_trace) + bits_each * len(self._flows))
+        end = self.trace.time_of_bits(self._bits_at_last() + bits_each * len(self._flows))
         if math.isinf(end):
             return
         generation = self._generation
