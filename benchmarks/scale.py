@@ -9,7 +9,7 @@ Workloads, all from ``scenarios/default.yaml``
 * ``one-device``: one device, periodic 1 fps, ``--requests`` requests (default 1 M), one schedule (Mercury);
   ``--engine des`` or ``fast``; the run's outputs and report.html are written unless ``--no-report``.
 * ``cell``: ``--devices`` devices (default 20) in one shared cell for ``--duration`` s (default 3600),
-  cloud-only 2.2 MB images at 1 fps each with queueing: the cell is overloaded, so hundreds of uploads
+  cloud-only 2.2 MB images at 1 fps each with queueing: the cell is overloaded, so thousands of uploads
   share it at once.
 * ``per-device``: the same devices and requests on per-device links (the contention-free reference).
 
