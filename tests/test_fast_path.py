@@ -196,3 +196,17 @@ def test_vector_transfer_ends_equal_scalar(rates: list[float], at_end: str, star
     starts += [0.5 * k for k in range(2 * len(rates) + 2)]  # sample and pass boundaries exactly
     expected = [trace.transfer_end(s, n_bytes) for s in starts]
     assert trace.transfer_ends(np.array(starts), n_bytes).tolist() == expected
+
+
+def test_several_devices_run_fast_while_the_pool_never_binds(lab: Path) -> None:
+    """Three devices at 1 fps with random phases, 240 ms cloud jobs on 3 GPUs: never more jobs than GPUs,
+    so auto runs the fast path, and its records are the DES's."""
+    sc = load_scenario(lab_scenario(lab, engine="auto", cloud={"gpus": 3},
+                                    network={"trace": "trace.csv", "start_offset_s": "random", "rtt_ms": 30},
+                                    workload={"arrival": "periodic", "fps": 1, "duration_s": 30, "devices": 3,
+                                              "seed": 4, "on_busy": "drop"}))
+    fast = run_scenario(sc)
+    des = run_scenario(sc.model_copy(update={"engine": "des"}))
+    assert fast.engines == {"cloud-only": "fast"}
+    assert len(fast.records) == 90
+    pd.testing.assert_frame_equal(fast.records, des.records, check_exact=True)
