@@ -36,7 +36,7 @@ def main() -> None:
     for _ in range(args.reps):
         for name, options in executors.items():
             start = time.perf_counter()
-            tables[name] = run_sweep(sweep, **options)
+            tables[name] = run_sweep(sweep, **options).table
             times[name].append(time.perf_counter() - start)
     reference = next(iter(tables.values()))
     same = all(t.equals(reference) for t in tables.values())

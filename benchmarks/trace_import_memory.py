@@ -1,7 +1,8 @@
 """Peak memory of importing a ~100 MB trace: the importers must stream, not load the file.
 
-Writes a ~100 MB mahimahi file and a ~100 MB csv file into a temporary folder, imports each in a fresh
-subprocess (so the peak RSS is that import's alone) and prints the peak resident set size.
+Writes a ~100 MB mahimahi file, a ~100 MB csv file and a ~100 MB log in the 26-column layout of the UCC 5G
+set into a temporary folder, imports each in a fresh subprocess (so the peak RSS is that import's alone)
+and prints the peak resident set size.
 
     cd /work/wt-traces && PYTHONPATH=. python benchmarks/trace_import_memory.py [--mb 100]
 """
@@ -17,9 +18,16 @@ from pathlib import Path
 
 CHILD = """
 import resource, sys, time
+from pathlib import Path
 from simulator.traces.importers import import_traces
+from simulator.traces.logs import import_log
+from simulator.traces.presets import PRESETS
 start = time.perf_counter()
-import_traces(sys.argv[1], sys.argv[2], sys.argv[3])
+if sys.argv[1] in PRESETS:
+    preset = PRESETS[sys.argv[1]]
+    import_log(Path(sys.argv[2]), Path(sys.argv[3]), preset.resolve(None, None), preset.provenance(None, None), None)
+else:
+    import_traces(sys.argv[1], sys.argv[2], sys.argv[3])
 elapsed = time.perf_counter() - start
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, elapsed)
 """
@@ -50,6 +58,33 @@ def write_csv(path: Path, target_bytes: int) -> None:
             i += 100_000
 
 
+UCC5G_HEADER = ("Timestamp,Longitude,Latitude,Speed,Operatorname,CellID,NetworkMode,RSRP,RSRQ,SNR,CQI,RSSI,"
+                "DL_bitrate,UL_bitrate,State,PINGAVG,PINGMIN,PINGMAX,PINGSTDEV,PINGLOSS,CELLHEX,NODEHEX,LACHEX,"
+                "RAWCELLID,NRxRSRP,NRxRSRQ")
+
+
+def write_ucc5g(path: Path, target_bytes: int) -> None:
+    """One row per second in the UCC 5G layout (made-up values), every 50th second repeated and the next
+    skipped, every 97th uplink value missing ('-')."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    with path.open("w") as out:
+        out.write(UCC5G_HEADER + "\n")
+        second, size = 0, 0
+        while size < target_bytes:
+            rows = []
+            for k in range(second, second + 10_000):
+                stamp = (start + timedelta(seconds=k - (k % 50 == 1))).strftime("%Y.%m.%d_%H.%M.%S")
+                ul = "-" if k % 97 == 0 else str(2000 + k % 300)
+                rows.append(f"{stamp},-8.4,51.9,0,A,12,5G,-90,-11,7.0,10,-70,30000,{ul},D,-,-,-,-,-,"
+                            "1A,2B,3C,123456,-95,-12\n")
+            block = "".join(rows)
+            out.write(block)
+            size += len(block)
+            second += 10_000
+
+
 def run(fmt: str, src: Path, dest: Path) -> tuple[float, float]:
     out = subprocess.run([sys.executable, "-c", CHILD, fmt, str(src), str(dest)], check=True,
                          capture_output=True, text=True).stdout.split()
@@ -65,7 +100,8 @@ def main() -> None:
     print(f"baseline (python + numpy + importers imported): peak RSS {base:.0f} MiB")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for fmt, writer, name in (("mahimahi", write_mahimahi, "big.up"), ("csv", write_csv, "big.csv")):
+        for fmt, writer, name in (("mahimahi", write_mahimahi, "big.up"), ("csv", write_csv, "big.csv"),
+                                  ("ucc5g", write_ucc5g, "ucc5g.csv")):
             src = folder / name
             t0 = time.perf_counter()
             writer(src, size)

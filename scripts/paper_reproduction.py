@@ -5,11 +5,15 @@
 Runs `claims/paper.yaml` (every scenario once), writes each scenario's results and report under
 reports/paper-reproduction/, the claims page reports/paper-reproduction.html, and a side-by-side of the two
 network modes (bytes / mean bandwidth, the paper's method, vs replaying the trace) for the Fig. 6 scenarios.
+
+The page is committed; the per-scenario reports are not (each inlines plotly.js, about 4 MB), so the page
+names where they are written instead of linking to them: a fresh clone holds no dead link.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
 from simulator.check import claims_document, run_check, write_check_outputs
@@ -67,13 +71,22 @@ def readme_table(document: dict, rows: list[tuple[str, str, float, float, float,
     return "\n".join(lines)
 
 
+def reports_section(names: list[str]) -> Section:
+    """Where each scenario's full report is written, as text: those files are not in the repository."""
+    items = "".join(f"<li><code>{escape((OUT / n / 'report.html').relative_to(ROOT).as_posix())}</code></li>"
+                    for n in names)
+    note = ("<p>Each scenario's full report (figures, inputs, provenance) is not committed, as each inlines "
+            "plotly.js (about 4 MB). <code>python scripts/paper_reproduction.py</code> (or <code>mercury-sim "
+            "check claims/paper.yaml -o reports/paper-reproduction</code>) writes them here:</p>")
+    return Section("scenarios", "Scenario reports", f"{note}<ul>{items}</ul>")
+
+
 def main() -> None:
     outcome = run_check(CLAIMS)
     write_check_outputs(outcome, CLAIMS, output=OUT)
     document = claims_document(outcome, CLAIMS.relative_to(ROOT))
-    reports = {name: OUT / name / "report.html" for name in outcome.runs}
     rows = mode_comparison()
-    sections = [*claims_sections(document, reports, PAGE), mode_section(rows)]
+    sections = [*claims_sections(document, {}, PAGE), reports_section(list(outcome.runs)), mode_section(rows)]
     write_claims_page(PAGE, "Mercury paper reproduction (claims/paper.yaml)", sections)
     text = README.read_text(encoding="utf-8")
     block = f"<!-- claims:start -->\n{readme_table(document, rows)}\n<!-- claims:end -->"

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.interpolate import PchipInterpolator
-from scipy.optimize import brentq
 
 from simulator.data import shipped_dir
 from simulator.errors import InputError
+from simulator.numeric import MonotoneCubic, brent_root
 
 COLUMNS = ["model", "dataset", "method", "split_after", "parameter", "reconstruction", "top1", "source"]
 METHODS = ("none", "mercury", "tome", "janus", "ats")
@@ -37,7 +36,7 @@ class AccuracyCurve:
 
     def __post_init__(self) -> None:
         if self.parameters.size >= 2:
-            object.__setattr__(self, "_interp", PchipInterpolator(self.parameters, self.top1, extrapolate=False))
+            object.__setattr__(self, "_interp", MonotoneCubic(self.parameters, self.top1))
 
     @property
     def range(self) -> tuple[float, float]:
@@ -71,7 +70,7 @@ class AccuracyCurve:
         last = int(np.nonzero(meets)[0].max())
         best = float(grid[last])
         if last + 1 < grid.size:
-            best = float(brentq(lambda p: self.accuracy(p) - target, grid[last], grid[last + 1]))
+            best = brent_root(lambda p: self.accuracy(p) - target, float(grid[last]), float(grid[last + 1]))
         if step:
             best = math.floor(best / step + 1e-9) * step
             best = round(best, 10)

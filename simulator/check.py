@@ -46,7 +46,10 @@ def run_check(claims_path: Path, *, progress: Progress | None = None) -> CheckOu
 
 
 def claims_document(outcome: CheckOutcome, claims_path: Path) -> dict:
+    import simulator
+
     return {
+        "mercury_sim_version": simulator.__version__,
         "claims_file": str(claims_path),
         "title": outcome.claims.title,
         "passed": sum(r.verdict == "pass" for r in outcome.results),
@@ -54,6 +57,27 @@ def claims_document(outcome: CheckOutcome, claims_path: Path) -> dict:
         "failed": len(outcome.failed),
         "claims": [r.as_dict() for r in outcome.results],
     }
+
+
+def guard_check_outputs(claims_path: Path, *, junit: Path | None = None, output: Path | None = None,
+                        html: Path | None = None) -> None:
+    """Refuse, before anything runs, an output that would replace what mercury-sim did not write.
+
+    ``-o`` is written into, never replaced: it must be new, empty or an earlier check's folder (its
+    claims.json and the scenarios' run folders); each scenario's folder must be new or an earlier run's.
+    """
+    from simulator.output_guard import guard_file, guard_folder, names_mercury_sim
+    from simulator.outputs import guard_run_folder, is_run_folder
+
+    claims = load_claims(claims_path)
+    for path in (junit, html):
+        if path is not None:
+            guard_file(path, inputs=[claims_path], ours=names_mercury_sim)
+    if output is not None:
+        guard_folder(output, marker="claims.json", written={"claims.json"}, inputs=[claims_path],
+                     subfolder=is_run_folder)
+        for name in claims.scenarios:
+            guard_run_folder(output / name, [claims_path])
 
 
 def write_check_outputs(outcome: CheckOutcome, claims_path: Path, *, junit: Path | None = None,

@@ -1,7 +1,10 @@
 """The ``mercury-sim`` command line.
 
 Every command turns bad input into one line on stderr and exit code 2 (never a traceback); a failed
-check exits 1. Sub-command groups live beside the code they drive and are mounted here.
+check exits 1. Command-line misuse (no command, an unknown command or option, a missing argument, a bad
+value) prints the usage and one error line, exit 2, through the parser typer brings. Sub-command groups
+live beside the code they drive and are mounted in ``_mount_subcommands``; modules load when their command
+runs, so start-up stays short.
 """
 
 from __future__ import annotations
@@ -11,81 +14,128 @@ from typing import Any
 
 import typer
 
+import simulator
+from simulator import compare_cli
+from simulator.emulation import commands as emulation_commands
+from simulator.cli_support import command_line, record_command_line
 from simulator.errors import InputError
 from simulator.ml import profiler_cli
+
+__all__ = ["app", "command_line", "main"]
 
 app = typer.Typer(
     name="mercury-sim",
     help="Simulate mobile-cloud collaborative ViT inference over real-shaped 4G/5G uplink traces.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain usage errors: the usage, then one 'Error: ...' line
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mercury-sim {simulator.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Simulate mobile-cloud collaborative ViT inference over real-shaped 4G/5G uplink traces."""
+
+
+_MOUNTED: list[bool] = []
+
+
 def _mount_subcommands() -> None:
+    """Mount the command groups, once per process; a new group is one more ``add_typer`` line here."""
+    if _MOUNTED:
+        return
+    _MOUNTED.append(True)
     from simulator.traces.cli import app as traces_app
 
     app.add_typer(traces_app, name="traces", help="Import, export, synthesise and describe uplink traces.")
 
 
-_ARGS: list[str] = []
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: run the app, mapping input errors to one line and exit code 2.
 
-
-def command_line() -> list[str]:
-    """The command as the user typed it (also when ``main`` is called in-process with its own argv)."""
-    return ["mercury-sim", *_ARGS]
-
-
-def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: run the app, mapping input errors to exit code 2."""
-    global _ARGS
+    Usage errors are recognised by the interface every click copy gives them (``show`` and ``exit_code``),
+    so the CLI does not depend on which click typer brings. Returns 0 on success (tests call it in-process).
+    """
+    args = list(argv) if argv is not None else sys.argv[1:]
+    record_command_line(args)
     _mount_subcommands()
-    _ARGS = list(argv) if argv is not None else sys.argv[1:]
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=args, prog_name="mercury-sim", standalone_mode=False)
     except InputError as exc:
-        typer.echo(f"error: {exc.one_line()}", err=True)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+        _fail(exc.one_line())
+    except OSError as exc:  # an output folder on a read-only disk, a full disk, a vanished file ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}")
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if show is None or not isinstance(exit_code, int):
+            raise
+        if getattr(exc, "ctx", False) is None:  # raised while parsing, before the command's usage was known
+            words = " ".join(_command_words(args))
+            typer.echo(f"Usage: mercury-sim {words} [OPTIONS] ...\nTry 'mercury-sim {words} --help' for help.\n"
+                       .replace("  ", " "), err=True)
+        show()
+        sys.exit(exit_code)
     if isinstance(code, int) and code:
+        if code == 130:  # the parser turns Ctrl-C into exit code 130
+            typer.echo("interrupted", err=True)
         sys.exit(code)
-    return code
+    return 0
+
+
+def _command_words(args: list[str]) -> list[str]:
+    """The command path at the start of ``args`` (``traces synth``), for a usage line."""
+    words: list[str] = []
+    group = typer.main.get_command(app)
+    for arg in args:
+        commands = getattr(group, "commands", {})
+        if arg not in commands:
+            break
+        words.append(arg)
+        group = commands[arg]
+    return words
+
+
+def _fail(message: str) -> Any:
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 @app.command()
 def run(
-    scenario: str = typer.Argument(..., help="Scenario YAML file"),
-    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file (or a shipped name)"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/); "
+                                      "new, empty or an earlier run's"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
     report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in report.html"),
 ) -> None:
     """Simulate every schedule of SCENARIO; write records, summary, manifest, trace window and report.html."""
     from pathlib import Path
 
     from simulator.console import print_summary, progress_reporter
-    from simulator.outputs import write_run
+    from simulator.outputs import guard_run_folder, write_run
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario
 
     loaded = load_scenario(scenario)
     out_dir = Path(output) if output else Path("reports") / loaded.name
+    guard_run_folder(out_dir, [loaded.path] if loaded.path else [])  # refuse before simulating
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
-    write_run(result, out_dir, command=command_line(), report=report)
+    write_run(result, out_dir, command=command_line(), report=report, self_contained=self_contained)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if not quiet:
@@ -95,14 +145,23 @@ def run(
 
 @app.command("report")
 def report_command(
-    results_dir: str = typer.Argument(..., help="A folder written by 'mercury-sim run'"),
+    results_dir: str = typer.Argument(..., metavar="RESULTS_DIR",
+                                      help="A folder written by 'mercury-sim run', 'sweep' or 'compare'"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in the page"),
 ) -> None:
-    """Regenerate RESULTS_DIR/report.html from the stored results (and claims.json when present)."""
+    """Regenerate RESULTS_DIR/report.html (a run), sweep.html (a sweep) or compare.html from what it stores."""
     from pathlib import Path
 
+    from simulator.output_guard import is_marker
+    from simulator.outputs import MANIFEST
     from simulator.report import write_report
 
-    typer.echo(f"wrote {write_report(Path(results_dir))}")
+    folder = Path(results_dir)
+    markers = (MANIFEST, "sweep.json", "compare.json")
+    if folder.is_dir() and not any(is_marker(folder / name) for name in markers):  # missing: load_run says so
+        raise InputError(folder, "not a folder written by 'mercury-sim run', 'sweep' or 'compare' "
+                                 f"(no {', '.join(markers)} of ours)")
+    typer.echo(f"wrote {write_report(folder, self_contained=self_contained)}")
 
 
 @app.command()
@@ -117,20 +176,22 @@ def schema() -> None:
 
 @app.command()
 def check(
-    claims: str = typer.Argument(..., help="Claims YAML file"),
+    claims: str = typer.Argument(..., metavar="CLAIMS", help="Claims YAML file"),
     junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML here"),
     output: str | None = typer.Option(None, "-o", "--output", help="Write each scenario's results and report, "
                                       "and claims.json, into this folder"),
     html: str | None = typer.Option(None, "--html", help="Write the claims page (HTML) here"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table (the count stays)"),
 ) -> None:
     """Run the scenarios a claims file needs and check every claim; exit 1 if any fails."""
     from pathlib import Path
 
-    from simulator.check import run_check, write_check_outputs
-    from simulator.console import print_claims, progress_reporter
+    from simulator.check import guard_check_outputs, run_check, write_check_outputs
+    from simulator.console import claim_counts, print_claims, progress_reporter
 
     claims_path = Path(claims)
+    guard_check_outputs(claims_path, junit=Path(junit) if junit else None,
+                        output=Path(output) if output else None, html=Path(html) if html else None)
     with progress_reporter(enabled=not quiet) as progress:
         outcome = run_check(claims_path, progress=progress)
     write_check_outputs(outcome, claims_path, junit=Path(junit) if junit else None,
@@ -138,6 +199,7 @@ def check(
                         command=command_line())
     if not quiet:
         print_claims(outcome.results)
+    typer.echo(claim_counts(outcome.results))
     failed = outcome.failed
     if failed:
         typer.echo(f"{len(failed)} of {len(outcome.results)} claims failed: "
@@ -147,23 +209,28 @@ def check(
 
 @app.command()
 def sweep(
-    sweep_file: str = typer.Argument(..., help="Sweep YAML file (a scenario and a grid of overrides)"),
-    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/)"),
+    sweep_file: str = typer.Argument(..., metavar="SWEEP",
+                                     help="Sweep YAML file (a scenario and a grid of overrides)"),
+    output: str | None = typer.Option(None, "-o", "--output", help="Output folder (default reports/<name>/); "
+                                      "new, empty or an earlier sweep's"),
     workers: int | None = typer.Option(None, "--workers", "-j", min=1,
                                        help="Worker processes (default: this machine's CPUs)"),
     dask: str | None = typer.Option(None, "--dask", help="Run on the Dask scheduler at this address "
                                     "(tcp://host:8786), or 'local' for a local Dask cluster"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in sweep.html"),
 ) -> None:
-    """Simulate every point of a parameter grid; write sweep.parquet, sweep.csv and sweep.json."""
+    """Simulate every point of a parameter grid (resuming into an earlier run's folder); write the tables,
+    sweep.json and sweep.html."""
     from pathlib import Path
 
     from simulator.console import print_sweep, progress_reporter
     from simulator.executors import default_workers
-    from simulator.sweep import load_sweep, run_sweep, write_sweep
+    from simulator.sweep import guard_sweep_folder, load_sweep, run_sweep, write_sweep
 
     loaded = load_sweep(sweep_file)
     out_dir = Path(output) if output else Path("reports") / loaded.spec.name
+    guard_sweep_folder(loaded, out_dir)  # refuse before simulating
     n_workers = workers or default_workers()
     total, done = len(loaded.points), 0
     with progress_reporter(enabled=not quiet) as progress:
@@ -173,12 +240,18 @@ def sweep(
             if progress:
                 progress(f"{total} points", done / total)
 
-        table = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done)
+        result = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done, out_dir=out_dir)
     executor = f"dask {dask}" if dask else f"{n_workers} local process(es)"
-    write_sweep(loaded, table, out_dir, command=command_line(), executor=executor)
-    if not quiet:
-        print_sweep(table, loaded.axes)
-        typer.echo(f"wrote {out_dir}/ ({total} points, {executor})")
+    if len(result.table):
+        write_sweep(loaded, result, out_dir, command=command_line(), executor=executor,
+                    self_contained=self_contained)
+        if not quiet:
+            print_sweep(result.table, loaded.axes)
+            typer.echo(f"wrote {out_dir}/ ({total} points: {result.computed} computed, {result.reused} reused; "
+                       f"{executor})")
+    failure = result.failure_error(loaded, out_dir if len(result.table) else None)
+    if failure is not None:
+        raise failure
 
 
 @app.command()
@@ -234,3 +307,6 @@ def train_reconstruction(
 
 # Measures on the host with torch/timm; those load only when the command runs.
 app.command("profile")(profiler_cli.profile)
+app.command("compare")(compare_cli.compare)
+app.command("emulate")(emulation_commands.emulate)
+app.command("validate")(emulation_commands.validate)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from simulator.claims import ClaimResult
     from simulator.runner import Progress as ProgressCallback
     from simulator.runner import RunResult
 
@@ -54,61 +61,122 @@ def _ms(value: float | None) -> str:
     return _number(value, ",.1f")
 
 
-def print_summary(result: RunResult) -> None:
-    """The per-schedule summary as a table on stdout."""
-    deadline = result.scenario.workload.deadline_ms
-    table = Table(title=f"{result.scenario.name} ({result.scenario.network.mode} mode)")
-    for column in ("schedule", "done", "mean ms", "p50", "p95", "p99", "max", "top-1 %", "energy J"):
-        table.add_column(column, justify="left" if column == "schedule" else "right")
-    if deadline is not None:
-        table.add_column(f"miss >{deadline:g} ms", justify="right")
-    for name, s in result.summary.items():
-        row = [name, f"{s['count']}/{s['requests']}", _ms(s["mean_ms"]), _ms(s["p50_ms"]), _ms(s["p95_ms"]),
-               _ms(s["p99_ms"]), _ms(s["max_ms"]),
-               "-" if s["mean_accuracy"] is None else f"{s['mean_accuracy']:.2f}",
-               "-" if s["mean_energy_j"] is None else f"{s['mean_energy_j']:.3f}"]
-        if deadline is not None:
-            rate = s.get("deadline_miss_rate")
-            row.append("-" if rate is None else f"{rate:.1%}")
-        table.add_row(*row)
+def _console(piped_width: int = 140) -> Console:
+    """A console for tables: the terminal's width, or ``piped_width`` when piped (unless COLUMNS is set)."""
     console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 140)
-    console.print(table)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = max(console.width, piped_width)
+    return console
 
 
-def print_claims(results: list) -> None:
-    """Claim / expected / simulated / verdict."""
+def _fits(console: Console, table: Table) -> bool:
+    unbounded = console.options.update_width(10_000)  # a table's measure is capped at the width it is given
+    return Measurement.get(console, unbounded, table).maximum <= console.width
+
+
+SUMMARY_NARROW_DROPS = ("p50", "p99", "max")  # below the full table's width; p95 and the mean stay
+
+
+def summary_table(result: RunResult, narrow: bool = False) -> Table:
+    """The per-schedule summary; ``narrow`` drops the columns a reader misses least and the frame."""
+    deadline = result.scenario.workload.deadline_ms
+    columns = ["schedule", "done", "mean ms", "p50", "p95", "p99", "max", "top-1 %", "energy J"]
+    if deadline is not None:
+        columns.append(f"miss >{deadline:g} ms")
+    shown = [c for c in columns if not (narrow and c in SUMMARY_NARROW_DROPS)]
+    table = Table(title=f"{result.scenario.name} ({result.scenario.network.mode} mode)",
+                  box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
+    for column in shown:
+        table.add_column(column, justify="left" if column == "schedule" else "right")
+    for name, s in result.summary.items():
+        cells = dict(zip(columns, [
+            name, f"{s['count']}/{s['requests']}", _ms(s["mean_ms"]), _ms(s["p50_ms"]), _ms(s["p95_ms"]),
+            _ms(s["p99_ms"]), _ms(s["max_ms"]), _number(s["mean_accuracy"], ".2f"),
+            _number(s["mean_energy_j"], ".3f"), _number(s.get("deadline_miss_rate"), ".1%")], strict=False))
+        table.add_row(*(cells[c] for c in shown))
+    return table
+
+
+def print_summary(result: RunResult) -> None:
+    """The per-schedule summary as a table on stdout, fewer columns when the terminal is narrow."""
+    console = _console()
+    table = summary_table(result)
+    console.print(table if _fits(console, table) else summary_table(result, narrow=True))
+
+
+CLAIMS_TABLE_MIN_WIDTH = 120  # below it the claim texts wrap to a few words a line: a list reads better
+VERDICT_COLOURS = {"pass": "green", "known discrepancy": "yellow", "fail": "red", "regression": "red",
+                   "error": "red"}
+
+
+def claims_table(results: list[ClaimResult]) -> Table:
+    """Claim / expected / simulated / verdict, one row per claim."""
     table = Table(title="claims")
     for column in ("id", "claim", "source", "role", "expected", "simulated", "verdict"):
         table.add_column(column, justify="right" if column == "simulated" else "left", overflow="fold")
-    colours = {"pass": "green", "known discrepancy": "yellow", "fail": "red", "regression": "red", "error": "red"}
     for r in results:
-        value = "-" if r.simulated != r.simulated else f"{r.simulated:.4g}"
-        table.add_row(r.claim.id, r.claim.claim, r.claim.source, r.claim.role, r.claim.expect.describe(), value,
-                      f"[{colours[r.verdict]}]{r.verdict}[/]")
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    console.print(table)
+        table.add_row(r.claim.id, escape(r.claim.claim), r.claim.source, r.claim.role, r.claim.expect.describe(),
+                      _simulated(r), _verdict(r))
+    return table
+
+
+def claims_list(results: list[ClaimResult]) -> Group:
+    """The claims for a narrow terminal: per claim, its id and verdict, then the claim and the numbers."""
+    blocks = []
+    for r in results:
+        blocks.append(Text.from_markup(f"[bold]{escape(r.claim.id)}[/]  {_verdict(r)}", overflow="fold"))
+        blocks.append(Padding(Text(f"{r.claim.claim} ({r.claim.source}, {r.claim.role}): expected "
+                                   f"{r.claim.expect.describe()}, simulated {_simulated(r)}"), (0, 0, 0, 2)))
+    return Group(*blocks)
+
+
+def _simulated(r: ClaimResult) -> str:
+    return "-" if r.simulated != r.simulated else f"{r.simulated:.4g}"
+
+
+def _verdict(r: ClaimResult) -> str:
+    return f"[{VERDICT_COLOURS[r.verdict]}]{r.verdict}[/]"
+
+
+def claim_counts(results: list[ClaimResult]) -> str:
+    """``36 claims: 21 pass, 15 known discrepancy, 0 fail`` (fail counts regressions and errors too)."""
+    passed = sum(r.verdict == "pass" for r in results)
+    known = sum(r.verdict == "known discrepancy" for r in results)
+    return f"{len(results)} claims: {passed} pass, {known} known discrepancy, {len(results) - passed - known} fail"
+
+
+def print_claims(results: list[ClaimResult]) -> None:
+    """The claims table, or a list of them on a terminal narrower than CLAIMS_TABLE_MIN_WIDTH."""
+    console = _console(piped_width=160)
+    console.print(claims_table(results) if console.width >= CLAIMS_TABLE_MIN_WIDTH else claims_list(results))
 
 
 def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
-    """One line per (point, schedule): the axis values, then latency, accuracy and energy."""
-    out = Table(title="sweep")
-    for column in ("point", *axes, "schedule", "done", "mean ms", "p95", "top-1 %", "energy J"):
-        out.add_column(column, justify="left" if column in ("schedule", *axes) else "right")
-    for row in table.head(limit).itertuples(index=False, name=None):
-        values = dict(zip(table.columns, row, strict=True))
-        out.add_row(str(values["point"]), *(str(values[a]) for a in axes), str(values["schedule"]),
-                    f"{values['count']}/{values['requests']}", _ms(values["mean_ms"]), _ms(values["p95_ms"]),
-                    _number(values["mean_accuracy"], ".2f"), _number(values["mean_energy_j"], ".3f"))
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 140)
+    """The sweep over seeds: a line per combination of the other axes and schedule, means with the
+    half-width of their 95 % t interval."""
+    from simulator.aggregate import seed_axes, summarise
+
+    summary = summarise(table, axes)
+    varied = [a for a in axes if a not in seed_axes(axes)]
+    out = Table(title="sweep (mean over seeds ± 95 % t interval half-width)")
+    for column in (*varied, "schedule", "seeds", "mean ms", "p95 ms", "top-1 %", "energy J", "chosen"):
+        out.add_column(column, justify="left" if column in ("schedule", *varied) else "right")
+
+    def cell(row: dict, key: str, spec: str) -> str:
+        text = _number(row.get(key), spec)
+        low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+        if text != "-" and low is not None and low == low:
+            text += f" ± {format((high - low) / 2, spec)}"
+        return text
+
+    for row in summary.head(limit).to_dict("records"):
+        out.add_row(*(str(row[a]) for a in varied), str(row["schedule"]), str(row["n"]),
+                    cell(row, "mean_ms", ",.1f"), cell(row, "p95_ms", ",.1f"), cell(row, "mean_accuracy", ".2f"),
+                    cell(row, "mean_energy_j", ".3f"), _number(row.get("parameter"), ".3g"))
+    console = _console()
     console.print(out)
-    if len(table) > limit:
-        console.print(f"... {len(table) - limit} more rows")
+    if len(summary) > limit:
+        console.print(f"... {len(summary) - limit} more rows (sweep-summary.csv)")
 
 
 def _number(value: float | None, spec: str) -> str:

@@ -40,3 +40,43 @@ def resolve_path(value: str | Path, base_dir: Path | None) -> Path | None:
         if candidate.exists():
             return candidate.resolve()
     return None
+
+
+# Shipped files that scenarios and commands may name by their stem: kind -> (folder in a data root, suffix).
+SHIPPED_KINDS = {"scenario": ("scenarios", ".yaml"), "trace": ("traces/synthetic", ".csv"),
+                 "profile": ("profiles", ".yaml")}
+
+
+def is_short_name(value: str | Path) -> bool:
+    """``lte-all`` (a shipped name), as opposed to a path such as ``my/trace.csv`` or ``trace.csv``."""
+    text = str(value)
+    return bool(text) and "/" not in text and "\\" not in text and not Path(text).suffix
+
+
+def shipped_names(kind: str) -> list[str]:
+    """The short names of the shipped files of ``kind`` ('scenario', 'trace', 'profile')."""
+    folder, suffix = SHIPPED_KINDS[kind]
+    found = shipped_dir(folder)
+    return sorted(p.stem for p in found.glob(f"*{suffix}")) if found else []
+
+
+def shipped_file(kind: str, name: str | Path) -> Path | None:
+    """The shipped file called ``name`` (a short name), or None."""
+    if not is_short_name(name):
+        return None
+    folder, suffix = SHIPPED_KINDS[kind]
+    found = shipped_dir(folder)
+    path = found / f"{name}{suffix}" if found else None
+    return path if path is not None and path.is_file() else None
+
+
+def shipped_hint(kind: str, name: str | Path | None = None) -> str:
+    """``; did you mean 'lte-all'? shipped traces: 5g-all, ...`` for an error about ``name``."""
+    import difflib
+
+    names = shipped_names(kind)
+    if not names:
+        return ""
+    close = difflib.get_close_matches(str(name), names, n=1) if name is not None else []
+    guess = f" did you mean {close[0]!r}?" if close else ""
+    return f";{guess} shipped {kind}s: {', '.join(names)}"

@@ -1,8 +1,9 @@
 """Run one function over many inputs: in this process, in local worker processes, or on a Dask cluster.
 
 Results always come back in input order, whatever order the workers finish in, so what a caller builds
-from them does not depend on the executor. ``on_done`` is called once per finished item (for a progress
-bar) in the calling process.
+from them does not depend on the executor. ``on_result(index, result)`` is called once per finished item,
+as it finishes, in the calling process (a progress bar; a sweep saves each point there, so an interrupted
+sweep keeps what it computed).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 from simulator.errors import InputError
 
 T = TypeVar("T")
-Done = Callable[[], None]
+Done = Callable[[int, Any], None]
 
 
 def default_workers() -> int:
@@ -27,7 +28,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def map_local(fn: Callable[..., T], items: Sequence[tuple], workers: int, on_done: Done | None = None) -> list[T]:
+def map_local(fn: Callable[..., T], items: Sequence[tuple], workers: int, on_result: Done | None = None) -> list[T]:
     """``fn(*item)`` for every item; ``workers`` > 1 runs them in that many fresh processes.
 
     Workers start through a fork server (spawn where there is none): forking the caller directly could copy
@@ -35,10 +36,10 @@ def map_local(fn: Callable[..., T], items: Sequence[tuple], workers: int, on_don
     """
     if workers <= 1 or len(items) <= 1:
         results = []
-        for item in items:
+        for index, item in enumerate(items):
             results.append(fn(*item))
-            if on_done:
-                on_done()
+            if on_result:
+                on_result(index, results[-1])
         return results
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ordered: list[Any] = [None] * len(items)
@@ -46,14 +47,15 @@ def map_local(fn: Callable[..., T], items: Sequence[tuple], workers: int, on_don
                              mp_context=multiprocessing.get_context(method)) as pool:
         futures = {pool.submit(fn, *item): index for index, item in enumerate(items)}
         for future in as_completed(futures):
-            ordered[futures[future]] = future.result()
-            if on_done:
-                on_done()
+            index = futures[future]
+            ordered[index] = future.result()
+            if on_result:
+                on_result(index, ordered[index])
     return ordered
 
 
 def map_dask(fn: Callable[..., T], items: Sequence[tuple], address: str, workers: int | None = None,
-             on_done: Done | None = None) -> list[T]:
+             on_result: Done | None = None) -> list[T]:
     """``fn(*item)`` for every item on the Dask scheduler at ``address``; ``local`` starts a local cluster.
 
     The workers need mercury-sim installed and the scenario's files at the same paths (a shared file
@@ -77,9 +79,10 @@ def map_dask(fn: Callable[..., T], items: Sequence[tuple], address: str, workers
     try:
         columns = list(zip(*items, strict=True)) if items else []
         futures = client.map(fn, *columns, pure=False) if items else []
-        for _ in dask_completed(futures):
-            if on_done:
-                on_done()
+        indices = {future.key: index for index, future in enumerate(futures)}
+        for future in dask_completed(futures):
+            if on_result:
+                on_result(indices[future.key], future.result())
         return client.gather(futures)
     finally:
         client.close()

@@ -2,7 +2,8 @@
 replayed trace window (trace.parquet, for the report's bandwidth plot).
 
 Everything goes into a staging folder that replaces the output folder in one rename, so an existing
-folder is never left half-written.
+folder is never left half-written; and only a folder that is recognisably an earlier run's (its
+manifest.json, nothing but :data:`RUN_FILES`) is ever replaced (:mod:`simulator.output_guard`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,42 @@ import yaml
 
 import simulator
 from simulator.atomic import atomic_directory
+from simulator.data import is_short_name
 from simulator.digest import file_sha256
+from simulator.errors import InputError
+from simulator.output_guard import PLOTLY_BUNDLE, guard_folder
 from simulator.runner import RunResult, engine_setup
 from simulator.traces import Trace
+
+MANIFEST = "manifest.json"
+# Everything a run may write into its folder (report.html is simulator.report.REPORT_NAME; the plotly
+# bundle that report.html loads unless it is self-contained).
+RUN_FILES = frozenset({"records.parquet", "trace.parquet", "summary.json", "scenario.yaml", MANIFEST,
+                       "claims.json", "report.html", PLOTLY_BUNDLE, "emulation.json"})
+# Where a schedule kind keeps the parameter it may choose for itself (target_accuracy, scheduler).
+CHOSEN_PARAMETER = {"otas": "r", "janus": "alpha", "mercury": "reduction"}
+
+
+def guard_run_folder(folder: Path, inputs: list[Path] | tuple[Path, ...] = ()) -> None:
+    """Refuse (one line, exit 2) an output folder that is not new, empty or an earlier run's."""
+    guard_folder(folder, marker=MANIFEST, written=RUN_FILES, inputs=inputs)
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A folder holding an earlier run's results and nothing else (so it may be replaced)."""
+    try:
+        guard_run_folder(folder)
+    except InputError:
+        return False
+    return True
+
+
+def provenance_dir(scenario_path: Path | None) -> Path:
+    """Where the git commit is read: the scenario's repository, else the working directory's (never the
+    installed package's folder, which a ``pip install .`` puts outside any checkout)."""
+    if scenario_path is not None and git_commit(Path(scenario_path).resolve().parent) is not None:
+        return Path(scenario_path).resolve().parent
+    return Path.cwd()
 
 
 def git_commit(path: Path) -> str | None:
@@ -59,21 +93,52 @@ def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
         files = {"scenario": scenario.path, **files}
     return {
         "mercury_sim_version": simulator.__version__,
-        "git_commit": git_commit(Path(simulator.__file__).resolve().parent),
+        "git_commit": git_commit(provenance_dir(scenario.path)),
         "python": sys.version.split()[0],
         "command": command,
         "seed": scenario.workload.seed,
         "engine": {"requested": scenario.engine, "ran": result.engines},
         "inputs": {role: {"path": str(p), "sha256": file_sha256(p)} for role, p in files.items()},
-        "provenance": {
-            "mobile_profile": result.inputs.mobile.provenance,
-            "cloud_profile": result.inputs.cloud.provenance,
-            "trace": result.inputs.trace.meta,
-            "accuracy_tables": {"files": list(result.inputs.accuracy.sources),
-                                "row_sources": sorted(result.inputs.accuracy.frame.source.dropna().unique()
-                                                      .astype(str).tolist())},
-        },
+        "provenance": input_provenance(result),
     }
+
+
+def input_provenance(result: RunResult) -> dict[str, Any]:
+    """Where the profiles, the trace and the accuracy tables came from (manifests and sweep points)."""
+    return {
+        "mobile_profile": result.inputs.mobile.provenance,
+        "cloud_profile": result.inputs.cloud.provenance,
+        "trace": result.inputs.trace.meta,
+        "accuracy_tables": {"files": list(result.inputs.accuracy.sources),
+                            "row_sources": sorted(result.inputs.accuracy.frame.source.dropna().unique()
+                                                  .astype(str).tolist())},
+    }
+
+
+def resolved_scenario(result: RunResult) -> dict[str, Any]:
+    """The scenario as validated, with the parameters the schedules chose for themselves filled in.
+
+    A parameter chosen once (for ``target_accuracy``) becomes the schedule's own value, so the file re-runs
+    to the same results; one chosen per request (Janus's scheduler) stays ``auto``, which re-runs the same.
+    """
+    resolved = result.scenario.model_dump(mode="json", exclude_none=True)
+    inputs = result.inputs
+    # Files by absolute path (shipped names stay names), so the copy runs from any folder.
+    if not is_short_name(resolved["network"]["trace"]):
+        resolved["network"]["trace"] = str(inputs.trace_path.resolve())
+    for key, profile in (("mobile_profile", inputs.mobile), ("cloud_profile", inputs.cloud)):
+        if not is_short_name(resolved[key]) and profile.path is not None:
+            resolved[key] = str(Path(profile.path).resolve())
+    if "accuracy_tables" in resolved:
+        resolved["accuracy_tables"] = [str(Path(p).resolve()) for p in inputs.accuracy.sources]
+    for entry in resolved.get("schedules", []):
+        key = CHOSEN_PARAMETER.get(entry.get("kind"))
+        stats = result.summary.get(entry.get("label") or entry.get("kind"), {})
+        chosen = stats.get("parameter")
+        if key is None or key in entry or not isinstance(chosen, int | float):
+            continue
+        entry[key] = int(chosen) if key == "r" else float(chosen)
+    return resolved
 
 
 def write_records(records: Any, path: Path) -> None:
@@ -105,19 +170,28 @@ def trace_window(result: RunResult) -> pd.DataFrame:
 
 
 def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None, *,
-              claims: list[dict[str, Any]] | None = None, report: bool = False) -> Path:
-    """Write every output of a run (and its claims and report when asked) into ``out_dir`` in one swap."""
+              claims: list[dict[str, Any]] | None = None, report: bool = False,
+              self_contained: bool = False, extra: dict[str, str] | None = None) -> Path:
+    """Write every output of a run (and its claims and report when asked) into ``out_dir`` in one swap.
+
+    ``extra`` maps further file names of :data:`RUN_FILES` (an emulated run's ``emulation.json``) to text.
+    """
+    inputs = [Path(p) for p in result.inputs.files.values()]
+    if result.scenario.path is not None:
+        inputs.append(Path(result.scenario.path))
+    guard_run_folder(out_dir, inputs)
     with atomic_directory(out_dir) as staging:
         write_records(result.records, staging / "records.parquet")
         write_records(trace_window(result), staging / "trace.parquet")
         (staging / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
-        resolved = result.scenario.model_dump(mode="json", exclude_none=True)
-        (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        (staging / "manifest.json").write_text(json.dumps(manifest(result, command), indent=2) + "\n")
+        (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved_scenario(result), sort_keys=False))
+        (staging / MANIFEST).write_text(json.dumps(manifest(result, command), indent=2) + "\n")
         if claims is not None:
             (staging / "claims.json").write_text(json.dumps(claims, indent=2) + "\n")
+        for name, text in (extra or {}).items():
+            (staging / name).write_text(text)
         if report:
             from simulator.report import write_report
 
-            write_report(staging)
+            write_report(staging, self_contained=self_contained)
     return out_dir

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator.data import resolve_path, shipped_dir
+from simulator.data import resolve_path, shipped_file, shipped_hint, shipped_names
 from simulator.errors import InputError
 from simulator.validation import load_yaml_mapping, parse_model
 from simulator.vit import ViTSpec
@@ -213,20 +213,13 @@ class Profile:
 def load_profile(value: str | Path, base_dir: Path | None = None, *, key: str = "profile",
                  scenario: Path | None = None) -> Profile:
     """Load a profile by shipped name (``raspberry-pi-4b``) or path."""
-    path = resolve_path(value, base_dir)
-    if path is None and not str(value).endswith((".yaml", ".yml")):
-        shipped = shipped_dir("profiles")
-        if shipped is not None and (shipped / f"{value}.yaml").exists():
-            path = shipped / f"{value}.yaml"
+    path = resolve_path(value, base_dir) or shipped_file("profile", value)
     if path is None or not path.is_file():
-        names = shipped_profile_names()
-        hint = f"; shipped profiles: {', '.join(names)}" if names else ""
-        raise InputError(scenario, f"profile {str(value)!r} not found (a shipped name or a file path){hint}",
-                         key)
+        raise InputError(scenario, f"profile {str(value)!r} not found (a shipped name or a file path)"
+                         f"{shipped_hint('profile', value)}", key)
     data = load_yaml_mapping(path)
     return Profile(parse_model(ProfileFile, data, path), path)
 
 
 def shipped_profile_names() -> list[str]:
-    shipped = shipped_dir("profiles")
-    return sorted(p.stem for p in shipped.glob("*.yaml")) if shipped else []
+    return shipped_names("profile")

@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.accuracy import AccuracyTable
-from simulator.data import resolve_path
+from simulator.data import resolve_path, shipped_file, shipped_hint
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
 from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
+from simulator.framing import framed_setup
 from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
 from simulator.profiles import Profile, load_profile
 from simulator.records import STATUS_NAMES, RecordBuffer
@@ -56,9 +57,10 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
     """Load the trace, both profiles and the accuracy tables; missing files name the scenario key."""
     where = scenario.path
     base = scenario.base_dir
-    trace_path = resolve_path(scenario.network.trace, base)
+    name = scenario.network.trace
+    trace_path = resolve_path(name, base) or shipped_file("trace", name)
     if trace_path is None or not trace_path.is_file():
-        raise InputError(where, f"trace file not found: {scenario.network.trace}", "network.trace")
+        raise InputError(where, f"trace file not found: {name}{shipped_hint('trace', name)}", "network.trace")
     trace = read_trace_csv(trace_path, at_end=scenario.network.at_end)
     mobile = load_profile(scenario.mobile_profile, base, key="mobile_profile", scenario=where)
     cloud = load_profile(scenario.cloud_profile, base, key="cloud_profile", scenario=where)
@@ -135,7 +137,7 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
 def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
     """Simulate every schedule of ``scenario`` and summarise."""
     inputs = resolve_inputs(scenario)
-    setup = engine_setup(scenario, inputs)
+    setup = framed_setup(engine_setup(scenario, inputs), scenario.network)
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     costs: dict[Plan, PlanCost] = {}

@@ -23,7 +23,8 @@ class _Strict(BaseModel):
 class Network(_Strict):
     """The uplink: a trace replayed (``trace``) or its mean bandwidth (``mean``, the paper's method)."""
 
-    trace: str = Field(description="Trace CSV (time_s,mbps): a path relative to the scenario, or shipped")
+    trace: str = Field(description="Trace CSV (time_s,mbps): a path relative to the scenario, or a shipped "
+                                   "trace's name (lte-all)")
     mode: Literal["trace", "mean"] = "trace"
     mean_mbps: float | None = Field(
         None, gt=0, description="Mean mode only: this bandwidth instead of the trace's mean (e.g. a published one)")
@@ -35,6 +36,10 @@ class Network(_Strict):
         "per-device", description="Each device its own link (FIFO), or one cell shared by all (processor sharing)")
     downlink_mbps: float | None = Field(None, gt=0, description="Result return bandwidth; none = only RTT/2")
     overhead_bytes: int = Field(0, ge=0, description="Protocol bytes added to every upload")
+    packet_overhead_bytes: int = Field(
+        0, ge=0, description="Header bytes per packet on the link (TCP/IP, link layer); uploads see the goodput "
+                             "capacity * mss / (mss + this). 0 = fluid model (simulator/framing.py)")
+    mss_bytes: int = Field(1448, gt=0, description="Upload payload bytes per packet (with packet_overhead_bytes)")
 
     @model_validator(mode="after")
     def _offsets(self) -> Network:
@@ -220,8 +225,16 @@ class _KeyError(ValueError):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (files it names are checked when the run resolves them)."""
+    """Read and validate a scenario file, or a shipped one by name (``default``); the files it names are
+    checked when the run resolves them."""
+    from simulator.data import is_short_name, shipped_file, shipped_hint
+
     path = Path(path)
+    if not path.exists() and is_short_name(path):
+        shipped = shipped_file("scenario", path)
+        if shipped is None:
+            raise InputError(path, f"no such file or shipped scenario{shipped_hint('scenario', path)}")
+        path = shipped
     data = load_yaml_mapping(path)
     return scenario_from_dict(data, path)
 

@@ -15,28 +15,45 @@ kind). Every point is validated before anything runs. Points run in local worker
 cluster (:mod:`simulator.executors`) and return only their summary rows, so a sweep's memory does not grow
 with run length; rows come back in point order and every point carries its own seed, so the table is the
 same, bit for bit, on any executor and any number of workers.
+
+Resuming: with an output folder, each finished point is saved at once as ``points/<key>.json``, the key being
+the hash of the point's resolved scenario and the contents of its input files. A re-run into the same folder
+reuses every saved point whose key still matches and computes only the rest; rows always pass through the
+saved JSON form, so a resumed sweep writes the same table, byte for byte, as an uninterrupted one. A point
+that fails (a value its schedule refuses) is named in the error and the others are still written.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.errors import InputError
+from simulator.output_guard import PLOTLY_BUNDLE
 from simulator.overrides import apply_overrides
 from simulator.validation import load_yaml_mapping, parse_model
 
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
+
 SUMMARY_COLUMNS = ("requests", "count", "dropped", "unfinished", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
-                   "max_ms", "deadline_miss_rate", "mean_accuracy", "mean_energy_j", "mean_uplink_bytes",
-                   "split_after", "parameter")
+                   "max_ms", "deadline_miss_rate", "mean_accuracy", "mean_energy_j", "mean_uplink_bytes")
+# What a schedule chose per request: a mean (a number) and, when it varies, its distribution (text)
+CHOSEN = ("split_after", "parameter")
+POINT_FORMAT = "mercury-sim-sweep-point/1"
+POINTS_DIR = "points"
+TABLE_FILES = ("sweep.parquet", "sweep.csv", "sweep-summary.parquet", "sweep-summary.csv", "sweep.json")
+# What a sweep writes into its folder besides points/ (the page, and the plotly bundle it loads).
+SWEEP_FILES = frozenset({*TABLE_FILES, "sweep.html", PLOTLY_BUNDLE})
 
 
 class SweepFile(BaseModel):
@@ -57,6 +74,10 @@ class SweepPoint:
     index: int
     values: dict[str, Any]
     scenario: dict[str, Any]
+    key: str
+
+    def describe(self) -> str:
+        return f"point {self.index} ({', '.join(f'{k}={v!r}' for k, v in self.values.items())})"
 
 
 @dataclass
@@ -88,62 +109,241 @@ def load_sweep(path: str | Path) -> Sweep:
     base = load_yaml_mapping(scenario_path)
     apply_overrides(base, spec.set, path, "set")
     points = []
+    digests: dict[Path, str] = {}
     for index, combo in enumerate(itertools.product(*spec.grid.values())):
         values = dict(zip(spec.grid, combo, strict=True))
         data = copy.deepcopy(base)
         apply_overrides(data, values, path, "grid")
         data["name"] = f"{spec.name}-{index}"
         try:
-            scenario_from_dict(data, scenario_path)
+            scenario = scenario_from_dict(data, scenario_path)
         except InputError as exc:
             described = ", ".join(f"{k}={v!r}" for k, v in values.items())
             raise InputError(path, f"point {index} ({described}): {exc.detail}",
                              f"grid -> scenario {exc.where}" if exc.where else "grid") from None
-        points.append(SweepPoint(index, values, data))
+        points.append(SweepPoint(index, values, data, point_key(scenario, digests)))
     return Sweep(path, spec, scenario_path, points)
 
 
-def run_point(scenario: dict[str, Any], scenario_path: str) -> list[dict[str, Any]]:
-    """Simulate one point; its summary, one row per schedule (runs in a worker: picklable in and out)."""
+def input_files(scenario: Scenario) -> dict[str, Path | None]:
+    """The files a point reads, found as the runner finds them (None: missing; the run will say so)."""
+    from simulator.data import resolve_path, shipped_dir
+
+    base = scenario.base_dir
+    files: dict[str, Path | None] = {"trace": resolve_path(scenario.network.trace, base)}
+    for role in ("mobile_profile", "cloud_profile"):
+        value = getattr(scenario, role)
+        path = resolve_path(value, base)
+        shipped = shipped_dir("profiles")
+        if path is None and shipped is not None and (shipped / f"{value}.yaml").is_file():
+            path = shipped / f"{value}.yaml"
+        files[role] = path
+    if scenario.accuracy_tables:
+        tables = [resolve_path(value, base) for value in scenario.accuracy_tables]
+    else:
+        folder = shipped_dir("accuracy")
+        tables = sorted(folder.glob("*.csv")) if folder else []
+    files.update({f"accuracy_table_{i}": path for i, path in enumerate(tables)})
+    return files
+
+
+def point_key(scenario: Scenario, digests: dict[Path, str]) -> str:
+    """SHA-256 of the resolved scenario (its name aside) and of its input files' contents.
+
+    ``digests`` caches file hashes across the points of one sweep.
+    """
+    import simulator
+    from simulator.digest import file_sha256
+
+    resolved = scenario.model_dump(mode="json", exclude={"name", "description"})
+    inputs = {}
+    for role, path in input_files(scenario).items():
+        if path is not None and path.is_file():
+            if path not in digests:
+                digests[path] = file_sha256(path)
+            inputs[role] = digests[path]
+        else:
+            inputs[role] = None
+    document = {"format": POINT_FORMAT, "version": simulator.__version__, "scenario": resolved,
+                "base_dir": str(scenario.base_dir), "inputs": inputs}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def chosen_summary(values: pd.Series) -> tuple[float | None, str | None]:
+    """Mean of a per-request choice and, when it takes several values, its distribution
+    (``value: share`` by falling share, the five most common, then the rest as ``other``)."""
+    values = values.dropna()
+    if values.empty:
+        return None, None
+    mean = float(values.mean())
+    shares = values.value_counts(normalize=True, sort=False).sort_index().sort_values(ascending=False,
+                                                                                       kind="stable")
+    if len(shares) == 1:
+        return mean, None
+    parts = [f"{float(v):g}: {share:.0%}" for v, share in shares.head(5).items()]
+    if len(shares) > 5:
+        parts.append(f"other: {shares.iloc[5:].sum():.0%}")
+    return mean, ", ".join(parts)
+
+
+def run_point(scenario: dict[str, Any], scenario_path: str) -> dict[str, Any]:
+    """Simulate one point (in a worker: picklable in and out).
+
+    Returns its rows (one per schedule), the input files it read (hashed by the caller, once per sweep) and
+    their provenance; or, when the point's input is bad, ``{"error": one line}``, so one bad point does not
+    stop the others.
+    """
+    from simulator.outputs import input_provenance
     from simulator.runner import run_scenario
     from simulator.scenario import scenario_from_dict
 
-    result = run_scenario(scenario_from_dict(scenario, Path(scenario_path)))
+    try:
+        result = run_scenario(scenario_from_dict(scenario, Path(scenario_path)))
+    except InputError as exc:
+        return {"error": exc.one_line()}
     rows = []
     for schedule, stats in result.summary.items():
         row: dict[str, Any] = {"schedule": schedule}
         row.update({column: stats.get(column) for column in SUMMARY_COLUMNS})
         row.update({f"mean_{name}": value for name, value in stats.get("components_mean_ms", {}).items()})
+        requests = result.records[result.records.schedule == schedule]
+        for column in CHOSEN:
+            row[column], row[f"{column}_distribution"] = chosen_summary(requests[column])
         rows.append(row)
-    return rows
+    inputs = {role: {"path": str(path)} for role, path in result.inputs.files.items()}
+    return {"rows": rows, "inputs": inputs, "provenance": input_provenance(result)}
+
+
+@dataclass
+class SweepResult:
+    """The table of every point that ran, and what happened on the way."""
+
+    table: pd.DataFrame
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    computed: int = 0
+    reused: int = 0
+    inputs: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def failure_error(self, sweep: Sweep, out_dir: Path | None) -> InputError | None:
+        """One line naming the failed point(s), or None when every point ran."""
+        if not self.failures:
+            return None
+        first = self.failures[0]
+        kept = f"; the other {len(sweep.points) - len(self.failures)} points are in {out_dir}/" if out_dir \
+            else ""
+        more = f" (and {len(self.failures) - 1} more point(s), listed in sweep.json)" \
+            if len(self.failures) > 1 else ""
+        return InputError(sweep.path, f"{first['point_described']} failed: {first['error']}{more}{kept}")
+
+
+def guard_sweep_folder(sweep: Sweep, out_dir: Path) -> None:
+    """Refuse (one line, exit 2) an output folder that is not new, empty or an earlier sweep's.
+
+    An earlier sweep's folder (its ``sweep.json``, or the saved points of one interrupted before that) is
+    written into: its points are reused, :data:`SWEEP_FILES` replaced and any other file in it kept.
+    """
+    from simulator.output_guard import guard_folder
+
+    guard_folder(out_dir, marker="sweep.json", written=SWEEP_FILES, inputs=[sweep.path, sweep.scenario_path],
+                 keeps_others=True, started=_holds_saved_points)
+
+
+def _holds_saved_points(folder: Path) -> bool:
+    """A sweep folder interrupted before its sweep.json: ``points/`` holds a point this module saved."""
+    points = folder / POINTS_DIR
+    if points.is_symlink() or not points.is_dir():
+        return False
+    return any(_saved_point(path, path.stem) is not None for path in points.glob("*.json"))
+
+
+def _saved_point(path: Path, key: str) -> dict[str, Any] | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    ok = isinstance(document, dict) and document.get("format") == POINT_FORMAT and document.get("key") == key
+    return document if ok else None
 
 
 def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
-              on_done: Callable[[], None] | None = None) -> pd.DataFrame:
+              on_done: Callable[[], None] | None = None, out_dir: Path | None = None) -> SweepResult:
     """Every point on the chosen executor; one row per (point, schedule), in point then schedule order.
 
     ``workers``: local processes, or the size of a ``dask="local"`` cluster (None: one per CPU); a remote
-    Dask cluster brings its own workers.
+    Dask cluster brings its own workers. With ``out_dir``, points saved there by an earlier run of the same
+    points are reused and each new point is saved as soon as it finishes.
     """
+    from simulator.atomic import atomic_write_text
+    from simulator.digest import file_sha256
     from simulator.executors import default_workers, map_dask, map_local
 
-    items = [(point.scenario, str(sweep.scenario_path)) for point in sweep.points]
+    documents: dict[int, dict[str, Any]] = {}
+    points_dir = Path(out_dir) / POINTS_DIR if out_dir is not None else None
+    if points_dir is not None:
+        guard_sweep_folder(sweep, Path(out_dir))
+        for point in sweep.points:
+            saved = _saved_point(points_dir / f"{point.key}.json", point.key)
+            if saved is not None:
+                documents[point.index] = saved
+    todo = [point for point in sweep.points if point.index not in documents]
+    failures: dict[int, str] = {}
+    digests: dict[str, str] = {}
+
+    def finished(position: int, outcome: dict[str, Any]) -> None:
+        point = todo[position]
+        if "error" in outcome:
+            failures[point.index] = outcome["error"]
+        else:
+            for record in outcome["inputs"].values():
+                if record["path"] not in digests:
+                    digests[record["path"]] = file_sha256(Path(record["path"]))
+                record["sha256"] = digests[record["path"]]
+            document = {"format": POINT_FORMAT, "key": point.key, "values": point.values, **outcome}
+            text = json.dumps(document, indent=1, default=str) + "\n"
+            if points_dir is not None:
+                atomic_write_text(points_dir / f"{point.key}.json", text)
+            documents[point.index] = json.loads(text)  # the saved form, whether or not it was saved
+        if on_done:
+            on_done()
+
+    for _ in range(len(sweep.points) - len(todo)):
+        if on_done:
+            on_done()
+    items = [(point.scenario, str(sweep.scenario_path)) for point in todo]
     if dask:
-        results = map_dask(run_point, items, dask, workers, on_done)
+        map_dask(run_point, items, dask, workers, finished)
     else:
-        results = map_local(run_point, items, workers or default_workers(), on_done)
-    rows = []
-    for point, point_rows in zip(sweep.points, results, strict=True):
-        for row in point_rows:
+        map_local(run_point, items, workers or default_workers(), finished)
+    rows, inputs, provenance = [], {}, {}
+    for point in sweep.points:
+        document = documents.get(point.index)
+        if document is None:
+            continue
+        for row in document["rows"]:
             rows.append({"point": point.index, **{axis: point.values[axis] for axis in sweep.axes}, **row})
-    return _tidy(pd.DataFrame(rows), sweep.axes)
+        for record in document["inputs"].values():
+            inputs[record["path"]] = record["sha256"]
+        for role, record in document["provenance"].items():  # each distinct input once, named by its file
+            if provenance.get(role, record) != record:
+                path = document["inputs"].get(role, {}).get("path")
+                role = f"{role} ({Path(path).name if path else f'point {point.index}'})"
+            provenance.setdefault(role, record)
+    table = _tidy(pd.DataFrame(rows), sweep.axes) if rows else pd.DataFrame()
+    failed = [{"point": point.index, "values": point.values, "point_described": point.describe(),
+               "error": failures[point.index]} for point in sweep.points if point.index in failures]
+    return SweepResult(table, failed, len(todo) - len(failed), len(sweep.points) - len(todo), inputs,
+                       provenance)
 
 
 def _tidy(table: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
-    """Statistics become numbers (absent = NaN); axis columns mixing numbers and words (``auto``) become
-    text, so the table stores as parquet and reads back the same from CSV."""
-    for column in table.columns.drop(["point", "schedule", *axes]):
-        table[column] = pd.to_numeric(table[column])
+    """Statistics become numbers (absent = NaN); chosen-parameter distributions stay text; axis columns
+    mixing numbers and words (``auto``) become text, so the table stores as parquet and reads back the
+    same from CSV."""
+    text = {"point", "schedule", *axes, *(f"{column}_distribution" for column in CHOSEN)}
+    for column in table.columns:
+        if column not in text:
+            table[column] = pd.to_numeric(table[column])
     for axis in axes:
         kinds = {type(v) for v in table[axis]}
         if len(kinds) > 1 and not kinds <= {int, float}:
@@ -152,13 +352,18 @@ def _tidy(table: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     return table
 
 
-def write_sweep(sweep: Sweep, table: pd.DataFrame, out_dir: Path, *, command: list[str],
-                executor: str) -> None:
-    """``sweep.parquet``, ``sweep.csv`` and ``sweep.json`` (what ran, with which inputs), in one swap."""
+def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: list[str], executor: str,
+                self_contained: bool = False) -> None:
+    """The tables (per point and seed; over seeds), ``sweep.json`` (what ran, with which inputs) and
+    ``sweep.html``, in one swap that keeps the saved points and any other file already in the folder."""
+    import shutil
+
     import simulator
+    from simulator.aggregate import summarise
     from simulator.atomic import atomic_directory
     from simulator.digest import file_sha256
-    from simulator.outputs import git_commit
+    from simulator.outputs import git_commit, provenance_dir
+    from simulator.report.sweep_page import write_sweep_page
 
     document = {
         "format": "mercury-sim-sweep-results/1",
@@ -166,14 +371,29 @@ def write_sweep(sweep: Sweep, table: pd.DataFrame, out_dir: Path, *, command: li
         "sweep_file": str(sweep.path),
         "scenario_file": str(sweep.scenario_path),
         "inputs_sha256": {str(sweep.path): file_sha256(sweep.path),
-                          str(sweep.scenario_path): file_sha256(sweep.scenario_path)},
-        "points": [{"point": p.index, "values": p.values} for p in sweep.points],
+                          str(sweep.scenario_path): file_sha256(sweep.scenario_path), **result.inputs},
+        "points": [{"point": p.index, "values": p.values, "key": p.key} for p in sweep.points],
+        "failures": [{k: v for k, v in f.items() if k != "point_described"} for f in result.failures],
+        "computed": result.computed,
+        "reused": result.reused,
         "executor": executor,
         "command": command,
         "mercury_sim_version": simulator.__version__,
-        "git_commit": git_commit(Path(simulator.__file__).resolve().parent),
+        "git_commit": git_commit(provenance_dir(sweep.path)),
+        "provenance": result.provenance,
     }
-    with atomic_directory(out_dir) as staging:
-        table.to_parquet(staging / "sweep.parquet", index=False)
-        table.to_csv(staging / "sweep.csv", index=False)
+    summary = summarise(result.table, sweep.axes)
+    points_dir = Path(out_dir) / POINTS_DIR
+    guard_sweep_folder(sweep, out_dir)
+    with atomic_directory(out_dir, keep_existing=True) as staging:
+        result.table.to_parquet(staging / "sweep.parquet", index=False)
+        result.table.to_csv(staging / "sweep.csv", index=False)
+        summary.to_parquet(staging / "sweep-summary.parquet", index=False)
+        summary.to_csv(staging / "sweep-summary.csv", index=False)
         (staging / "sweep.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
+        (staging / POINTS_DIR).mkdir()
+        for point in sweep.points:  # this sweep's points only: those of an earlier grid go
+            saved = points_dir / f"{point.key}.json"
+            if saved.is_file():
+                shutil.copy2(saved, staging / POINTS_DIR / saved.name)
+        write_sweep_page(staging, self_contained=self_contained)

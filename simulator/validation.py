@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,14 +23,20 @@ def dotted(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def first_error(source: str | Path, exc: ValidationError) -> InputError:
-    """The first pydantic error as an InputError naming the key."""
-    err = exc.errors(include_url=False)[0]
+def first_error(source: str | Path, exc: ValidationError, model: type[BaseModel] | None = None) -> InputError:
+    """The first pydantic error as an InputError naming the key (and the key meant, for a misspelt one)."""
+    errors = exc.errors(include_url=False)
+    # A misspelt key also makes the meant key "missing": name the misspelling, which says more.
+    err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     kind = err.get("type", "")
     message = err.get("msg", "invalid value")
     if kind == "extra_forbidden":
         message = "unknown key"
+        if model is not None and loc and isinstance(loc[-1], str):
+            close = difflib.get_close_matches(loc[-1], _keys_at(model, loc[:-1]), n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
     elif kind == "missing":
         message = "required key is missing"
     elif "input" in err and kind not in ("model_type", "dict_type"):
@@ -51,6 +58,30 @@ def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
             continue
         out.append(part)
     return tuple(out)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation may hold (through Optional, list, Annotated and unions)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _kinds(model: type[BaseModel]) -> tuple[Any, ...]:
+    field = model.model_fields.get("kind")
+    return get_args(field.annotation) if field is not None else ()
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc`` (list indices skipped; a union tag such as 'mercury' picks its member)."""
+    candidates = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        tagged = [m for m in candidates if part in _kinds(m)]
+        candidates = tagged or [m for c in candidates if part in c.model_fields
+                                for m in _models_in(c.model_fields[part].annotation)]
+    return sorted({key for m in candidates for key in m.model_fields})
 
 
 _TAGS: set[str] = set()
@@ -86,4 +117,4 @@ def parse_model(model: type[BaseModel], data: Any, source: str | Path) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise first_error(source, exc) from None
+        raise first_error(source, exc, model) from None

@@ -8,11 +8,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from plotly.offline import get_plotlyjs
 
 from simulator.outputs import replayed_window
 from simulator.report import REPORT_NAME, write_report
 from simulator.report.figures import latency_cdf_figure, latency_time_figure
-from simulator.report.html import script_safe_json
+from simulator.report.html import plotly_bundle_name, script_safe_json
 from simulator.report.series import CDF_POINTS, TIME_BINS, cdf_points, latency_band
 from simulator.traces import Trace
 from tests._report_runs import CLAIMS, run_cli, scenario_file
@@ -38,7 +39,10 @@ def test_run_writes_report_with_every_section_in_order(results):
     assert section_ids(html) == ORDER
     assert (results / "trace.parquet").is_file()
     assert html.count("<script") == 1 + 5 + 1  # plotly.js once, one data block per figure, the render script
-    assert not re.search(r"<script[^>]*\bsrc=|<link\b", html)  # nothing fetched: it opens offline
+    # plotly.js from the bundle file beside the page, nothing else fetched: it opens offline
+    bundle = plotly_bundle_name()
+    assert re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"|<link\b", html) == [bundle]
+    assert (results / bundle).read_text() == get_plotlyjs()
     summary = json.loads((results / "summary.json").read_text())
     for name in summary["schedules"]:
         assert f'data-schedule="{name}"' in html
@@ -51,6 +55,37 @@ def test_regeneration_is_byte_identical(results, tmp_path):
     first = (results / REPORT_NAME).read_bytes()
     assert run_cli(["report", str(results)]) == 0
     assert (results / REPORT_NAME).read_bytes() == first
+
+
+def test_self_contained_report_inlines_plotly_once(results, tmp_path):
+    import shutil
+
+    copy = tmp_path / "inline"
+    shutil.copytree(results, copy)
+    (copy / plotly_bundle_name()).unlink()
+    assert run_cli(["report", str(copy), "--self-contained"]) == 0
+    html = (copy / REPORT_NAME).read_text()
+    assert not re.search(r"<script[^>]*\bsrc=|<link\b", html)
+    assert html.count(get_plotlyjs()) == 1 and not (copy / plotly_bundle_name()).exists()
+    linked = (results / REPORT_NAME).stat().st_size
+    assert linked < 200_000 < len(html)  # the linked page carries no copy of the 4.6 MB bundle
+
+
+def test_pages_in_one_folder_share_one_bundle(results, tmp_path):
+    """A run's report and a comparison written into the same folder hold one plotly.js between them."""
+    import shutil
+
+    folder = tmp_path / "shared"
+    shutil.copytree(results, folder)
+    bundle = folder / plotly_bundle_name()
+    before = bundle.stat().st_mtime_ns
+    from simulator.report.compare_page import write_compare_page
+
+    (folder / "compare.json").write_text(json.dumps({"runs": [], "differences": [], "method": "m"}))
+    write_compare_page(folder)
+    write_report(folder)
+    assert [p.name for p in folder.glob("plotly-*.js")] == [bundle.name]
+    assert bundle.stat().st_mtime_ns == before  # an up-to-date bundle is not rewritten
 
 
 def test_claims_section_when_claims_json_exists(results, tmp_path):

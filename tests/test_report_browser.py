@@ -12,62 +12,44 @@ from pathlib import Path
 
 import pytest
 
+from tests._browser import chromium_page
 from tests._report_runs import CLAIMS, HOSTILE, run_cli, scenario_file
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 MARKS = ".scatterlayer path.js-line, .barlayer path, .scatterlayer .point"
-INIT = """window.__pwned = false;
-window.alert = window.confirm = window.prompt = () => { window.__pwned = true; };"""
-
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory) -> dict:
     """Run a hostile-named scenario, add claims, regenerate, open the report once; return what it showed."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     folder = tmp_path_factory.mktemp("browser")
     out = folder / "out"
     assert run_cli(["run", str(scenario_file(folder, HOSTILE, HOSTILE)), "-o", str(out), "-q"]) == 0
     (out / "claims.json").write_text(json.dumps(CLAIMS))
     assert run_cli(["report", str(out)]) == 0
-    seen: dict = {"console_errors": [], "dialogs": [], "requests": []}
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.add_init_script(INIT)
-            page.on("console", lambda m: m.type == "error" and seen["console_errors"].append(m.text))
-            page.on("pageerror", lambda e: seen["console_errors"].append(str(e)))
-            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-            page.on("request", lambda r: seen["requests"].append(r.url))
-            page.goto((out / "report.html").as_uri(), wait_until="load")
-            page.wait_for_function("document.querySelectorAll('.figure .main-svg').length > 0")
-            seen["figures"] = page.eval_on_selector_all(".figure", """divs => divs.map(d => ({
-                id: d.id, svg: d.querySelectorAll('.main-svg').length,
-                traces: d.querySelectorAll('.scatterlayer .trace, .barlayer .trace').length,
-                paths: [...d.querySelectorAll(MARKS)]
-                       .filter(p => (p.getAttribute('d') || '').length > 2).length}))"""
-            .replace("MARKS", repr(MARKS)))
-            seen["cells"] = page.eval_on_selector_all("#summary-table td.num", """tds => tds.map(td => ({
-                schedule: td.parentElement.querySelector('th').dataset.schedule, key: td.dataset.key,
-                scale: +td.dataset.scale, decimals: +td.dataset.decimals, text: td.textContent}))""")
-            seen["pwned"] = page.evaluate("window.__pwned")
-            seen["imgs"] = page.eval_on_selector_all("img", "els => els.length")
-            seen["scripts"] = page.eval_on_selector_all("script", "els => els.map(s => s.type || 'js')")
-            seen["h1"] = page.inner_text("h1")
-            seen["claims_text"] = page.inner_text("#claims-table")
-            seen["summary_heads"] = page.eval_on_selector_all("#summary-table tbody th",
-                                                              "t => t.map(x => x.textContent)")
-            shot = folder / "report.png"
-            page.screenshot(path=str(shot), full_page=True)
-            seen["screenshot"] = shot
-        finally:
-            browser.close()
+    seen: dict = {}
+    with chromium_page(seen) as page:
+        page.goto((out / "report.html").as_uri(), wait_until="load")
+        page.wait_for_function("document.querySelectorAll('.figure .main-svg').length > 0")
+        seen["figures"] = page.eval_on_selector_all(".figure", """divs => divs.map(d => ({
+            id: d.id, svg: d.querySelectorAll('.main-svg').length,
+            traces: d.querySelectorAll('.scatterlayer .trace, .barlayer .trace').length,
+            paths: [...d.querySelectorAll(MARKS)]
+                   .filter(p => (p.getAttribute('d') || '').length > 2).length}))"""
+        .replace("MARKS", repr(MARKS)))
+        seen["cells"] = page.eval_on_selector_all("#summary-table td.num", """tds => tds.map(td => ({
+            schedule: td.parentElement.querySelector('th').dataset.schedule, key: td.dataset.key,
+            scale: +td.dataset.scale, decimals: +td.dataset.decimals, text: td.textContent}))""")
+        seen["pwned"] = page.evaluate("window.__pwned")
+        seen["imgs"] = page.eval_on_selector_all("img", "els => els.length")
+        seen["scripts"] = page.eval_on_selector_all("script", "els => els.map(s => s.type || 'js')")
+        seen["h1"] = page.inner_text("h1")
+        seen["claims_text"] = page.inner_text("#claims-table")
+        seen["summary_heads"] = page.eval_on_selector_all("#summary-table tbody th",
+                                                          "t => t.map(x => x.textContent)")
+        shot = folder / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        seen["screenshot"] = shot
     seen["summary"] = json.loads((out / "summary.json").read_text())
     keep = Path("/tmp/report-browser.png")  # for a human look after the run; harmless if it fails
     shutil.copy(seen["screenshot"], keep)

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from simulator.cli_support import command_line
 from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.ml.checkpoints import load_model, read_tensors, write_tensors
@@ -20,6 +21,7 @@ from simulator.ml.data import open_dataset, preprocess_for
 from simulator.ml.harness import provenance, restore_key, sweep, write_table
 from simulator.ml.reconstruction import MODES, head_parameters, train_restore
 from simulator.ml.split import METHODS, SplitViT, spec_of
+from simulator.output_guard import guard_file, names_mercury_sim
 
 
 def parse_grid(text: str) -> list[float]:
@@ -98,6 +100,7 @@ def accuracy(
 ) -> None:
     """Measure top-1/top-5 over the grid and write an accuracy table with provenance."""
     _check(method, reconstruction)
+    guard_file(out, inputs=[checkpoint, data, *([tokens] if tokens else [])], ours=names_mercury_sim)
     if reconstruction == "learned" and tokens is None:
         raise InputError(None, "--reconstruction learned needs --tokens FILE (from train-reconstruction)")
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -124,8 +127,6 @@ def accuracy(
             )
     except ValueError as exc:
         raise InputError(None, str(exc)) from None
-    from simulator.cli import command_line  # the CLI imports this module lazily: no cycle at import time
-
     comments = [
         f"table: measured by mercury-sim accuracy on {len(loader.dataset)} images of {data}",
         *provenance(command_line(), checkpoint, file_sha256(checkpoint)),
@@ -154,6 +155,7 @@ def train_reconstruction(
     quiet: bool = False,
 ) -> None:
     """Train Mercury's reconstruction tokens (+ heads) for every rate; save one file keyed by (split, K)."""
+    guard_file(out, inputs=[checkpoint, data], ours=names_mercury_sim)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     model = load_model(model_name, checkpoint)
     spec = spec_of(model, model_name)
@@ -175,7 +177,8 @@ def train_reconstruction(
             tensors[f"{key}.{name}"] = param.detach().clone()
             with torch.no_grad():
                 param.copy_(base[name])
-    write_tensors(tensors, out, {"model": model_name, "checkpoint_sha256": file_sha256(checkpoint)})
+    write_tensors(tensors, out, {"generator": "mercury-sim train-reconstruction", "model": model_name,
+                                 "checkpoint_sha256": file_sha256(checkpoint)})
     if not quiet:
         print(f"wrote {out} ({len(tensors)} tensors)")
 

@@ -70,18 +70,50 @@ class ImageFolderData(Dataset):
         return self.transform(torch.from_numpy(array.copy()).permute(2, 0, 1)), label
 
 
+# The only globals a CIFAR 'python' pickle names: numpy's array and dtype rebuilders (numpy 1 and 2 spell
+# the module differently) and, in a file re-pickled by Python 3 at protocol 2, the bytes rebuilder
+# ``_codecs.encode`` (text in, bytes out). Containers, numbers and Python 2 strings need no global.
+CIFAR_GLOBALS = frozenset({
+    ("_codecs", "encode"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+})
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """Unpickles only what the CIFAR format holds, so a crafted file cannot run code (plain
+    ``pickle.load`` calls whatever callable the file names)."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in CIFAR_GLOBALS:
+            raise pickle.UnpicklingError(f"refused {module}.{name}: a CIFAR pickle holds only containers, "
+                                         "bytes and numpy arrays")
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(file: Path) -> tuple[np.ndarray, list[int]]:
+    """Images (N x 3 x 32 x 32 uint8) and fine labels of one CIFAR-100 'python' file, via CifarUnpickler."""
+    try:
+        with open(file, "rb") as fh:
+            batch = CifarUnpickler(fh, encoding="bytes").load()
+        if not isinstance(batch, dict):
+            raise ValueError(f"expected a dict, got {type(batch).__name__}")
+        data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = [int(v) for v in batch.get(b"fine_labels", batch.get(b"labels"))]
+        if len(labels) != len(data):
+            raise ValueError(f"{len(data)} images but {len(labels)} labels")
+    except (OSError, KeyError, TypeError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+        raise InputError(file, f"not a CIFAR python pickle ({exc})") from None
+    return data, labels
+
+
 class CifarData(Dataset):
     """CIFAR-100 'python' version: ``train`` / ``test`` pickles with b'data' (N x 3072) and b'fine_labels'."""
 
     def __init__(self, file: Path, transform: Preprocess) -> None:
-        try:
-            with open(file, "rb") as fh:
-                batch = pickle.load(fh, encoding="bytes")  # noqa: S301 - the CIFAR format is a pickle
-            data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-            labels = batch.get(b"fine_labels", batch.get(b"labels"))
-        except (OSError, KeyError, ValueError, pickle.UnpicklingError, EOFError) as exc:
-            raise InputError(file, f"not a CIFAR python pickle ({exc})") from None
-        self.images, self.labels, self.transform = torch.from_numpy(data), list(labels), transform
+        data, labels = read_cifar_batch(file)
+        self.images, self.labels, self.transform = torch.from_numpy(data), labels, transform
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from simulator.errors import InputError
+from simulator.output_guard import guard_file, names_mercury_sim
 
 
 def profile(
@@ -39,6 +40,7 @@ def profile(
     plan = ProfilePlan(tuple(names), token_list, tuple(parse_batches(batch)), repeats, warmup, threads,
                        device)
     path = Path(out)
+    guard_file(path, ours=names_mercury_sim)  # a profile names mercury-sim in its provenance
     document = run_plan(plan, path.stem if name is None else name, quiet)
     from simulator.ml.profiler import write_profile
 

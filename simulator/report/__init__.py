@@ -11,6 +11,7 @@ from simulator.report.html import (
     claims_table,
     figure_block,
     page,
+    plotly_loader,
     provenance,
     run_details,
     summary_table,
@@ -43,14 +44,27 @@ def sections(run: StoredRun) -> list[Section]:
     return out
 
 
-def render(run: StoredRun) -> str:
-    """The report page of a stored run."""
-    return page(f"mercury-sim report: {run.summary.get('scenario', run.folder.name)}", sections(run))
+def render(run: StoredRun, **loader: object) -> str:
+    """The report page of a stored run (``loader``: how it loads plotly.js, see ``plotly_loader``)."""
+    return page(f"mercury-sim report: {run.summary.get('scenario', run.folder.name)}", sections(run), **loader)
 
 
-def write_report(results_dir: Path) -> Path:
-    """(Re)write ``results_dir/report.html`` atomically from the stored results; returns its path."""
-    run = load_run(Path(results_dir))
-    target = Path(results_dir) / REPORT_NAME
-    atomic_write_text(target, render(run))
+def write_report(results_dir: Path, *, self_contained: bool = False) -> Path:
+    """(Re)write the page of a results folder atomically from what it stores; returns its path.
+
+    A run's folder gets ``report.html``, a sweep's ``sweep.html``, a comparison's ``compare.html``. Unless
+    ``self_contained``, plotly.js is loaded from a bundle file beside the page, written once per folder.
+    """
+    folder = Path(results_dir)
+    if (folder / "sweep.json").is_file():
+        from simulator.report.sweep_page import write_sweep_page
+
+        return write_sweep_page(folder, self_contained=self_contained)
+    if (folder / "compare.json").is_file():
+        from simulator.report.compare_page import write_compare_page
+
+        return write_compare_page(folder, self_contained=self_contained)
+    run = load_run(folder)
+    target = folder / REPORT_NAME
+    atomic_write_text(target, render(run, **plotly_loader(folder, self_contained)))
     return target

@@ -1,4 +1,5 @@
-"""Page assembly: one self-contained HTML file (plotly.js inlined once), every user string escaped.
+"""Page assembly: one HTML file per page, every user string escaped; plotly.js either inlined
+(self-contained) or written once per folder as ``plotly-<version>.min.js`` beside the pages that load it.
 
 Figure data goes into ``<script type="application/json">`` blocks with ``<``, ``>`` and ``&`` written as
 JSON ``\\u`` escapes, so no label can close the script element; the page holds no generation timestamp,
@@ -12,11 +13,12 @@ import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 import yaml
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;
@@ -180,13 +182,35 @@ for (const block of document.querySelectorAll('script.figure-data')) {
 </script>"""
 
 
-def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = get_plotlyjs) -> str:
-    """The whole document: head with inlined plotly.js, a contents line, the sections, the render script."""
+def plotly_bundle_name() -> str:
+    return f"plotly-{get_plotlyjs_version()}.min.js"
+
+
+def plotly_loader(folder: Path, self_contained: bool) -> dict[str, Any]:
+    """``page`` arguments that load plotly.js: inlined, or from the folder's shared bundle file, which is
+    written here when absent or different (so many pages in one folder hold one copy)."""
+    if self_contained:
+        return {}
+    from simulator.atomic import atomic_write_text
+
+    bundle = Path(folder) / plotly_bundle_name()
+    text = get_plotlyjs()
+    if not bundle.is_file() or bundle.stat().st_size != len(text.encode()) or bundle.read_text() != text:
+        atomic_write_text(bundle, text)
+    return {"plotlyjs": lambda: "", "script_src": bundle.name}
+
+
+def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = get_plotlyjs,
+         script_src: str | None = None) -> str:
+    """The whole document: head loading plotly.js (inline, or ``script_src`` beside the page), a contents
+    line, the sections, the render script."""
     nav = " ".join(f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in sections)
     body = "\n".join(f'<section id="{escape(s.anchor)}"><h2>{escape(s.title)}</h2>{s.body}</section>'
                      for s in sections)
+    loader = f' src="{escape(script_src)}">' if script_src else f">{plotlyjs()}"
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="mercury-sim">'
             f"<title>{escape(title)}</title><style>{STYLE}</style>\n"
-            f'<script type="text/javascript">{plotlyjs()}</script></head>\n<body>'
+            f'<script type="text/javascript"{loader}</script></head>\n<body>'
             f"<h1>{escape(title)}</h1><nav>{nav}</nav>\n{body}\n{RENDER_SCRIPT}</body></html>\n")

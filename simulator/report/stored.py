@@ -48,8 +48,9 @@ def _parquet(path: Path, columns: list[str]) -> pd.DataFrame:
         raise InputError(path, f"cannot read parquet columns {', '.join(columns)}: {exc}") from None
 
 
-def load_run(folder: Path) -> StoredRun:
-    """Read a results folder; a missing or unreadable file is an InputError naming it."""
+def load_run(folder: Path, record_columns: list[str] = RECORD_COLUMNS) -> StoredRun:
+    """Read a results folder (of its records, ``record_columns``); a missing or unreadable file is an
+    InputError naming it."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "results folder not found")
@@ -68,5 +69,5 @@ def load_run(folder: Path) -> StoredRun:
     claims = _json(claims_path) if claims_path.is_file() else None
     if claims is not None and not (isinstance(claims, list) and all(isinstance(c, dict) for c in claims)):
         raise InputError(claims_path, "expected a list of claim objects")
-    return StoredRun(folder, _parquet(folder / "records.parquet", RECORD_COLUMNS), summary,
+    return StoredRun(folder, _parquet(folder / "records.parquet", record_columns), summary,
                      (folder / "scenario.yaml").read_text(encoding="utf-8"), manifest, trace, claims)

@@ -16,14 +16,19 @@ import typer
 
 from simulator.errors import InputError
 from simulator.traces import synth
+from simulator.traces.column_options import column_mapping, option_words
 from simulator.traces.csv_format import read_trace_csv, write_trace_csv
+from simulator.traces.destination import is_our_table, output_file
 from simulator.traces.importers import FORMATS, check_format, import_traces
+from simulator.traces.logs import import_folder, import_log  # also registers the tables' headers
 from simulator.traces.mahimahi import write_mahimahi
+from simulator.traces.presets import PRESETS
 from simulator.traces.stats import TraceStats, trace_stats
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 EXPORT_FORMATS = ("mahimahi",)
+IMPORT_NAMES = (*FORMATS, *PRESETS)
 LEGS_HELP = "ghoshal2022 5G runs: 'sum' (NR + LTE legs) or 'nr' (NR leg only)."
 
 
@@ -33,18 +38,64 @@ def _command(*parts: object) -> str:
 
 @app.command("import")
 def import_cmd(
-    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")],
-    src: Annotated[Path, typer.Argument(help="Input file (ghoshal2022: a .list file or the data set).")],
-    dest: Annotated[Path, typer.Argument(help="Output trace CSV (ghoshal2022: an output folder).")],
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=f"One of: {', '.join(IMPORT_NAMES)}.")],
+    src: Annotated[Path, typer.Argument(help="Input file, or a folder (ghoshal2022, csv with --time-col, "
+                                              "presets: every .csv below it).")],
+    dest: Annotated[Path, typer.Argument(help="Output trace CSV, or a folder (written inside).")],
     legs: Annotated[str, typer.Option(help=LEGS_HELP)] = "sum",
     bin_ms: Annotated[int, typer.Option("--bin-ms", help="mahimahi: bin width in milliseconds.")] = 100,
+    time_col: Annotated[str | None, typer.Option(help="csv: time column (name or 1-based number).")] = None,
+    rate_col: Annotated[str | None, typer.Option(help="csv: rate column (name or 1-based number).")] = None,
+    time_format: Annotated[str | None, typer.Option(help="csv: strftime of the time column.")] = None,
+    time_unit: Annotated[str | None, typer.Option(help="csv: s, ms, us or epoch (seconds).")] = None,
+    rate_unit: Annotated[str | None, typer.Option(help="csv: bps, kbps, Mbps, Bps, kBps, MBps.")] = None,
+    where: Annotated[list[str] | None,
+                     typer.Option(help="Keep rows where 'COLUMN == VALUE' (or !=); repeatable.")] = None,
+    missing: Annotated[list[str] | None,
+                       typer.Option(help="Missing-value marker (repeatable; replaces the defaults).")] = None,
+    repeated: Annotated[str | None, typer.Option(help="Rows sharing a timestamp: mean, last or sum.")] = None,
+    max_gap: Annotated[int | None, typer.Option(help="Missing samples bridged (default 3).")] = None,
+    gap: Annotated[str | None, typer.Option(help="Longer gaps: outage (default, 0 Mbit/s) or bridge.")] = None,
+    rate_at: Annotated[str | None, typer.Option(help="A rate covers the interval that starts (default) or "
+                                                     "ends at its row.")] = None,
+    resample: Annotated[float | None, typer.Option(help="Time-weighted resampling step in seconds.")] = None,
+    link: Annotated[str | None, typer.Option(help="Presets: uplink (default) or downlink.")] = None,
+    network: Annotated[str | None, typer.Option(help="Presets: keep rows of this NetworkMode (5G, LTE).")] = None,
 ) -> None:
-    """Convert a foreign trace format into the project's CSV trace(s)."""
-    name = check_format(fmt)
+    """Convert a foreign trace format, a column-mapped CSV or a public data set (preset) into trace CSV(s)."""
+    name = check_format(fmt, IMPORT_NAMES)
+    given = {"--time-col": time_col, "--rate-col": rate_col, "--time-format": time_format,
+             "--time-unit": time_unit, "--rate-unit": rate_unit, "--where": where, "--missing": missing,
+             "--repeated": repeated, "--max-gap": max_gap, "--gap": gap, "--rate-at": rate_at,
+             "--resample": resample, "--link": link, "--network": network}
+    given = {k: v for k, v in given.items() if v is not None}
+    if name in PRESETS or (name == "csv" and given):
+        _import_columns(name, src, dest, given)
+        return
     extra = ["--legs", legs] if name == "ghoshal2022" else ["--bin-ms", bin_ms] if name == "mahimahi" else []
+    if name != "ghoshal2022":
+        dest = output_file(dest, f"{src.stem}.csv", inputs=[src])
     written = import_traces(name, src, dest, legs=legs, bin_ms=bin_ms,  # type: ignore[arg-type]
                             command=_command("import", name, src, dest, *extra))
     typer.echo(f"wrote {len(written)} trace file(s) to {dest}")
+
+
+def _import_columns(name: str, src: Path, dest: Path, given: dict) -> None:
+    """``traces import csv --time-col ...`` or ``traces import PRESET``: one log, or every log in a folder."""
+    mapping, provenance = column_mapping(name, given)
+    command = _command("import", name, src, dest, *option_words(given))
+    if src.is_dir():
+        result = import_folder(src, dest, mapping, provenance, command)
+        typer.echo(f"wrote {len(result.written)} trace file(s) and {result.stats_path.name} to {dest}")
+        for _, reason in result.failures:
+            typer.echo(f"failed: {reason}", err=True)
+        if result.failures:
+            raise InputError(src, f"{len(result.failures)} of {len(result.failures) + len(result.written)} "
+                             f"files failed (listed above and in {dest / 'failures.csv'}); the others were written")
+        return
+    target = output_file(dest, f"{src.stem}.csv", inputs=[src])
+    import_log(src, target, mapping, provenance, command)
+    typer.echo(f"wrote {target}")
 
 
 @app.command("export")
@@ -55,7 +106,9 @@ def export_cmd(
 ) -> None:
     """Write a project trace in a foreign format (mahimahi: one line per 1500-byte delivery opportunity)."""
     check_format(fmt, EXPORT_FORMATS)
-    write_mahimahi(dest, read_trace_csv(src))
+    trace = read_trace_csv(src)
+    dest = output_file(dest, f"{src.stem}.up", inputs=[src])  # no mark of ours in it: never replaced
+    write_mahimahi(dest, trace)
     typer.echo(f"wrote {dest}")
 
 
@@ -63,7 +116,7 @@ def _files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(path.glob("*.csv"))
+            found = sorted(p for p in path.glob("*.csv") if not is_our_table(p))
             if not found:
                 raise InputError(path, "folder holds no .csv trace files")
             files.extend(found)
@@ -115,6 +168,7 @@ def fit_cmd(
         raise InputError(None, f"--legs must be 'sum' or 'nr', got {legs!r}", "--legs")
     if levels < 2:
         raise InputError(None, f"--levels must be >= 2, got {levels}", "--levels")
+    out = output_file(out, "models.yaml", inputs=[src_dir])
     command = _command("fit", src_dir, out, "--legs", legs, "--levels", levels)
     doc = synth.fit_dataset(src_dir, legs=legs, levels=levels, command=command)  # type: ignore[arg-type]
     synth.write_models(out, doc)
@@ -134,6 +188,7 @@ def synth_cmd(
     if profile not in synth.profile_names(doc):
         raise InputError(doc["_path"], f"unknown profile {profile!r}; known: "
                          f"{', '.join(synth.profile_names(doc))}", "--profile")
+    out = output_file(out, f"{profile}.csv", inputs=[models] if models else [])
     x = synth.generate(doc, profile, duration_s, seed)
     prov = doc.get("provenance", {})
     meta = {

@@ -1,7 +1,8 @@
 """``mercury-sim traces import FORMAT SRC DEST``: foreign trace formats into the project's CSV.
 
-Every importer writes atomically (a file via a temporary beside it, a folder via a staging folder), so a
-bad input leaves nothing half-written at DEST, and records its provenance in the output's comment block.
+Every importer writes each file atomically (via a temporary beside it) and reads all its input before
+writing, so a bad input leaves nothing half-written at DEST; it records its provenance in the output's
+comment block. Files at DEST that mercury-sim did not write are never replaced (``destination``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.atomic import atomic_directory
 from simulator.errors import InputError
 from simulator.traces import ghoshal
 from simulator.traces.csv_format import iter_trace_rows, open_text, write_trace_csv, write_trace_rows
+from simulator.traces.destination import check_replaceable, output_folder
 from simulator.traces.mahimahi import read_mahimahi
 
 FORMATS = ("ghoshal2022", "mahimahi", "csv", "simgrid")
@@ -131,6 +132,7 @@ def import_ghoshal(
     if legs not in ("sum", "nr"):
         raise InputError(None, f"--legs must be 'sum' or 'nr', got {legs!r}", "legs")
     files = ghoshal.list_files(src)
+    output_folder(dest)
     root = src if src.is_dir() else src.parent
     groups: dict[str, list[np.ndarray]] = {}
     per_network: dict[str, list[np.ndarray]] = {}
@@ -141,27 +143,28 @@ def import_ghoshal(
             "sample_period_s": ghoshal.SAMPLE_S}
     if command:
         base["command"] = command
-    with atomic_directory(dest, keep_existing=True) as stage:
-        for path in files:
-            network, mobility = ghoshal.group_of(path)
-            group = group_name(network, mobility, path)
-            rel = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
-            for run in ghoshal.read_list(path):
-                x = run.samples(legs)
-                if x.size == 0:
-                    raise InputError(path, f"{run.label} has no samples", f"line {run.line}")
-                groups.setdefault(group, []).append(x)
-                if network != "unknown":
-                    per_network.setdefault(network, []).append(x)
-                number = run.label.split()[-1]
-                out = stage / "runs" / group / f"{path.stem}-run{number}.csv"
-                _write(out, x, dict(base, source=f"{rel.as_posix()} {run.label} (line {run.line})"))
-                written.append(dest / out.relative_to(stage))
-        for name, parts in [*groups.items(), *((f"{n}-all", p) for n, p in per_network.items())]:
-            x = np.concatenate(parts)
-            meta = dict(base, source=f"{len(parts)} runs concatenated in file order", runs=len(parts))
-            _write(stage / f"{name}.csv", x, meta)
-            written.append(dest / f"{name}.csv")
+    outputs: dict[Path, tuple[np.ndarray, dict]] = {}
+    for path in files:
+        network, mobility = ghoshal.group_of(path)
+        group = group_name(network, mobility, path)
+        rel = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+        for run in ghoshal.read_list(path):
+            x = run.samples(legs)
+            if x.size == 0:
+                raise InputError(path, f"{run.label} has no samples", f"line {run.line}")
+            groups.setdefault(group, []).append(x)
+            if network != "unknown":
+                per_network.setdefault(network, []).append(x)
+            number = run.label.split()[-1]
+            out = dest / "runs" / group / f"{path.stem}-run{number}.csv"
+            outputs[out] = (x, dict(base, source=f"{rel.as_posix()} {run.label} (line {run.line})"))
+    for name, parts in [*groups.items(), *((f"{n}-all", p) for n, p in per_network.items())]:
+        meta = dict(base, source=f"{len(parts)} runs concatenated in file order", runs=len(parts))
+        outputs[dest / f"{name}.csv"] = (np.concatenate(parts), meta)
+    check_replaceable(outputs)  # every input is read before anything is written
+    for out, (x, meta) in outputs.items():
+        _write(out, x, meta)
+        written.append(out)
     return written
 
 

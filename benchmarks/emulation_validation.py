@@ -1,0 +1,68 @@
+"""Simulator vs emulated testbed on the validation scenarios, repeated: the numbers of README's
+"How close to reality".
+
+    sudo HF_HUB_OFFLINE=1 PYTHONPATH=. python benchmarks/emulation_validation.py [--rounds 3] \
+        [scenarios/validate-constant.yaml scenarios/validate-lte.yaml scenarios/validate-5g-blockage.yaml]
+
+Each round visits every scenario in turn (so background load spreads over all of them): a fresh profile of
+this host (as ``mercury-sim validate --fresh``), the emulation, then the simulation twice on that profile:
+the fluid uplink and the opt-in packet framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``).
+Prints per scenario and schedule the median and range over rounds of the mean-latency error
+(simulated - measured) / measured of the total and of the uplink, with the load average of every round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SCENARIOS = ["scenarios/validate-constant.yaml", "scenarios/validate-lte.yaml", "scenarios/validate-5g-blockage.yaml"]
+FRAMING = {"packet_overhead_bytes": 66, "mss_bytes": 1448}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", default=SCENARIOS)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    from simulator.emulation.testbed import emulate_scenario, facts_text
+    from simulator.emulation.validate import comparison_table, measure_host_profile, with_profile
+    from simulator.runner import run_scenario
+    from simulator.scenario import load_scenario, scenario_from_dict
+
+    errors: dict[tuple[str, str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_index in range(args.rounds):
+            for path in args.scenarios:
+                scenario = load_scenario(path)
+                priced = with_profile(scenario, measure_host_profile(scenario.model, Path(tmp) / "host.yaml"))
+                emulated = emulate_scenario(scenario)
+                data = priced.model_dump(mode="json", exclude_none=True)
+                data["network"].update(FRAMING)
+                framed = scenario_from_dict(data, scenario.path)
+                print(f"round {round_index + 1} {scenario.name}: " + "; ".join(facts_text(emulated.facts)), flush=True)
+                for variant, simulated in (("fluid", run_scenario(priced)), ("framed", run_scenario(framed))):
+                    labels = list(simulated.records.schedule.cat.categories)
+                    table = comparison_table(simulated.records, emulated.run.records, labels)
+                    for row in table[table.metric.isin(["total_ms", "uplink_ms"])].itertuples(index=False):
+                        errors.setdefault((scenario.name, row.schedule, f"{row.metric}-{variant}"), []).append(
+                            row.error_mean)
+                        print(f"  {variant:6s} {row.schedule:12s} {row.metric:9s} simulated {row.simulated_mean:8.1f} "
+                              f"measured {row.measured_mean:8.1f} ms  error {100 * row.error_mean:+6.1f} %", flush=True)
+    print(f"\n{'scenario':22s} {'schedule':12s} {'error of the mean (median over rounds, range)':>30s}")
+    for (name, schedule, what), values in errors.items():
+        finite = [v for v in values if v == v]
+        if not finite:
+            continue
+        print(f"{name:22s} {schedule:12s} {what:18s} {100 * statistics.median(finite):+7.1f} %  "
+              f"({100 * min(finite):+.1f} .. {100 * max(finite):+.1f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""``mercury-sim compare RUN_A RUN_B [...]``: the console table and the comparison folder.
+
+Kept apart from :mod:`simulator.cli` (which mounts it) so the command line starts without pandas or plotly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def compare(
+    runs: Annotated[list[str], typer.Argument(metavar="RUNS", help="Run folders ('mercury-sim run' outputs); the "
+                                              "first is the baseline")],
+    output: str | None = typer.Option(None, "-o", "--output",
+                                      help="Folder for compare.html, .csv, .json (default reports/compare-A-vs-B/, "
+                                           "A and B the run folders' names); new, empty or an earlier "
+                                           "comparison's"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No table"),
+    self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in compare.html"),
+) -> None:
+    """Per schedule, each run's difference from the first in mean, p50, p95, deadline misses, accuracy and
+    energy, with 95 % bootstrap intervals (paired by request when the runs share arrivals and seed)."""
+    from pathlib import Path
+
+    from simulator.cli_support import command_line
+    from simulator.compare import compare_runs, guard_compare_folder, write_comparison
+
+    loaded, table = compare_runs(runs)
+    folders = [run.folder.resolve().name for run in loaded[:2]]  # names of existing folders: safe path parts
+    default = "compare-" + "-vs-".join(folders) + ("-etc" if len(loaded) > 2 else "")
+    out_dir = Path(output) if output else Path("reports") / default
+    guard_compare_folder(out_dir, loaded)  # refuse before writing
+    write_comparison(loaded, table, out_dir, command=command_line(), self_contained=self_contained)
+    if not quiet:
+        print_comparison(table)
+        typer.echo(f"wrote {out_dir}/")
+
+
+def print_comparison(table) -> None:  # noqa: ANN001 (a DataFrame; pandas stays out of start-up)
+    from rich.console import Console
+    from rich.table import Table
+
+    from simulator.compare import METHOD_NOTE, STATISTICS
+
+    out = Table(title="run − baseline", caption=METHOD_NOTE)
+    for column in ("run", "schedule", "statistic", "baseline", "run value", "difference", "95 % interval",
+                   "pairing"):
+        out.add_column(column, justify="left" if column in ("run", "schedule", "statistic", "pairing") else "right")
+    for row in table.to_dict("records"):
+        spec = ".2%" if row["statistic"] == "deadline_miss_rate" else ",.4g"
+        a, b, difference, low, high = (_shown(row[k], spec) for k in ("a", "b", "difference", "ci_low", "ci_high"))
+        out.add_row(row["run"], row["schedule"], STATISTICS[row["statistic"]], a, b, difference, f"[{low}, {high}]",
+                    row["method"])
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 140)
+    console.print(out)
+
+
+def _shown(value: float, spec: str) -> str:
+    return "-" if value != value else format(value, spec)

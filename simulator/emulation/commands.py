@@ -1,0 +1,98 @@
+"""The ``emulate`` and ``validate`` commands; ``simulator.cli`` registers them (heavy imports stay inside)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+
+def _root_or_exit() -> None:
+    """Root and pyroute2, or one line and exit code 2 before anything is created."""
+    import importlib.util
+    import os
+
+    if os.geteuid() != 0:
+        typer.echo("error: emulation needs root (network namespaces and qdiscs); run it with sudo", err=True)
+        raise typer.Exit(2)
+    if importlib.util.find_spec("pyroute2") is None:
+        typer.echo("error: emulation needs pyroute2: pip install 'mercury-sim[emulate]'", err=True)
+        raise typer.Exit(2)
+
+
+@contextmanager
+def _testbed_failure() -> Iterator[None]:
+    """A failed testbed (a worker died or stayed silent) is one line and exit code 1, after the cleanup."""
+    from simulator.emulation.testbed import EmulationError
+
+    try:
+        yield
+    except EmulationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _progress(quiet: bool):  # noqa: ANN202 (a callable or None)
+    return None if quiet else (lambda label, f: typer.echo(f"  {label}: {'started' if f == 0 else 'done'}",
+                                                          err=True))
+
+
+def emulate(
+    scenario: str = typer.Argument(..., help="Scenario YAML file"),
+    output: str | None = typer.Option(None, "-o", "--output",
+                                      help="Output folder (default reports/<name>-emulated/)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
+) -> None:
+    """Execute SCENARIO's schedules on the emulated testbed (root); write records like 'run' does."""
+    import json
+    from pathlib import Path
+
+    from simulator.cli_support import command_line
+    from simulator.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    _root_or_exit()
+    from simulator.console import print_summary
+    from simulator.emulation.testbed import emulate_scenario, facts_text
+    from simulator.outputs import guard_run_folder, write_run
+
+    out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-emulated"
+    guard_run_folder(out_dir, [Path(scenario)])  # before minutes of emulation, not after
+    with _testbed_failure():
+        result = emulate_scenario(loaded, progress=_progress(quiet))
+    write_run(result.run, out_dir, command=command_line(), report=report,
+              extra={"emulation.json": json.dumps(result.facts, indent=2) + "\n"})
+    for warning in result.run.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        print_summary(result.run)
+        for line in facts_text(result.facts):
+            typer.echo(line)
+        typer.echo(f"wrote {out_dir}/")
+
+
+def validate(
+    scenario: str = typer.Argument(..., help="Scenario YAML file"),
+    output: str | None = typer.Option(None, "-o", "--output",
+                                      help="Output folder (default reports/<name>-validation/)"),
+    fresh: bool = typer.Option(False, "--fresh", help="Re-measure this host's profile right before the emulation"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Simulate and emulate SCENARIO (same seed); write comparison.csv and validation.html (root)."""
+    from pathlib import Path
+
+    from simulator.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    _root_or_exit()
+    from simulator.cli_support import command_line
+    from simulator.emulation.validate import print_comparison, run_validation
+
+    out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-validation"
+    with _testbed_failure():
+        validation = run_validation(loaded, out_dir, fresh=fresh, progress=_progress(quiet), command=command_line())
+    if not quiet:
+        print_comparison(validation.table, typer.echo)
+        typer.echo(f"wrote {out_dir}/")
