@@ -3,6 +3,8 @@
 The engine executes Plans from a schedule and knows nothing of schedule names. One call of
 :func:`simulate` runs one schedule on a fresh environment; every schedule sees the same arrivals and
 trace offsets (common random numbers), derived from the seed alone, so runs are reproducible bit for bit.
+Where no resource is shared between devices, :mod:`simulator.fastpath` computes the same records in
+closed form.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ class EngineSetup:
     batch_timeout_s: float
     cloud_batch_factor: Callable[[int], float]
     power: Power
+
+    @property
+    def return_s(self) -> float:
+        """The result's way back: RTT/2 plus its transfer on the downlink (if one is given)."""
+        return self.rtt_s / 2 + (self.result_bytes * 8 / (self.downlink_mbps * 1e6) if self.downlink_mbps else 0.0)
 
     @property
     def expected_requests(self) -> float:
@@ -123,10 +130,14 @@ class _Model:
                           for d in range(setup.devices)]
         self.cloud = CloudPool(self.env, setup.gpus, setup.max_batch, setup.batch_timeout_s,
                                setup.cloud_batch_factor)
-        self.return_s = setup.rtt_s / 2 + (setup.result_bytes * 8 / (setup.downlink_mbps * 1e6)
-                                           if setup.downlink_mbps else 0.0)
+        self.return_s = setup.return_s
         self.completed = 0
         self.on_progress = on_progress
+        # A static schedule's one Plan, priced once (not per request).
+        self._static: tuple[Plan, PlanCost] | None = None
+        if schedule.static:
+            plan = schedule.plan(PlanContext(0.0, 0, mean_mbps))
+            self._static = plan, cost(plan)
         expected = setup.expected_requests
         self._expected = expected if math.isfinite(expected) and expected > 0 else 0.0
         self._report_every = max(1, int(self._expected // 200)) if self._expected else 1000
@@ -155,10 +166,13 @@ class _Model:
     def _request(self, device: int, rid: int) -> Generator[Any, Any, None]:
         env, setup, cols = self.env, self.setup, self.records.columns
         arrived = env.now
-        offset = setup.start_offsets_s[0 if setup.sharing == "shared-cell" else device]
-        plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device], setup.trace,
-                                              offset, setup.overhead_bytes, self.return_s))
-        cost = self.cost(plan)
+        if self._static is not None:
+            plan, cost = self._static
+        else:
+            offset = setup.start_offsets_s[0 if setup.sharing == "shared-cell" else device]
+            plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device], setup.trace,
+                                                  offset, setup.overhead_bytes, self.return_s))
+            cost = self.cost(plan)
         i = self.records.new()
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
         cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived

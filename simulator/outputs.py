@@ -97,6 +97,7 @@ def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "command": command,
         "seed": scenario.workload.seed,
+        "engine": {"requested": scenario.engine, "ran": result.engines},
         "inputs": {role: {"path": str(p), "sha256": file_sha256(p)} for role, p in files.items()},
         "provenance": input_provenance(result),
     }

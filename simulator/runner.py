@@ -17,10 +17,11 @@ from simulator.data import resolve_path, shipped_file, shipped_hint
 from simulator.energy import RadioModel, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
+from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
 from simulator.framing import framed_setup
 from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
 from simulator.profiles import Power, Profile, load_profile
-from simulator.records import STATUS_NAMES
+from simulator.records import STATUS_NAMES, RecordBuffer
 from simulator.results import summarize
 from simulator.scenario import Scenario, load_scenario
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule
@@ -51,6 +52,7 @@ class RunResult:
     records: pd.DataFrame
     summary: dict
     warnings: list[str]
+    engines: dict[str, str] = field(default_factory=dict)  # schedule label -> "fast" or "des", the one that ran
 
 
 def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
@@ -159,19 +161,43 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
             found = costs[plan] = cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
         return found
 
+    if scenario.engine == "fast":
+        for schedule in schedules:
+            _fast_or_error(scenario, fast_path_blocker(setup, schedule))
     frames = []
+    engines: dict[str, str] = {}
+    mean_mbps = mean_bandwidth(scenario, inputs)
     for schedule in schedules:
         callback = (lambda f, label=schedule.label: progress(label, f)) if progress else None
-        buffer = simulate(setup, schedule, cost, mean_mbps=mean_bandwidth(scenario, inputs), on_progress=callback)
+        buffer: RecordBuffer | None = None
+        if scenario.engine != "des" and fast_path_blocker(setup, schedule) is None:
+            try:
+                buffer = simulate_fast(setup, schedule, cost, mean_mbps=mean_mbps)
+            except PoolBinds as exc:
+                _fast_or_error(scenario, f"the GPU pool binds ({exc})")
+            if buffer is not None and callback is not None:
+                callback(1.0)
+        engines[schedule.label] = "des" if buffer is None else "fast"
+        if buffer is None:
+            buffer = simulate(setup, schedule, cost, mean_mbps=mean_mbps, on_progress=callback)
         fill_energy(buffer.columns, buffer.size, setup.power, inputs.radio, setup.rtt_s)
         frames.append(buffer.frame(schedule.label))
+        del buffer  # the frame holds its own copy: free the buffer before the next schedule runs
     labels = [s.label for s in schedules]
-    records = pd.concat(frames, ignore_index=True)
+    records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    del frames
     records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
     summary = summarize(records, labels, scenario.workload.deadline_ms)
     add_distance_to_bound(summary, schedules)
-    return RunResult(scenario, inputs, records, summary, warnings)
+    return RunResult(scenario, inputs, records, summary, warnings, engines)
+
+
+def _fast_or_error(scenario: Scenario, reason: str | None) -> None:
+    """With ``engine: fast``, a reason the fast path does not apply is an input error."""
+    if reason is not None and scenario.engine == "fast":
+        raise InputError(scenario.path, f"the fast path does not apply: {reason}; use engine 'auto' or 'des'",
+                         "engine")
 
 
 def add_distance_to_bound(summary: dict, schedules: list[Schedule]) -> None:

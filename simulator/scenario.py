@@ -248,6 +248,10 @@ class Scenario(_Strict):
     energy: Energy = Energy()
     target_accuracy: float | None = Field(None, gt=0, le=100, description="Each schedule meets this top-1")
     schedules: list[ScheduleConfig] = Field(min_length=1)
+    engine: Literal["auto", "des", "fast"] = Field(
+        "auto", description="auto: the closed-form fast path where it applies (per-device links, no batching, "
+                            "static schedules, a GPU pool that never binds), else the discrete-event model; "
+                            "des or fast: force one (fast where it does not apply is an error)")
 
     _path: Path | None = PrivateAttr(default=None)
 

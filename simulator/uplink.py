@@ -11,6 +11,7 @@ unfinished.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Generator
 from typing import Any
@@ -46,7 +47,8 @@ class SharedCell:
 
     Every active upload receives c(t)/n(t). A virtual clock V advances at that per-flow rate; an upload
     of b bits admitted at V0 finishes when V reaches V0 + b. Between events n is constant, so the time
-    to the next finish is the trace's transfer time of (V_target - V) * n bits.
+    to the next finish is the trace's transfer time of (V_target - V) * n bits. Active uploads sit in a
+    heap ordered by their virtual finish, so an event costs O(log n) however many uploads are active.
     """
 
     def __init__(self, env: simpy.Environment, trace: Trace, offset_s: float) -> None:
@@ -55,7 +57,8 @@ class SharedCell:
         self.offset_s = offset_s
         self._virtual = 0.0
         self._last_t = 0.0
-        self._flows: dict[int, tuple[float, simpy.Event]] = {}
+        self._last_bits: float | None = None  # cumulative bits at _last_t, once computed
+        self._flows: list[tuple[float, int, simpy.Event]] = []  # heap of (virtual finish, admission order, done)
         self._next_id = 0
         self._generation = 0
 
@@ -65,7 +68,7 @@ class SharedCell:
             return 0.0, 0.0
         self._advance()
         done = self.env.event()
-        self._flows[self._next_id] = (self._virtual + 8.0 * n_bytes, done)
+        heapq.heappush(self._flows, (self._virtual + 8.0 * n_bytes, self._next_id, done))
         self._next_id += 1
         self._reschedule()
         yield done
@@ -74,19 +77,26 @@ class SharedCell:
     def _advance(self) -> None:
         now = self.env.now
         if self._flows and now > self._last_t:
-            delivered = (self.trace.cumulative_bits(now + self.offset_s)
-                         - self.trace.cumulative_bits(self._last_t + self.offset_s))
-            self._virtual += delivered / len(self._flows)
+            bits_now = self.trace.cumulative_bits(now + self.offset_s)
+            self._virtual += (bits_now - self._bits_at_last()) / len(self._flows)
+            self._last_bits = bits_now
+        elif now != self._last_t:
+            self._last_bits = None
         self._last_t = now
+
+    def _bits_at_last(self) -> float:
+        """The trace's cumulative bits at the last event, computed once per event instead of twice."""
+        if self._last_bits is None:
+            self._last_bits = self.trace.cumulative_bits(self._last_t + self.offset_s)
+        return self._last_bits
 
     def _reschedule(self) -> None:
         self._generation += 1
         if not self._flows:
             return
-        target = min(t for t, _ in self._flows.values())
-        bits_each = max(target - self._virtual, 0.0)
+        bits_each = max(self._flows[0][0] - self._virtual, 0.0)
         now_trace = self.env.now + self.offset_s
-        end = self.trace.time_of_bits(self.trace.cumulative_bits(now_trace) + bits_each * len(self._flows))
+        end = self.trace.time_of_bits(self._bits_at_last() + bits_each * len(self._flows))
         if math.isinf(end):
             return
         generation = self._generation
@@ -97,12 +107,16 @@ class SharedCell:
         if generation != self._generation:
             return  # superseded by a later arrival or departure
         self._advance()
-        target = min(t for t, _ in self._flows.values())
-        # Finish every flow that reached its target (ties finish together); tolerate float rounding.
+        flows = self._flows
+        target = flows[0][0]
+        # Finish every flow that reached its target (ties finish together, in admission order); tolerate
+        # float rounding.
         tolerance = 1e-9 * max(1.0, abs(target))
-        finished = [k for k, (t, _) in self._flows.items() if t <= target + tolerance]
+        finished = []
+        while flows and flows[0][0] <= target + tolerance:
+            finished.append(heapq.heappop(flows))
+        finished.sort(key=lambda flow: flow[1])
         self._virtual = max(self._virtual, target)
-        for key in finished:
-            _, event = self._flows.pop(key)
+        for _, _, event in finished:
             event.succeed()
         self._reschedule()

@@ -226,3 +226,30 @@ def test_tails_on_random_overlapping_transfers_match_the_definition() -> None:
         end = start + np.round(rng.uniform(0, 3, n), 1)
         expected = _tails_one_by_one(device, start, end, 2.5)
         assert radio_tails(device, start, end, 2.5).tolist() == pytest.approx(expected)
+
+
+def test_the_oracle_runs_on_the_des_and_refuses_the_fast_path(lab: Path) -> None:
+    from simulator.errors import InputError
+    from simulator.runner import run_scenario
+
+    base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", accuracy_tables=["acc.csv"],
+                schedules=[ORACLE, {"kind": "mobile-only"}], energy={"radio": "lte-huang2012"})
+    result = run_scenario(load_scenario(write_scenario(lab / "s.yaml", **base)))
+    assert result.engines == {"oracle": "des", "mobile-only": "fast"}
+    with pytest.raises(InputError, match="schedule 'oracle' plans each request"):
+        run_scenario(load_scenario(write_scenario(lab / "s.yaml", engine="fast", **base)))
+
+
+def test_both_engines_give_the_same_energy_split(lab: Path) -> None:
+    from simulator.runner import run_scenario
+
+    base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", accuracy_tables=["acc.csv"],
+                energy={"radio": "lte-huang2012"}, network={"trace": "trace.csv", "rtt_ms": 10.0},
+                workload={"arrival": "periodic", "fps": 10, "n_requests": 20, "seed": 1},
+                schedules=[{"kind": "cloud-only", "image_bytes": 250_000}, {"kind": "mercury", "split_after": 3,
+                                                                           "reduction": 0.5}])
+    fast = run_scenario(load_scenario(write_scenario(lab / "s.yaml", engine="fast", **base)))
+    des = run_scenario(load_scenario(write_scenario(lab / "s.yaml", engine="des", **base)))
+    assert set(fast.engines.values()) == {"fast"}
+    pd.testing.assert_frame_equal(fast.records, des.records, check_exact=True)
+    assert (fast.records.energy_tail_j > 0).any()

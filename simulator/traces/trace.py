@@ -126,6 +126,37 @@ class Trace:
         remainder = min(max(target_bits - periods * total, 0.0), total)
         return periods * self.duration_s + self._time_within(remainder, slack)
 
+    def transfer_ends(self, starts_s: np.ndarray, n_bytes: float) -> np.ndarray:
+        """:meth:`transfer_end` of many uploads of ``n_bytes`` at once: the same operations element by
+        element, so the same values bit for bit (the fast path relies on that)."""
+        starts = np.asarray(starts_s, dtype=np.float64)
+        if n_bytes <= 0:
+            return starts.copy()
+        bits = 8.0 * n_bytes
+        duration, total = self.duration_s, self.total_bits
+        periods = np.floor(starts / duration)
+        tau = starts - periods * duration
+        i = np.searchsorted(self.times_s, tau, side="right") - 1
+        cum = self._cum_bits  # type: ignore[attr-defined]
+        sent = periods * total + (cum[i] + self.mbps[i] * 1e6 * (tau - self.times_s[i]))
+        if self.at_end == "stop":
+            sent = np.where(periods >= 1, total, sent)
+        sent = np.where(starts <= 0, 0.0, sent)
+        target = sent + bits
+        slack = np.maximum(1e-9 * bits, 1e-12 * target)
+        whole = np.maximum(np.ceil((target - slack) / total) - 1, 0.0)
+        remainder = np.minimum(np.maximum(target - whole * total, 0.0), total)
+        j = np.searchsorted(cum, remainder - slack, side="left")
+        k = np.maximum(j - 1, 0)
+        bounds = self._bounds  # type: ignore[attr-defined]
+        with np.errstate(divide="ignore", invalid="ignore"):  # rate 0 only where j == 0, discarded below
+            within = np.minimum(self.times_s[k] + np.maximum(remainder - cum[k], 0.0) / (self.mbps[k] * 1e6),
+                                bounds[k + 1])
+        ends = whole * duration + np.where(j == 0, 0.0, within)
+        if self.at_end == "stop":
+            ends = np.where(whole >= 1, math.inf, ends)
+        return ends
+
     # -- helpers within one pass ----------------------------------------------------------------------
     def _wrap(self, t: float) -> float | None:
         periods = math.floor(t / self.duration_s)
