@@ -16,8 +16,8 @@ import typer
 
 import simulator
 from simulator import compare_cli
-from simulator.emulation import commands as emulation_commands
 from simulator.cli_support import command_line, record_command_line
+from simulator.emulation import commands as emulation_commands
 from simulator.errors import InputError
 from simulator.ml import profiler_cli
 
