@@ -214,6 +214,9 @@ def run_point(scenario: dict[str, Any], scenario_path: str) -> dict[str, Any]:
         row: dict[str, Any] = {"schedule": schedule}
         row.update({column: stats.get(column) for column in SUMMARY_COLUMNS})
         row.update({f"mean_{name}": value for name, value in stats.get("components_mean_ms", {}).items()})
+        row.update({f"mean_energy_{part}_j": value for part, value in stats.get("energy_mean_j", {}).items()})
+        if "oracle_gap_ms" in stats:
+            row["oracle_gap_ms"] = stats["oracle_gap_ms"]
         requests = result.records[result.records.schedule == schedule]
         for column in CHOSEN:
             row[column], row[f"{column}_distribution"] = chosen_summary(requests[column])
