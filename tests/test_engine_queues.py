@@ -1,0 +1,163 @@
+"""Queues by hand: staggered uploads on a shared cell and a dedicated link, cloud batching, energy with waits.
+
+Every expected value is worked out on paper from the model's definition (processor sharing, FIFO links,
+gather-then-batch GPUs, energy = compute + radio + idle waiting), never with the engine's own helpers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import write_profile, write_scenario, write_trace
+
+from simulator.runner import run
+from simulator.scenario import load_scenario
+
+CLOUD_SINGLE_MS = 0.5 + 12 * 1.0 + 0.25  # embed + 12 blocks + head on the cloud profile below
+MBIT = 125_000  # bytes in one megabit
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    """A 10 Mbit/s trace, a slow constant-time device and a fast cloud whose batch of 2 costs 1.5x."""
+    write_trace(tmp_path / "trace.csv", [0, 1, 2, 3], [10, 10, 10, 10])
+    write_profile(tmp_path / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0,
+                  power={"compute": 6.0, "idle": 1.0, "radio": 2.0})
+    write_profile(tmp_path / "cloud.yaml", block_ms=1.0, embed_ms=0.5, head_ms=0.25,
+                  batch={"sizes": [1, 2, 4], "factor": [1.0, 1.5, 2.0]})
+    return tmp_path
+
+
+def _run(lab: Path, schedules: list[dict], **overrides: object) -> pd.DataFrame:
+    base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", schedules=schedules)
+    base.update(overrides)  # type: ignore[arg-type]
+    records, _ = run(load_scenario(write_scenario(lab / "s.yaml", **base)))
+    return records.sort_values(["device", "request_id"]).reset_index(drop=True)
+
+
+def _two_uploads_50ms_apart(lab: Path, sharing: str, **network: object) -> pd.DataFrame:
+    """One camera at 20 fps sending two 1 Mbit images: the second starts while the first is on the air."""
+    return _run(lab, [{"kind": "cloud-only", "image_bytes": MBIT}],
+                network={"trace": "trace.csv", "sharing": sharing, **network},
+                workload={"arrival": "periodic", "fps": 20, "n_requests": 2, "seed": 1})
+
+
+def test_shared_cell_staggered_uploads_share_only_while_both_are_active(lab: Path) -> None:
+    """A alone 0-50 ms (0.5 Mbit), both at 5 Mbit/s until A is done at 150 ms, then B alone until 200 ms."""
+    records = _two_uploads_50ms_apart(lab, "shared-cell")
+    assert records.uplink_queue_ms.tolist() == pytest.approx([0.0, 0.0])
+    assert records.uplink_ms.tolist() == pytest.approx([150.0, 150.0])
+    assert records.total_ms.tolist() == pytest.approx([150.0 + CLOUD_SINGLE_MS] * 2)
+
+
+def test_shared_cell_follows_capacity_changes_from_its_offset(lab: Path) -> None:
+    """Offset 0.9 s on 10 | 20 | 10 | 10 Mbit/s: A alone 0.9-0.95 (0.5 Mbit), sharing 10 Mbit/s to 1.0
+    (0.25 Mbit each), then 10 Mbit/s each: A's last 0.25 Mbit by 1.025; B's last 0.5 Mbit alone at 20 Mbit/s by 1.05.
+    """
+    write_trace(lab / "trace.csv", [0, 1, 2, 3], [10, 20, 10, 10])
+    records = _two_uploads_50ms_apart(lab, "shared-cell", start_offset_s=0.9)
+    assert records.uplink_ms.tolist() == pytest.approx([125.0, 100.0])
+
+
+def test_dedicated_link_serves_uploads_in_order_and_reports_the_wait(lab: Path) -> None:
+    """FIFO: A uses the link 0-100 ms, B (ready at 50 ms) waits 50 ms, then transfers 100-200 ms."""
+    records = _two_uploads_50ms_apart(lab, "per-device")
+    assert records.uplink_queue_ms.tolist() == pytest.approx([0.0, 50.0])
+    assert records.uplink_ms.tolist() == pytest.approx([100.0, 100.0])
+    assert records.total_ms.tolist() == pytest.approx([100.0 + CLOUD_SINGLE_MS, 150.0 + CLOUD_SINGLE_MS])
+
+
+def test_three_jobs_one_gpu_batch_cap_and_gathering_timeout(lab: Path) -> None:
+    """1 ms uploads every 2 ms reach the GPU at 1, 3 and 5 ms; max batch 2, gathering window 5 ms.
+
+    Job 1 opens a batch at 1 ms and gathers; job 2 fills it at 3 ms, so the batch starts then (no waiting for
+    the timeout) and takes 1.5 x 12.75 ms until 22.125 ms. Job 3 (queued since 5 ms) opens the next batch at
+    22.125 ms, nobody joins within 5 ms, so it runs alone from 27.125 ms for 12.75 ms.
+    """
+    records = _run(lab, [{"kind": "cloud-only", "image_bytes": 1250}],
+                   workload={"arrival": "periodic", "fps": 500, "n_requests": 3, "seed": 1},
+                   cloud={"gpus": 1, "max_batch": 2, "batch_timeout_ms": 5})
+    batched = 1.5 * CLOUD_SINGLE_MS
+    third_starts = 3.0 + batched + 5.0  # the first batch ends, then a full gathering window passes
+    assert records.arrival_s.tolist() == pytest.approx([0.0, 0.002, 0.004])
+    assert records.uplink_ms.tolist() == pytest.approx([1.0] * 3)
+    assert records.cloud_queue_ms.tolist() == pytest.approx([3.0 - 1.0, 0.0, third_starts - 5.0])
+    assert records.cloud_ms.tolist() == pytest.approx([batched, batched, CLOUD_SINGLE_MS])
+    assert records.total_ms.tolist() == pytest.approx([3.0 + batched, 3.0 + batched - 2.0,
+                                                       third_starts + CLOUD_SINGLE_MS - 4.0])
+
+
+def test_same_instant_arrivals_fill_the_batch_at_once(lab: Path) -> None:
+    """Three devices' identical uploads reach the GPU together: two start at once (no gathering wait),
+    the third waits for that batch, then gathers for the whole 4 ms window alone."""
+    records = _run(lab, [{"kind": "cloud-only", "image_bytes": 1250}],
+                   workload={"arrival": "back-to-back", "n_requests": 1, "devices": 3, "seed": 1},
+                   cloud={"gpus": 1, "max_batch": 2, "batch_timeout_ms": 4})
+    batched = 1.5 * CLOUD_SINGLE_MS
+    assert sorted(records.cloud_queue_ms.tolist()) == pytest.approx([0.0, 0.0, batched + 4.0])
+    assert sorted(records.cloud_ms.tolist()) == pytest.approx([CLOUD_SINGLE_MS, batched, batched])
+
+
+def test_job_arriving_as_the_gathering_window_closes_joins_the_batch(lab: Path) -> None:
+    """Two devices send 1 Mbit at t = 0 from trace offsets 0 (8 Mbit/s: 125 ms) and 1 s (4 Mbit/s: 250 ms).
+
+    The first job opens a batch at 125 ms and gathers for 125 ms; the second arrives at 250 ms, in the very
+    instant the window closes. It must join that batch (never be lost): both start at 250 ms, batched.
+    """
+    write_trace(lab / "trace.csv", [0, 1, 2, 3], [8, 4, 8, 8])
+    records = _run(lab, [{"kind": "cloud-only", "image_bytes": MBIT}],
+                   network={"trace": "trace.csv", "start_offset_s": [0.0, 1.0]},
+                   workload={"arrival": "back-to-back", "n_requests": 1, "devices": 2, "seed": 1},
+                   cloud={"gpus": 1, "max_batch": 2, "batch_timeout_ms": 125})
+    batched = 1.5 * CLOUD_SINGLE_MS
+    assert records.status.tolist() == ["ok", "ok"]
+    assert records.uplink_ms.tolist() == pytest.approx([125.0, 250.0])
+    assert records.cloud_queue_ms.tolist() == pytest.approx([125.0, 0.0])
+    assert records.cloud_ms.tolist() == pytest.approx([batched, batched])
+
+
+def test_two_gpus_serve_simultaneous_jobs_in_parallel(lab: Path) -> None:
+    """Without batching, two GPUs take two same-instant jobs at once; one GPU makes the second wait."""
+    kwargs = dict(schedules=[{"kind": "cloud-only", "image_bytes": 1250}],
+                  workload={"arrival": "back-to-back", "n_requests": 1, "devices": 2, "seed": 1})
+    two = _run(lab, cloud={"gpus": 2, "max_batch": 1}, **kwargs)  # type: ignore[arg-type]
+    one = _run(lab, cloud={"gpus": 1, "max_batch": 1}, **kwargs)  # type: ignore[arg-type]
+    assert two.cloud_queue_ms.tolist() == pytest.approx([0.0, 0.0])
+    assert sorted(one.cloud_queue_ms.tolist()) == pytest.approx([0.0, CLOUD_SINGLE_MS])
+
+
+def test_energy_charges_compute_radio_and_waiting_with_every_queue_busy(lab: Path) -> None:
+    """Mercury split after block 1 at 20 fps on a slow cloud: device, link and GPU queues all fill.
+
+    Per request: 110 ms on the device (embed + block 1), 307,200 B = 245.76 ms at 10 Mbit/s, RTT/2 = 10 ms
+    before the cloud, 11 blocks x 30 ms + head 0.25 ms = 330.25 ms on the GPU, RTT/2 back. Energy is
+    6 W x compute + 2 W x transfer + 1 W x (link queue + RTT/2 + cloud queue + cloud + return); waiting for
+    the device's own CPU is not charged again (that CPU is busy with an earlier frame, charged there).
+    """
+    write_profile(lab / "cloud.yaml", block_ms=30.0, embed_ms=0.5, head_ms=0.25)
+    records = _run(lab, [{"kind": "mercury", "split_after": 1, "reduction": 0.5}],
+                   network={"trace": "trace.csv", "rtt_ms": 20.0},
+                   workload={"arrival": "periodic", "fps": 20, "n_requests": 3, "seed": 1})
+    mobile, transfer, cloud, half_rtt = 110.0, 245.76, 11 * 30.0 + 0.25, 10.0
+    # device: 0-110, 110-220, 220-330 for frames arriving at 0, 50, 100 ms
+    mobile_queue = [0.0, 60.0, 120.0]
+    # link: 110-355.76, 355.76-601.52, 601.52-847.28
+    link_start = [110.0, 110.0 + transfer, 110.0 + 2 * transfer]
+    link_queue = [link_start[i] - (110.0 * (i + 1)) for i in range(3)]
+    # GPU: arrivals 10 ms after each upload ends; each waits for the previous job
+    at_gpu = [link_start[i] + transfer + half_rtt for i in range(3)]
+    gpu_start = [at_gpu[0], max(at_gpu[1], at_gpu[0] + cloud), 0.0]
+    gpu_start[2] = max(at_gpu[2], gpu_start[1] + cloud)
+    cloud_queue = [gpu_start[i] - at_gpu[i] for i in range(3)]
+    assert records.mobile_queue_ms.tolist() == pytest.approx(mobile_queue)
+    assert records.uplink_queue_ms.tolist() == pytest.approx(link_queue)
+    assert records.cloud_queue_ms.tolist() == pytest.approx(cloud_queue)
+    assert min(link_queue[1:] + cloud_queue[1:]) > 50.0  # every queue really is busy
+    waiting = [link_queue[i] + half_rtt + cloud_queue[i] + cloud + half_rtt for i in range(3)]
+    expected_j = [(6.0 * mobile + 2.0 * transfer + 1.0 * waiting[i]) / 1e3 for i in range(3)]
+    assert records.energy_j.tolist() == pytest.approx(expected_j)
+    expected_total = [mobile_queue[i] + mobile + link_queue[i] + transfer + half_rtt + cloud_queue[i] + cloud
+                      + half_rtt for i in range(3)]
+    assert records.total_ms.tolist() == pytest.approx(expected_total)
