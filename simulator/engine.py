@@ -114,7 +114,7 @@ class _Model:
         self.records = RecordBuffer(int(min(setup.expected_requests, 5e6)) if math.isfinite(
             setup.expected_requests) else 1024)
         self.cpus = [simpy.Resource(self.env, capacity=1) for _ in range(setup.devices)]
-        self.recent = [deque(maxlen=64) for _ in range(setup.devices)]
+        self.recent = [deque(maxlen=getattr(schedule, "bandwidth_history", 0)) for _ in range(setup.devices)]
         if setup.sharing == "shared-cell":
             cell = SharedCell(self.env, setup.trace, setup.start_offsets_s[0])
             self.links: list[DedicatedLink | SharedCell] = [cell] * setup.devices
@@ -155,7 +155,9 @@ class _Model:
     def _request(self, device: int, rid: int) -> Generator[Any, Any, None]:
         env, setup, cols = self.env, self.setup, self.records.columns
         arrived = env.now
-        plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device]))
+        offset = setup.start_offsets_s[0 if setup.sharing == "shared-cell" else device]
+        plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device], setup.trace,
+                                              offset, setup.overhead_bytes))
         cost = self.cost(plan)
         i = self.records.new()
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
