@@ -61,6 +61,37 @@ def test_shared_cell_follows_capacity_changes_from_its_offset(lab: Path) -> None
     assert records.uplink_ms.tolist() == pytest.approx([125.0, 100.0])
 
 
+def test_shared_cell_three_staggered_uploads(lab: Path) -> None:
+    """1 Mbit each at 0, 50 and 100 ms on 10 Mbit/s. A alone to 50 ms (0.5 Mbit); A and B at 5 Mbit/s to 100 ms
+    (A 0.75, B 0.25); all three at 10/3 Mbit/s until A's last 0.25 Mbit is done at 175 ms (B 0.5, C 0.25);
+    B and C at 5 Mbit/s until B is done at 275 ms (C 0.75); C alone until 300 ms."""
+    records = _run(lab, [{"kind": "cloud-only", "image_bytes": MBIT}],
+                   network={"trace": "trace.csv", "sharing": "shared-cell"},
+                   workload={"arrival": "periodic", "fps": 20, "n_requests": 3, "seed": 1})
+    assert records.uplink_ms.tolist() == pytest.approx([175.0, 225.0, 200.0])
+
+
+def test_shared_cell_tiny_and_empty_uploads() -> None:
+    """One byte still takes its 0.8 us on 10 Mbit/s; nothing to send takes no time and never waits."""
+    import simpy
+
+    from simulator.traces import Trace
+    from simulator.uplink import SharedCell
+
+    env = simpy.Environment()
+    cell = SharedCell(env, Trace.constant(10.0), 0.0)
+    got: dict[int, tuple[float, float]] = {}
+
+    def upload(n_bytes: int):  # noqa: ANN202
+        got[n_bytes] = yield from cell.send(n_bytes)
+
+    env.process(upload(1))
+    env.process(upload(0))
+    env.run()
+    assert got[0] == (0.0, 0.0)
+    assert got[1][0] == 0.0 and got[1][1] == pytest.approx(8 / 10e6)
+
+
 def test_dedicated_link_serves_uploads_in_order_and_reports_the_wait(lab: Path) -> None:
     """FIFO: A uses the link 0-100 ms, B (ready at 50 ms) waits 50 ms, then transfers 100-200 ms."""
     records = _two_uploads_50ms_apart(lab, "per-device")
@@ -116,6 +147,26 @@ def test_job_arriving_as_the_gathering_window_closes_joins_the_batch(lab: Path) 
     assert records.uplink_ms.tolist() == pytest.approx([125.0, 250.0])
     assert records.cloud_queue_ms.tolist() == pytest.approx([125.0, 0.0])
     assert records.cloud_ms.tolist() == pytest.approx([batched, batched])
+
+
+def test_three_same_instant_jobs_form_one_batch_of_three(lab: Path) -> None:
+    """With max batch 4, three jobs arriving together all join the first batch (factor 1.75, between 1.5 at two
+    and 2.0 at four); the batch is not full, so the GPU gathers for the whole 3 ms window before it starts."""
+    records = _run(lab, [{"kind": "cloud-only", "image_bytes": 1250}],
+                   workload={"arrival": "back-to-back", "n_requests": 1, "devices": 3, "seed": 1},
+                   cloud={"gpus": 1, "max_batch": 4, "batch_timeout_ms": 3})
+    assert records.cloud_ms.tolist() == pytest.approx([1.75 * CLOUD_SINGLE_MS] * 3)
+    assert records.cloud_queue_ms.tolist() == pytest.approx([3.0] * 3)
+
+
+def test_batching_without_a_gathering_window_starts_at_once(lab: Path) -> None:
+    """max batch 2 and a 0 ms window: a job alone starts the moment it arrives, and the GPU keeps serving."""
+    records = _run(lab, [{"kind": "cloud-only", "image_bytes": 1250}],
+                   workload={"arrival": "periodic", "fps": 10, "n_requests": 3, "seed": 1},
+                   cloud={"gpus": 1, "max_batch": 2, "batch_timeout_ms": 0})
+    assert records.status.tolist() == ["ok"] * 3
+    assert records.cloud_queue_ms.tolist() == pytest.approx([0.0] * 3)
+    assert records.cloud_ms.tolist() == pytest.approx([CLOUD_SINGLE_MS] * 3)
 
 
 def test_two_gpus_serve_simultaneous_jobs_in_parallel(lab: Path) -> None:
