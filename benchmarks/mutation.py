@@ -63,9 +63,10 @@ def sample(names: list[str], words: list[str], every: int) -> list[str]:
     return [name for group in by_module.values() for name in group[::every]]
 
 
-def run_mutmut(names: list[str], children: int) -> None:
+def run_mutmut(names: list[str], children: int, quiet: bool = False) -> None:
+    output = subprocess.DEVNULL if quiet else None
     subprocess.run(["mutmut", "run", "--max-children", str(children), *names], cwd=ROOT, env=mutmut_env(),
-                   check=False)
+                   check=False, stdout=output, stderr=output)
 
 
 def results() -> dict[str, str]:
@@ -136,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if not args.score_only:
-        run_mutmut(["simulator.no-such-module*"], args.children)  # generate mutants and map tests, run none
+        print("generating mutants and mapping tests to functions ...", flush=True)
+        run_mutmut(["simulator.no-such-module*"], args.children, quiet=True)  # matches no mutant: runs none
     chosen = sample(generated_mutants(), args.modules, args.every)
     if not args.score_only:
         run_mutmut(chosen, args.children)

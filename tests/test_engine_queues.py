@@ -19,17 +19,6 @@ CLOUD_SINGLE_MS = 0.5 + 12 * 1.0 + 0.25  # embed + 12 blocks + head on the cloud
 MBIT = 125_000  # bytes in one megabit
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Path:
-    """A 10 Mbit/s trace, a slow constant-time device and a fast cloud whose batch of 2 costs 1.5x."""
-    write_trace(tmp_path / "trace.csv", [0, 1, 2, 3], [10, 10, 10, 10])
-    write_profile(tmp_path / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0,
-                  power={"compute": 6.0, "idle": 1.0, "radio": 2.0})
-    write_profile(tmp_path / "cloud.yaml", block_ms=1.0, embed_ms=0.5, head_ms=0.25,
-                  batch={"sizes": [1, 2, 4], "factor": [1.0, 1.5, 2.0]})
-    return tmp_path
-
-
 def _run(lab: Path, schedules: list[dict], **overrides: object) -> pd.DataFrame:
     base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", schedules=schedules)
     base.update(overrides)  # type: ignore[arg-type]
