@@ -6,6 +6,7 @@ gather-then-batch GPUs, energy = compute + radio + idle waiting), never with the
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -201,3 +202,72 @@ def test_energy_charges_compute_radio_and_waiting_with_every_queue_busy(lab: Pat
     expected_total = [mobile_queue[i] + mobile + link_queue[i] + transfer + half_rtt + cloud_queue[i] + cloud
                       + half_rtt for i in range(3)]
     assert records.total_ms.tolist() == pytest.approx(expected_total)
+
+
+def test_periodic_cameras_start_at_a_random_phase_within_one_period(lab: Path) -> None:
+    records = _run(lab, [{"kind": "mobile-only"}],
+                   workload={"arrival": "periodic", "fps": 0.5, "duration_s": 9.0, "devices": 3, "seed": 4,
+                             "on_busy": "drop"})
+    for _, device in records.groupby("device"):
+        times = device.arrival_s.to_numpy()
+        assert 0.0 <= times[0] < 2.0 and (times < 9.0).all()
+        assert list(times[1:] - times[:-1]) == pytest.approx([2.0] * (len(times) - 1))
+        assert len(times) == math.ceil((9.0 - times[0]) / 2.0)  # every frame k >= 0 with phase + 2k < 9 s
+    assert records.groupby("device").arrival_s.first().nunique() == 3
+
+
+def test_poisson_arrivals_have_the_configured_rate(lab: Path) -> None:
+    """2000 exponential gaps at 100/s: mean 10 ms (standard error 0.22 ms); duration-bound runs start near 0."""
+    counted = _run(lab, [{"kind": "cloud-only", "image_bytes": 1}],
+                   workload={"arrival": "poisson", "rate_per_s": 100, "n_requests": 2000, "seed": 3})
+    assert len(counted) == 2000
+    assert counted.arrival_s.diff().mean() == pytest.approx(0.010, rel=0.07)
+    timed = _run(lab, [{"kind": "cloud-only", "image_bytes": 1}],
+                 workload={"arrival": "poisson", "rate_per_s": 100, "duration_s": 5.0, "seed": 3})
+    assert timed.arrival_s.min() < 0.1 and timed.arrival_s.max() < 5.0
+    assert len(timed) == pytest.approx(500, rel=0.15)
+
+
+def test_random_trace_offsets_cover_the_whole_trace() -> None:
+    from simulator.engine import start_offsets
+
+    offsets = start_offsets(7, 50, 1000.0)
+    assert min(offsets) >= 0.0 and max(offsets) < 1000.0 and max(offsets) > 500.0
+    assert start_offsets(7, 50, 1000.0) == offsets != start_offsets(8, 50, 1000.0)
+
+
+def test_back_to_back_stops_when_the_duration_is_reached(lab: Path) -> None:
+    """Each frame takes exactly 1 s on the device (20 + 12 x 80 + 20 ms): frames start at 0 and 1 s; at 2 s the
+    duration is over, so no third frame starts."""
+    write_profile(lab / "mobile.yaml", block_ms=80.0, embed_ms=20.0, head_ms=20.0)
+    records = _run(lab, [{"kind": "mobile-only"}], workload={"arrival": "back-to-back", "duration_s": 2.0, "seed": 1})
+    assert records.request_id.tolist() == [0, 1] and records.arrival_s.tolist() == [0.0, 1.0]
+
+
+def test_protocol_overhead_travels_with_every_upload(lab: Path) -> None:
+    records = _run(lab, [{"kind": "cloud-only", "image_bytes": MBIT}],
+                   network={"trace": "trace.csv", "overhead_bytes": MBIT},
+                   workload={"arrival": "periodic", "fps": 1, "n_requests": 2, "seed": 1})
+    assert records.uplink_bytes.tolist() == [2 * MBIT] * 2
+    assert records.uplink_ms.tolist() == pytest.approx([200.0] * 2)
+
+
+def test_progress_rises_to_one(lab: Path) -> None:
+    from simulator.runner import run as run_scenario
+
+    seen: list[tuple[str, float]] = []
+    sc = load_scenario(write_scenario(lab / "p.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+                                      schedules=[{"kind": "cloud-only", "label": "c", "image_bytes": 1}],
+                                      workload={"arrival": "periodic", "fps": 10, "n_requests": 400, "seed": 1}))
+    run_scenario(sc, progress=lambda label, f: seen.append((label, f)))
+    fractions = [f for _, f in seen]
+    assert {label for label, _ in seen} == {"c"} and len(fractions) > 100
+    assert fractions == sorted(fractions) and 0.0 < fractions[0] <= 0.01 and fractions[-1] == 1.0
+
+
+def test_otas_through_the_runner(lab: Path) -> None:
+    """OTAS at split 1 chosen for 88.1 % (r = 15): 183 tokens x 3076 B at 10 Mbit/s."""
+    records = _run(lab, [{"kind": "otas", "label": "o", "split_after": 1, "target_accuracy": 88.1}],
+                   workload={"arrival": "periodic", "fps": 0.5, "n_requests": 1, "seed": 1})
+    assert records.schedule.tolist() == ["o"] and records.parameter.tolist() == [15.0]
+    assert records.uplink_ms.tolist() == pytest.approx([183 * 3076 * 8 / 10e6 * 1e3])

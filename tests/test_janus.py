@@ -203,8 +203,11 @@ def test_engine_keeps_as_many_uploads_as_the_window_asks(profiles: Path, monkeyp
     seen: list[int] = []
     original = JanusSchedule.bandwidth_estimate
 
+    recorded: list[float] = []
+
     def spy(self: JanusSchedule, ctx: PlanContext) -> float:
         seen.append(len(ctx.recent_mbps))
+        recorded.extend(list(ctx.recent_mbps)[-1:])
         return original(self, ctx)
 
     monkeypatch.setattr(JanusSchedule, "bandwidth_estimate", spy)
@@ -217,3 +220,18 @@ def test_engine_keeps_as_many_uploads_as_the_window_asks(profiles: Path, monkeyp
     records, _ = run(sc)
     assert (records.split_after == 0).all()  # every frame uploads (a fat pipe)
     assert max(seen) == 70
+    assert recorded[-1] == pytest.approx(1000.0)  # 50 kB in 0.4 ms: 1000 Mbit/s measured
+
+
+def test_shared_cell_radio_reads_the_cell_trace_position(profiles: Path) -> None:
+    """In a shared cell every device sees the cell's trace position (the first offset, 40 s: all fat), not
+    its own (device 1's 0 s would read samples 58, 59 and 0, one of them thin): both devices upload."""
+    write_trace(profiles / "trace.csv", np.arange(60), [0.05] * 30 + [1000.0] * 30)
+    sc = load_scenario(write_scenario(
+        profiles / "s.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+        network={"trace": "trace.csv", "sharing": "shared-cell", "start_offset_s": [40.0, 0.0]},
+        workload={"arrival": "back-to-back", "n_requests": 1, "devices": 2, "seed": 1},
+        schedules=[{"kind": "janus", "split_after": "auto", "alpha": "auto", "sla_ms": 400, "image_bytes": 50_000,
+                    "bandwidth_window": 3}]))
+    records, _ = run(sc)
+    assert records.split_after.tolist() == [0, 0]

@@ -83,3 +83,83 @@ def test_mercury_without_a_full_window_prunes_the_highest_summed_scores() -> Non
     assert sel.pruned[0].tolist() == [1, 2]
     assert sel.keep[0].tolist() == [0, 3, 4]
     assert sel.source[0].tolist() == [0, 0]  # duplicates would copy cls
+
+
+def test_otas_warns_only_when_the_table_ends_well_above_the_target(inputs: ScheduleInputs) -> None:
+    """The table ends at r = 20 with 81.9 %: a target of 80 % would allow more merging than the table shows
+    (warned); 81.88 % is met at the table's end within 0.05 points (no warning)."""
+    OtasSchedule("otas", inputs, 1, None, target_accuracy=80.0)
+    assert any("ends at 20" in w for w in inputs.warnings)
+    inputs.warnings.clear()
+    assert OtasSchedule("otas", inputs, 1, None, target_accuracy=81.88).plan(PlanContext(0.0, 0, 1.0)).parameter == 20
+    assert inputs.warnings == []
+    assert inputs.require_curve("tome", 1).label.endswith("/tome")  # reconstruction 'none' by default
+
+
+def test_mobile_only_runs_every_block_on_all_tokens(inputs: ScheduleInputs) -> None:
+    from simulator.schedules.mobile_only import MobileOnlySchedule
+
+    plan = MobileOnlySchedule("m", inputs).plan(PlanContext(0.0, 0, 1.0))
+    assert plan.mobile == (Stage("embed", 198, 198), *[Stage("block", 198, 198)] * 12, Stage("head", 198, 198))
+    assert plan.cloud == () and plan.uplink_bytes == 0 and plan.accuracy == pytest.approx(91.2)
+
+
+def _mercury(inputs: ScheduleInputs, split: int, reduction: float | None, **kwargs: object):  # noqa: ANN202
+    from simulator.schedules.mercury import MercurySchedule
+
+    return MercurySchedule("mercury", inputs, split, reduction, **kwargs).plan(PlanContext(0.0, 0, 1.0))  # type: ignore[arg-type]
+
+
+def test_mercury_plan_stages_by_hand(inputs: ScheduleInputs) -> None:
+    """50 % of 196 patches = 98 pruned after block 1 of 3; 100 tokens uploaded; the cloud restores 198."""
+    plan = _mercury(inputs, 3, 0.5)
+    assert plan.mobile == (Stage("embed", 198, 198), Stage("block", 198, 198), Stage("mercury_prune", 196, 98),
+                           Stage("block", 100, 100), Stage("block", 100, 100))
+    assert plan.cloud == (*[Stage("block", 198, 198)] * 9, Stage("head", 198, 198))
+    assert (plan.uplink_bytes, plan.tokens_sent, plan.accuracy) == (100 * 768 * 4, 100, pytest.approx(89.9))
+    before = _mercury(inputs, 2, 0.5, prune_point="before_block1")
+    assert before.mobile == (Stage("embed", 198, 198), Stage("attention", 198, 198), Stage("mercury_prune", 196, 98),
+                             Stage("block", 100, 100), Stage("block", 100, 100))
+    bare = _mercury(inputs, 1, 0.5, reconstruction="none")  # no reconstruction: the cloud goes on with 100
+    assert bare.cloud == (*[Stage("block", 100, 100)] * 11, Stage("head", 100, 100))
+    assert bare.accuracy == pytest.approx(87.2)
+
+
+def test_mercury_split_after_the_last_block_stays_local(inputs: ScheduleInputs) -> None:
+    plan = _mercury(inputs, 12, 0.5)
+    assert plan.cloud == () and plan.uplink_bytes == 0 and not plan.offloads
+    assert plan.mobile[-1] == Stage("head", 100, 100) and len(plan.mobile) == 2 + 1 + 11 + 1
+
+
+def test_mercury_target_and_window(inputs: ScheduleInputs) -> None:
+    """Target 89.9 % at split 3 with learned tokens: the table's 50 % row, K = 98. Windows of 4 x 4 keep 3 x 3
+    anchors, so 90 % (K = round(176.4) = 176 <= 187) is allowed and 22 tokens remain."""
+    assert _mercury(inputs, 3, None, target_accuracy=89.9).tokens_sent == 100
+    assert _mercury(inputs, 3, 0.9, window=4, reconstruction="none").tokens_sent == 22
+    with pytest.raises(ScheduleError, match="exceeds the 75%"):
+        _mercury(inputs, 3, 0.9)
+
+
+def test_mercury_without_accuracy_rows_reports_the_unreduced_model_at_zero(inputs: ScheduleInputs,
+                                                                            tmp_path: Path) -> None:
+    csv = tmp_path / "acc.csv"
+    csv.write_text("model,dataset,method,split_after,parameter,reconstruction,top1,source\n"
+                   f"{DEIT_B.name},cifar100,none,,0,none,90.5,published: test row\n")
+    bare = ScheduleInputs(DEIT_B, "cifar100", "fp32", AccuracyTable.read([csv]), inputs.mobile, inputs.cloud,
+                          None, 10.0)
+    assert _mercury(bare, 3, 0.0).accuracy == 90.5
+    assert math.isnan(_mercury(bare, 3, 0.5).accuracy)
+
+
+def test_trace_constructors_and_empty_radio_window() -> None:
+    from simulator.traces import Trace
+
+    trace = Trace.from_samples([0, 1], [5, 5])
+    assert (trace.name, trace.meta, trace.at_end) == ("trace", {}, "loop")
+    assert Trace.from_samples([0, 1], [5, 5], meta={"kind": "x"}, name="n").meta == {"kind": "x"}
+    constant = Trace.constant(7.0)
+    assert (constant.name, constant.at_end, constant.duration_s) == ("constant", "loop", 1.0)
+    assert trace.recent_samples(0.5, 0).size == 0
+    from simulator.vit import mercury_anchor_count
+
+    assert mercury_anchor_count(DEIT_B) == 49 and mercury_anchor_count(DEIT_B, 4) == 9
