@@ -4,6 +4,7 @@
     python benchmarks/mutation.py --every 1        # all of them (~2 h on 2 cores)
     python benchmarks/mutation.py uplink cloud     # a subset: mutants whose dotted name contains a word
     python benchmarks/mutation.py --score-only     # re-score the last run without running
+    python benchmarks/mutation.py --recheck        # after adding tests: run again what the last run left alive
 
 mutmut mutates the modules listed under ``only_mutate`` in pyproject.toml ([tool.mutmut]), copies the tree
 to ``mutants/`` and runs, for each mutant, the tests that reach the mutated function (from
@@ -43,6 +44,7 @@ def mutmut_env() -> dict[str, str]:
     """mutmut puts mutants/ first on sys.path; a PYTHONPATH naming the checkout would shadow it."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["HF_HUB_OFFLINE"] = "1"
+    env["OMP_NUM_THREADS"] = "1"  # one torch thread per worker: two workers share the cores, and no pool to fork
     return env
 
 
@@ -134,15 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--children", type=int, default=os.cpu_count() or 2, help="parallel test runs")
     parser.add_argument("--every", type=int, default=4, help="run every n-th mutant of each module (1: all)")
     parser.add_argument("--score-only", action="store_true", help="score the last run without running")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run again only the sampled mutants the last run did not kill (after adding tests)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if not args.score_only:
         print("generating mutants and mapping tests to functions ...", flush=True)
         run_mutmut(["simulator.no-such-module*"], args.children, quiet=True)  # matches no mutant: runs none
     chosen = sample(generated_mutants(), args.modules, args.every)
+    if args.recheck:
+        last = results()
+        chosen_run = [name for name in chosen if last.get(name) != "killed"]
+    else:
+        chosen_run = chosen
     if not args.score_only:
-        run_mutmut(chosen, args.children)
-        print(f"{len(chosen)} mutants in {(time.perf_counter() - start) / 60:.1f} min, "
+        run_mutmut(chosen_run, args.children)
+        print(f"{len(chosen_run)} mutants in {(time.perf_counter() - start) / 60:.1f} min, "
               f"{args.children} parallel test runs")
     return score(results(), chosen)
 

@@ -163,3 +163,21 @@ def test_trace_constructors_and_empty_radio_window() -> None:
     from simulator.vit import mercury_anchor_count
 
     assert mercury_anchor_count(DEIT_B) == 49 and mercury_anchor_count(DEIT_B, 4) == 9
+
+
+def test_static_janus_plans(inputs: ScheduleInputs) -> None:
+    """alpha 0.34 (the table's 89.9 % row) removes floor(2^3.74) = 13, floor(2^3.4) = 10, floor(2^3.06) = 8 tokens
+    in blocks 1-3: 167 uploaded with their sizes. A target of 89.9 % picks the same alpha."""
+    from simulator.schedules.janus import JanusSchedule
+
+    plan = JanusSchedule("j", inputs, 3, 0.34).plan(PlanContext(0.0, 0, 1.0))
+    assert (plan.parameter, plan.tokens_sent, plan.uplink_bytes) == (0.34, 167, 167 * 3076)
+    assert plan.accuracy == pytest.approx(89.9)
+    assert JanusSchedule("j", inputs, 3, None, target_accuracy=89.9).plan(PlanContext(0.0, 0, 1.0)).parameter == 0.34
+
+
+def test_otas_cloud_merges_and_local_split(inputs: ScheduleInputs) -> None:
+    plan = OtasSchedule("otas", inputs, 3, 20).plan(PlanContext(0.0, 0, 10.0))
+    assert [s.kind for s in plan.cloud].count("tome_merge") == 9  # every cloud block still merges
+    local = OtasSchedule("otas", inputs, 12, 15).plan(PlanContext(0.0, 0, 10.0))
+    assert (local.parameter, local.accuracy, local.uplink_bytes, local.cloud) == (15.0, pytest.approx(88.1), 0, ())
