@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import write_trace
 
@@ -42,3 +43,33 @@ def test_transfers_cross_the_last_sample_and_the_loop(trace: Trace) -> None:
     assert trace.capacity_mbps(5.7) == 8.0
     assert trace.capacity_mbps(1.0) == 40.0 and trace.capacity_mbps(5.0) == 8.0  # a sample holds from its start
     assert trace.cumulative_bits(5.75 + 1.25) == pytest.approx(96e6 + 10e6 + 0.25 * 40e6)
+
+
+def test_stop_trace_delivers_nothing_after_its_end() -> None:
+    stop = Trace.from_samples(TIMES, RATES, at_end="stop")
+    assert stop.cumulative_bits(5.75 * 1.5) == pytest.approx(96e6)
+    assert stop.cumulative_bits(5.75 * 3.0) == pytest.approx(96e6)
+
+
+def test_zero_targets_take_no_time() -> None:
+    trace = Trace.from_samples([0, 1], [0, 8])  # nothing in the first second
+    assert trace.time_of_bits(0.0) == 0.0
+    assert trace.time_of_bits(5.0, slack_bits=10.0) == 0.0  # within the slack: delivered at once
+    assert trace.time_of_bits(8e6) == pytest.approx(2.0)
+
+
+def test_trace_built_from_lists_and_its_bad_input_messages() -> None:
+    trace = Trace([0.0, 1.0], [5.0, 10.0], 2.0)  # plain lists become float arrays
+    assert trace.times_s.dtype == float and trace.recent_samples(1.5, 2).tolist() == [5.0, 10.0]
+    with pytest.raises(ValueError, match="non-empty 1-D arrays of equal length"):
+        Trace(np.array([0.0, 1.0]), np.array([1.0]), 2.0)
+    with pytest.raises(ValueError, match="starts at time 0"):
+        Trace(np.array([1.0]), np.array([1.0]), 2.0)
+    with pytest.raises(ValueError, match="increase strictly"):
+        Trace(np.array([0.0, 0.0]), np.array([1.0, 1.0]), 2.0)
+    with pytest.raises(ValueError, match="end before duration_s"):
+        Trace(np.array([0.0, 1.0]), np.array([1.0, 1.0]), 1.0)
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        Trace(np.array([0.0]), np.array([-1.0]), 1.0)
+    with pytest.raises(ValueError, match="the trace has zero capacity throughout"):
+        Trace(np.array([0.0]), np.array([0.0]), 1.0)
