@@ -92,3 +92,15 @@ def test_tome_merges_the_most_similar_pairs_size_weighted() -> None:
     merged, sizes = bipartite_merge(x, size, metric, 2, prefix=1)
     assert merged[0, :, 0].tolist() == pytest.approx([0.0, 10.0, (30 + 3 * 20 + 2 * 40) / 6])
     assert sizes[0, :, 0].tolist() == [1.0, 1.0, 6.0]
+
+
+def test_tome_never_merges_into_dist_and_caps_r() -> None:
+    """With cls and dist (prefix 2), A1 = token 2 is parallel to dist but may only merge into B1 = token 3
+    (cosine 0); r = 9 is capped at (4 - 2) // 2 = 1. Six tokens with one prefix cap r at (6 - 1) // 2 = 2."""
+    metric = torch.tensor([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    x = torch.tensor([[[0.0], [10.0], [20.0], [30.0]]])
+    merged, sizes = bipartite_merge(x, torch.ones(1, 4, 1), metric, 9, prefix=2)
+    assert merged[0, :, 0].tolist() == pytest.approx([0.0, 10.0, 25.0])
+    assert sizes[0, :, 0].tolist() == [1.0, 1.0, 2.0]
+    odd = torch.randn(1, 6, 3, generator=torch.Generator().manual_seed(0))
+    assert bipartite_merge(odd, torch.ones(1, 6, 1), odd, 9, prefix=1)[0].shape == (1, 4, 3)  # (6 - 1) // 2 = 2
