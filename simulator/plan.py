@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from simulator.profiles import Profile
+from simulator.traces import Trace
 from simulator.vit import BlockTokens, ViTSpec
 
 
@@ -51,12 +52,21 @@ class PlanCost:
 
 @dataclass(frozen=True)
 class PlanContext:
-    """What a schedule may know when it plans a request."""
+    """What a schedule may know when it plans a request.
+
+    ``recent_mbps`` holds the device's last upload throughputs (as many as the schedule's
+    ``bandwidth_history`` asks the engine to keep); ``trace`` and ``trace_offset_s`` say what the device's
+    radio sees (the link's capacity at simulation time t is the trace's at t + offset); every upload
+    carries ``overhead_bytes`` of protocol on top of the Plan's payload.
+    """
 
     now_s: float
     device: int
     mean_mbps: float
     recent_mbps: Sequence[float] = field(default_factory=tuple)
+    trace: Trace | None = None
+    trace_offset_s: float = 0.0
+    overhead_bytes: int = 0
 
 
 def stage_ms(profile: Profile, spec: ViTSpec, stage: Stage) -> float:

@@ -29,7 +29,7 @@ def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
     if isinstance(config, Janus):
         return JanusSchedule(label, inputs, config.split_after, config.alpha, config.target_accuracy,
                              config.sla_ms, config.bandwidth_window, config.split_candidates_k,
-                             config.image_bytes)
+                             config.image_bytes, config.bandwidth_source)
     if isinstance(config, Mercury):
         return MercurySchedule(label, inputs, config.split_after, config.reduction, config.reconstruction,
                                config.window, config.target_accuracy, prune_point=config.prune_point)
