@@ -121,7 +121,7 @@ class _Model:
         self.records = RecordBuffer(int(min(setup.expected_requests, 5e6)) if math.isfinite(
             setup.expected_requests) else 1024)
         self.cpus = [simpy.Resource(self.env, capacity=1) for _ in range(setup.devices)]
-        self.recent = [deque(maxlen=64) for _ in range(setup.devices)]
+        self.recent = [deque(maxlen=getattr(schedule, "bandwidth_history", 0)) for _ in range(setup.devices)]
         if setup.sharing == "shared-cell":
             cell = SharedCell(self.env, setup.trace, setup.start_offsets_s[0])
             self.links: list[DedicatedLink | SharedCell] = [cell] * setup.devices
@@ -170,8 +170,8 @@ class _Model:
             plan, cost = self._static
         else:
             offset = setup.start_offsets_s[0 if setup.sharing == "shared-cell" else device]
-            plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device], setup.trace,
-                                                  offset, setup.overhead_bytes, self.return_s))
+            plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device],
+                                                  setup.trace, offset, setup.overhead_bytes, self.return_s))
             cost = self.cost(plan)
         i = self.records.new()
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0

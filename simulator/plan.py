@@ -56,9 +56,11 @@ class PlanCost:
 class PlanContext:
     """What a schedule may know when it plans a request.
 
-    ``trace`` and ``trace_offset_s`` say what the device's radio sees (the link's capacity at simulation
-    time t is the trace's at t + offset); every upload carries ``overhead_bytes`` of protocol on top of the
-    Plan's payload; the result takes ``return_s`` to come back. Only an oracle reads the trace's future.
+    ``recent_mbps`` holds the device's last upload throughputs (as many as the schedule's
+    ``bandwidth_history`` asks the engine to keep); ``trace`` and ``trace_offset_s`` say what the device's
+    radio sees (the link's capacity at simulation time t is the trace's at t + offset); every upload
+    carries ``overhead_bytes`` of protocol on top of the Plan's payload; the result takes ``return_s`` to
+    come back. Only an oracle reads the trace's future.
     """
 
     now_s: float

@@ -136,7 +136,11 @@ class Janus(_Split):
     split_after: int | Literal["auto"] = Field(description="Split layer, or 'auto' (Janus's scheduler)")
     alpha: float | Literal["auto"] | None = Field(None, description="Declining rate; 'auto' = scheduler")
     sla_ms: float | None = Field(None, gt=0, description="Latency target of Janus's scheduler")
-    bandwidth_window: int = Field(20, ge=1, description="Uploads in the harmonic-mean bandwidth estimate")
+    bandwidth_window: int = Field(20, ge=1, description="Samples in the scheduler's harmonic-mean bandwidth estimate")
+    bandwidth_source: Literal["radio", "uploads"] = Field(
+        "radio", description="Where the scheduler's bandwidth samples come from: the capacity the radio reports "
+                             "once per trace sample (uploading or not), or the device's own upload throughputs "
+                             "(the estimate then freezes while it runs device-only)")
     split_candidates_k: int = Field(5, ge=1, description="Janus's fine-to-coarse candidate spacing k")
     image_bytes: int = Field(2_200_000, gt=0, description="Image upload when the scheduler picks split 0")
 
@@ -180,8 +184,10 @@ class AdaptiveMercury(_ScheduleBase):
     reconstruction: Literal["learned", "zero-pad", "duplicate", "none"] = "learned"
     window: int = Field(2, ge=1)
     bandwidth_estimator: Literal["harmonic", "last"] = Field(
-        "harmonic", description="Harmonic mean of the last bandwidth_window uploads (as Janus), or the last one")
-    bandwidth_window: int = Field(20, ge=1, le=64)
+        "harmonic", description="Harmonic mean of the last bandwidth_window samples (as Janus), or the last one")
+    bandwidth_window: int = Field(20, ge=1)
+    bandwidth_source: Literal["radio", "uploads"] = Field(
+        "radio", description="Samples from the radio (once per trace sample) or the device's uploads, as Janus")
 
     @model_validator(mode="after")
     def _objective(self) -> AdaptiveMercury:

@@ -173,9 +173,18 @@ def janus_deltas(spec: ViTSpec, alpha: float) -> list[int]:
 
 
 def janus_alpha_max(spec: ViTSpec) -> float:
-    """Largest alpha (step 0.01) whose Eq. 1 schedule removes at most x0 - 1 tokens (Janus Eq. 2 bound)."""
+    """Janus Eq. 2: the largest alpha (step 0.01) with sum_l floor(2^(alpha (L - (l - 1)))) <= x0 - 1.
+
+    Eq. 2's exponent is one layer larger than Eq. 1's (research/algorithms.md 6.1 notes the paper's
+    inconsistency); the bound is taken as printed, so DeiT-B's scan ends at 0.49 (Eq. 1's form: 0.54).
+    """
+    depth = spec.depth
+
+    def removed(alpha: float) -> int:
+        return sum(math.floor(2.0 ** (alpha * (depth - layer + 1))) for layer in range(1, depth + 1))
+
     alpha = 0.0
-    while sum(janus_deltas(spec, round(alpha + 0.01, 2))) <= spec.num_tokens - 1:
+    while removed(round(alpha + 0.01, 2)) <= spec.num_tokens - 1:
         alpha = round(alpha + 0.01, 2)
     return alpha
 

@@ -54,6 +54,19 @@ def write_profile(path: Path, *, block_ms: float, embed_ms: float = 0.0, head_ms
     return path
 
 
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    """A folder with a 10 Mbit/s constant trace and two constant-time profiles: a slow device
+    (embed 10 ms, 100 ms per block, head 5 ms; 6 W computing, 2 W sending, 1 W idle) and a fast cloud
+    (0.5 + 1 ms per block + 0.25 ms) whose batch of 2 costs 1.5x one request and of 4, 2x."""
+    write_trace(tmp_path / "trace.csv", [0, 1, 2, 3], [10, 10, 10, 10])
+    write_profile(tmp_path / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0,
+                  power={"compute": 6.0, "idle": 1.0, "radio": 2.0})
+    write_profile(tmp_path / "cloud.yaml", block_ms=1.0, embed_ms=0.5, head_ms=0.25,
+                  batch={"sizes": [1, 2, 4], "factor": [1.0, 1.5, 2.0]})
+    return tmp_path
+
+
 def write_scenario(path: Path, **overrides: Any) -> Path:
     """A scenario file: sensible small defaults, any top-level key replaced by ``overrides``."""
     data: dict[str, Any] = {

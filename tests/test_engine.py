@@ -6,24 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_profile, write_scenario, write_trace
+from conftest import write_scenario, write_trace
 
 from simulator.runner import run
 from simulator.scenario import load_scenario
 from simulator.vit import get_model
 
 DEIT_B = get_model("deit_base_distilled_patch16_224")
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Path:
-    """A folder with a 10 Mbit/s constant trace and two constant-time profiles."""
-    write_trace(tmp_path / "trace.csv", [0, 1, 2, 3], [10, 10, 10, 10])
-    write_profile(tmp_path / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0,
-                  power={"compute": 6.0, "idle": 1.0, "radio": 2.0})
-    write_profile(tmp_path / "cloud.yaml", block_ms=1.0, embed_ms=0.5, head_ms=0.25,
-                  batch={"sizes": [1, 2, 4], "factor": [1.0, 1.5, 2.0]})
-    return tmp_path
 
 
 def scenario(lab: Path, schedules: list[dict], **overrides: object) -> object:

@@ -12,7 +12,6 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("timm")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -132,4 +131,3 @@ def test_wrong_architecture_via_subprocess(workdir: Path) -> None:
 def test_import_simulator_does_not_load_torch() -> None:
     code = "import sys, simulator, simulator.cli; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
-    np.testing.assert_equal(1, 1)

@@ -42,7 +42,7 @@ def _adaptive(c: Any, i: ScheduleInputs) -> Schedule:
               c.split_candidates or list(range(1, i.spec.depth)))
     return AdaptiveMercurySchedule(c.display, i, splits, c.objective, c.latency_budget_ms, c.accuracy_floor,
                                    c.reduction_step, c.reconstruction, c.window, c.bandwidth_estimator,
-                                   c.bandwidth_window)
+                                   c.bandwidth_window, c.bandwidth_source)
 
 
 _BUILDERS: dict[str, Builder] = {
@@ -50,7 +50,8 @@ _BUILDERS: dict[str, Builder] = {
     "cloud-only": lambda c, i: CloudOnlySchedule(c.display, i, c.image_bytes),
     "otas": lambda c, i: OtasSchedule(c.display, i, c.split_after, c.r, c.target_accuracy),
     "janus": lambda c, i: JanusSchedule(c.display, i, c.split_after, c.alpha, c.target_accuracy, c.sla_ms,
-                                        c.bandwidth_window, c.split_candidates_k, c.image_bytes),
+                                        c.bandwidth_window, c.split_candidates_k, c.image_bytes,
+                                        c.bandwidth_source),
     "mercury": lambda c, i: MercurySchedule(c.display, i, c.split_after, c.reduction, c.reconstruction, c.window,
                                             c.target_accuracy, prune_point=c.prune_point),
     "mercury-adaptive": _adaptive,

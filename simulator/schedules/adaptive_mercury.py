@@ -3,7 +3,8 @@
 Objective ``max-accuracy``: the most accurate candidate whose predicted latency meets the budget (ties:
 the faster); when none does, the fastest candidate, and the record's ``fallback`` says so. Objective
 ``min-latency``: the fastest candidate whose accuracy meets the floor. Predicted latency = device and
-cloud compute + RTT + (payload + overhead bytes) / estimated bandwidth, as Janus's scheduler predicts.
+cloud compute + RTT + (payload + overhead bytes) / estimated bandwidth, as Janus's scheduler predicts, with
+the same estimators (simulator/schedules/bandwidth.py).
 Candidates are static Mercury plans on a reduction grid (steps of ``reduction_step`` up to the accuracy
 table's last row and the anchor-window limit); a candidate whose accuracy is unknown is left out.
 """
@@ -17,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from simulator.plan import Plan, PlanContext, cost_plan, replace_fallback
-from simulator.schedules.bandwidth import Estimator, estimate_mbps
+from simulator.schedules.bandwidth import Estimator, Source, estimate_mbps
 from simulator.schedules.base import ScheduleError, ScheduleInputs
 from simulator.schedules.mercury import MercurySchedule
 from simulator.vit import mercury_max_reduction
@@ -36,13 +37,14 @@ class AdaptiveMercurySchedule:
     window: int = 2
     estimator: Estimator = "harmonic"
     bandwidth_window: int = 20
+    bandwidth_source: Source = "radio"
     static: bool = False
     _plans: list[Plan] = field(init=False, default_factory=list)
 
     @property
     def bandwidth_history(self) -> int:
         """Upload throughputs per device the engine keeps for this schedule."""
-        return self.bandwidth_window
+        return self.bandwidth_window if self.bandwidth_source == "uploads" else 0
 
     def __post_init__(self) -> None:
         spec, inputs = self.inputs.spec, self.inputs
@@ -75,7 +77,7 @@ class AdaptiveMercurySchedule:
 
     def predicted_s(self, ctx: PlanContext) -> np.ndarray:
         """Predicted latency of every candidate under the bandwidth estimate."""
-        mbps = max(estimate_mbps(ctx, self.estimator, self.bandwidth_window), 1e-9)
+        mbps = max(estimate_mbps(ctx, self.bandwidth_window, self.bandwidth_source, self.estimator), 1e-9)
         bits = self._payload_bits + self._offloads * (8.0 * ctx.overhead_bytes)
         return self._compute_s + bits / (mbps * 1e6)
 

@@ -99,7 +99,11 @@ def full_model_stages(spec: ViTSpec) -> tuple[Stage, ...]:
 
 
 class Schedule(Protocol):
-    """Turns the request context into a Plan. Static schedules return the same Plan every time."""
+    """Turns the request context into a Plan. Static schedules return the same Plan every time.
+
+    A schedule that plans from its device's upload throughputs also has ``bandwidth_history``: how many the
+    engine keeps per device for ``PlanContext.recent_mbps`` (none when absent).
+    """
 
     label: str
     static: bool

@@ -1,20 +1,36 @@
 """Janus: ToMe with the declining schedule Delta_l = floor(2^(alpha (L - l))), split after s.
 
 Static (alpha and split given, or alpha chosen for a target accuracy), or Janus's own scheduler
-(``alpha: auto``): per request, the smallest alpha (step 0.01, i.e. the most accurate) whose best split
-among the fine-to-coarse candidates meets the SLA under the bandwidth estimate, a harmonic mean of the
-device's recent upload throughputs (cold start: the trace mean). When no alpha meets the SLA it takes
-the fastest configuration overall (Janus Algorithm 1).
+(``alpha: auto``, Algorithm 1): per request, the smallest alpha in 0, 0.01, ..., alpha_max (Eq. 2), i.e.
+the most accurate, whose best split among the fine-to-coarse candidates (Eq. 3) meets the SLA under the
+bandwidth estimate; when none does, the fastest configuration overall. Predicted latency = device and
+cloud compute of the split + RTT + (payload + the engine's per-upload overhead bytes) / bandwidth.
+Accuracy comes from the table; above the table's last alpha it is NaN (never extrapolated), but the scan
+still covers the algorithm's whole range.
+
+The bandwidth estimate is a harmonic mean (FESTIVE, as Janus cites) of the last ``bandwidth_window``
+samples, from one of two sources (``bandwidth_source``):
+
+* ``radio`` (default): the link capacity the device's radio reports once per trace sample, whether or not
+  it uploads. Janus describes only "a harmonic mean of observed throughput samples" with the offline mean
+  as cold start, and no probing; its scheduler keeps adapting as bandwidth changes, which needs samples
+  while it runs device-only, so this is the reading taken by default. Zero-capacity samples are skipped;
+  a window of nothing but outage gives 0 (device-only).
+* ``uploads``: the throughputs of the device's own completed uploads (FESTIVE's per-download samples,
+  read literally); cold start: the trace mean. Once the scheduler picks device-only it uploads nothing
+  more, so its estimate freezes.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from simulator.plan import Plan, PlanContext, Stage, block_stages, stages_ms
+from simulator.schedules.bandwidth import estimate_mbps, harmonic_mean  # noqa: F401 - harmonic_mean re-exported
 from simulator.schedules.base import ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.schedules.tome_split import tome_split_plan
 from simulator.vit import janus_alpha_max, janus_deltas, tome_tokens
@@ -32,13 +48,6 @@ def split_candidates(depth: int, k: int) -> list[int]:
     return [0, *chosen, depth + 1]
 
 
-def harmonic_mean(values: list[float]) -> float:
-    positive = [v for v in values if v > 0]
-    if not positive:
-        return 0.0
-    return len(positive) / math.fsum(1.0 / v for v in positive)
-
-
 @dataclass
 class JanusSchedule:
     label: str
@@ -50,8 +59,14 @@ class JanusSchedule:
     bandwidth_window: int = 20
     split_candidates_k: int = 5
     image_bytes: int = 2_200_000
+    bandwidth_source: Literal["radio", "uploads"] = "radio"
     static: bool = True
     _plan: Plan | None = field(init=False, default=None)
+
+    @property
+    def bandwidth_history(self) -> int:
+        """Upload throughputs per device the engine keeps for this schedule."""
+        return self.bandwidth_window if not self.static and self.bandwidth_source == "uploads" else 0
 
     def __post_init__(self) -> None:
         if self.alpha == "auto":
@@ -81,15 +96,17 @@ class JanusSchedule:
         spec = self.inputs.spec
         curve = self.inputs.curve("janus", None)
         top = janus_alpha_max(spec)
-        if curve is not None:
-            top = min(top, curve.range[1])
         alphas = np.round(np.arange(0.0, top + ALPHA_STEP / 2, ALPHA_STEP), 2)
+        if curve is not None and curve.range[1] < top:
+            self.inputs.warnings.append(f"the accuracy table for {curve.label} ends at alpha {curve.range[1]:g}; "
+                                        f"the scheduler scans up to {top:g} and reports accuracy NaN above it")
         splits = split_candidates(spec.depth, self.split_candidates_k)
         self._alphas = alphas
         self._plans: list[list[Plan]] = []
-        compute, payload = [], []
+        compute, payload, offloads = [], [], []
+        baseline = self.inputs.baseline_accuracy()
         for alpha in alphas:
-            accuracy = accuracy_at(curve, float(alpha)) if curve is not None else math.nan
+            accuracy = accuracy_at(curve, float(alpha), baseline=baseline)
             row = [self._plan_for(float(alpha), s, accuracy) for s in splits]
             self._plans.append(row)
             compute.append([(stages_ms(self.inputs.mobile, spec, p.mobile) +
@@ -97,19 +114,21 @@ class JanusSchedule:
                                                                                    p.offloads else 0.0)
                             for p in row])
             payload.append([p.uplink_bytes for p in row])
+            offloads.append([p.offloads for p in row])
         self._compute_s = np.array(compute)
         self._payload_bits = np.array(payload, dtype=float) * 8.0
+        self._offloads = np.array(offloads, dtype=float)
 
     def bandwidth_estimate(self, ctx: PlanContext) -> float:
-        recent = list(ctx.recent_mbps)[-self.bandwidth_window:]
-        estimate = harmonic_mean(recent)
-        return estimate if estimate > 0 else ctx.mean_mbps
+        """Mbit/s the scheduler plans with: harmonic mean of the last ``bandwidth_window`` samples."""
+        return estimate_mbps(ctx, self.bandwidth_window, self.bandwidth_source)
 
     def plan(self, ctx: PlanContext) -> Plan:
         if self._plan is not None:
             return self._plan
         mbps = max(self.bandwidth_estimate(ctx), 1e-9)
-        predicted = self._compute_s + self._payload_bits / (mbps * 1e6)
+        bits = self._payload_bits + self._offloads * (8.0 * ctx.overhead_bytes)
+        predicted = self._compute_s + bits / (mbps * 1e6)
         best_split = predicted.argmin(axis=1)
         best = predicted[np.arange(len(self._alphas)), best_split]
         assert self.sla_ms is not None

@@ -92,6 +92,24 @@ class Trace:
         i = int(np.searchsorted(self.times_s, tau, side="right")) - 1
         return float(self.mbps[i])
 
+    def recent_samples(self, t: float, count: int) -> np.ndarray:
+        """Capacities of the ``count`` samples up to the one in effect at ``t``, oldest first.
+
+        What a radio reporting each sample's rate has seen by ``t``: a looping trace wraps into its previous
+        pass (also before time 0: the device was on the network before the run began); a 'stop' trace has
+        nothing before time 0 and reports 0 Mbit/s after its end.
+        """
+        if count <= 0:
+            return np.empty(0)
+        tau = self._wrap(t)
+        if tau is None:
+            return np.zeros(count)
+        n = self.times_s.size
+        i = int(np.searchsorted(self.times_s, tau, side="right")) - 1
+        if self.at_end == "stop":
+            return self.mbps[max(0, i - count + 1): i + 1]
+        return self.mbps[np.arange(i - count + 1, i + 1) % n]
+
     # -- the core operation -------------------------------------------------------------------------
     def cumulative_bits(self, t: float) -> float:
         """Bits deliverable on ``[0, t]`` (loops count every full pass)."""
