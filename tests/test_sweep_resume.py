@@ -23,7 +23,9 @@ from simulator.scenario import scenario_from_dict
 from simulator.sweep import chosen_summary, load_sweep, run_sweep
 
 TABLES = ("sweep.parquet", "sweep.csv", "sweep-summary.parquet", "sweep-summary.csv")
-JANUS_AUTO = {"kind": "janus", "split_after": "auto", "alpha": "auto", "sla_ms": 300}
+# The estimate from its own uploads varies with the trace here (the radio source sees its 0 Mbit/s second in
+# every window of 20 and would pick the fastest alpha throughout).
+JANUS_AUTO = {"kind": "janus", "split_after": "auto", "alpha": "auto", "sla_ms": 300, "bandwidth_source": "uploads"}
 
 
 @pytest.fixture
@@ -67,9 +69,11 @@ def test_janus_auto_sweep_writes_its_table(lab: Path) -> None:
     records = run_scenario(scenario_from_dict(data, lab / "scenario.yaml")).records
     chosen = records[records.schedule == "janus"].parameter
     assert janus.loc[0, "parameter"] == pytest.approx(chosen.mean())
-    assert chosen.value_counts().to_dict() == {0.34: 29, 0.0: 9, 0.26: 2}  # the case this test is about
-    assert janus.loc[0, "parameter"] == pytest.approx((0.34 * 29 + 0.26 * 2) / 40)
-    assert janus.loc[0, "parameter_distribution"] == "0.34: 72%, 0: 22%, 0.26: 5%"
+    counts = {0.0: 13, 0.49: 12, 0.47: 5, 0.46: 3, 0.38: 3, 0.42: 2, 0.28: 1, 0.44: 1}
+    assert chosen.value_counts().to_dict() == counts  # the case this test is about: choices that vary
+    assert janus.loc[0, "parameter"] == pytest.approx(sum(a * n for a, n in counts.items()) / 40)
+    # shares rounded to whole percents, the five most common named, the rest as 'other' (4 of 40)
+    assert janus.loc[0, "parameter_distribution"] == "0: 32%, 0.49: 30%, 0.47: 12%, 0.38: 8%, 0.46: 8%, other: 10%"
     assert pd.isna(janus.loc[2, "parameter_distribution"])  # a 5 s SLA: alpha 0 for every request
     summary = pd.read_csv(out / "sweep-summary.csv")
     assert len(summary) == 2 * 3 and set(summary.n) == {2}
