@@ -5,6 +5,8 @@ CSV columns: ``model, dataset, method, split_after, parameter, reconstruction, t
 constant r), ``janus`` (alpha) or ``ats`` (reduction rate). ``split_after`` left empty means the row holds
 for any split. ``source`` says where the number comes from and starts with ``published:``,
 ``fitted:`` or ``measured:``. Leading ``#`` lines are a comment block (table-level provenance).
+An optional ``prune_point`` column (``after_block1`` | ``before_block1``) tells Mercury rows measured with
+pruning before block 1 from the default; a row without it (or with it empty) means ``after_block1``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from simulator.numeric import MonotoneCubic, brent_root
 
 COLUMNS = ["model", "dataset", "method", "split_after", "parameter", "reconstruction", "top1", "source"]
 METHODS = ("none", "mercury", "tome", "janus", "ats")
+PRUNE_POINTS = ("after_block1", "before_block1")
 SOURCE_KINDS = ("published", "fitted", "measured")
 
 
@@ -87,7 +90,7 @@ class AccuracyTable:
     @classmethod
     def read(cls, paths: list[Path]) -> AccuracyTable:
         frames = [read_accuracy_csv(p) for p in paths]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*COLUMNS, "prune_point"])
         return cls(frame, [str(p) for p in paths])
 
     @classmethod
@@ -96,14 +99,15 @@ class AccuracyTable:
         return cls.read(sorted(folder.glob("*.csv")) if folder else [])
 
     def curve(self, model: str, dataset: str, method: str, split_after: int | None,
-              reconstruction: str = "none") -> AccuracyCurve:
-        """Rows for (model, dataset, method, reconstruction) at this split, else the split-agnostic rows."""
+              reconstruction: str = "none", prune_point: str = "after_block1") -> AccuracyCurve:
+        """Rows for (model, dataset, method, reconstruction, prune point) at this split, else split-agnostic rows."""
         f = self.frame
         base = f[(f.model == model) & (f.dataset == dataset) & (f.method == method)
-                 & (f.reconstruction == reconstruction)]
+                 & (f.reconstruction == reconstruction) & (f.prune_point == prune_point)]
         exact = base[base.split_after == split_after] if split_after is not None else base.iloc[0:0]
         rows = exact if len(exact) else base[base.split_after.isna()]
         label = f"{model}/{dataset}/{method}" + (f"/{reconstruction}" if reconstruction != "none" else "") + \
+            (f"/{prune_point}" if prune_point != "after_block1" else "") + \
             (f"/split {split_after}" if len(exact) else "")
         if rows.empty:
             have = sorted({f"{m}/{r}" for m, r in zip(f[(f.model == model) & (f.dataset == dataset)].method,
@@ -149,15 +153,21 @@ def read_accuracy_csv(path: Path) -> pd.DataFrame:
             raise InputError(path, f"top1 must be a percentage in [0, 100], got {row.top1}", where)
         if str(row.source).split(":")[0] not in SOURCE_KINDS:
             raise InputError(path, f"source must start with {'/'.join(SOURCE_KINDS)}:, got {row.source!r}", where)
+        point = getattr(row, "prune_point", "")
+        if point not in ("", *PRUNE_POINTS):
+            raise InputError(path, f"prune_point {point!r} unknown; expected {' or '.join(PRUNE_POINTS)} or empty",
+                             where)
     frame["top1"] = frame["top1"].astype(float)
     frame["parameter"] = frame["parameter"].astype(float)
     frame["reconstruction"] = frame["reconstruction"].replace("", "none")
+    frame["prune_point"] = frame["prune_point"].replace("", "after_block1") if "prune_point" in frame else \
+        "after_block1"
     _check_monotone(path, frame)
-    return frame[COLUMNS]
+    return frame[[*COLUMNS, "prune_point"]]
 
 
 def _check_monotone(path: Path, frame: pd.DataFrame) -> None:
-    keys = ["model", "dataset", "method", "split_after", "reconstruction"]
+    keys = ["model", "dataset", "method", "split_after", "reconstruction", "prune_point"]
     for key, group in frame.groupby(keys, dropna=False):
         g = group.sort_values("parameter")
         if g.parameter.duplicated().any():

@@ -271,6 +271,8 @@ def accuracy(
     batch_size: int = typer.Option(64, "--batch-size"),
     limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N images"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    prune_point: str = typer.Option("after_block1", "--prune-point",
+                                    help="Mercury: after_block1 | before_block1 (written as the rows' prune_point)"),
 ) -> None:
     """Measure top-1/top-5 of a token-reduction method on local data; write an accuracy table."""
     from pathlib import Path
@@ -278,7 +280,7 @@ def accuracy(
     from simulator.ml.cli import accuracy as run_accuracy
 
     run_accuracy(model, Path(checkpoint), Path(data), method, split_after, grid, Path(out), reconstruction,
-                 Path(tokens) if tokens else None, dataset_name, split, batch_size, limit, quiet)
+                 Path(tokens) if tokens else None, dataset_name, split, batch_size, limit, quiet, prune_point)
 
 
 @app.command("train-reconstruction")

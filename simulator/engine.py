@@ -171,13 +171,14 @@ class _Model:
         else:
             offset = setup.start_offsets_s[0 if setup.sharing == "shared-cell" else device]
             plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device],
-                                                  setup.trace, offset, setup.overhead_bytes))
+                                                  setup.trace, offset, setup.overhead_bytes, self.return_s))
             cost = self.cost(plan)
         i = self.records.new()
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
         cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
         cols["uplink_bytes"][i], cols["accuracy"][i] = upload, plan.accuracy
         cols["split_after"][i], cols["parameter"][i] = plan.split_after, plan.parameter
+        cols["fallback"][i] = plan.fallback
         cpu = self.cpus[device]
         if setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
             cols["status"][i] = STATUS_DROPPED
@@ -204,9 +205,6 @@ class _Model:
         cols["uplink_queue_ms"][i], cols["uplink_ms"][i] = uplink_queue * 1e3, uplink * 1e3
         cols["cloud_queue_ms"][i], cols["cloud_ms"][i] = cloud_queue * 1e3, cloud * 1e3
         cols["return_ms"][i], cols["total_ms"][i] = back * 1e3, (env.now - arrived) * 1e3
-        power = setup.power
-        waiting = uplink_queue + (uplink - transfer) + cloud_queue + cloud + back
-        cols["energy_j"][i] = power.compute * cost.mobile_s + power.radio * transfer + power.idle * waiting
         cols["status"][i] = STATUS_OK
         self.completed += 1
         if self.on_progress is not None and self.completed % self._report_every == 0 and self._expected:

@@ -44,8 +44,9 @@ def fast_path_blocker(setup: EngineSetup, schedule: Schedule) -> str | None:
     if setup.max_batch > 1:
         return "cloud.max_batch > 1 (batches form from whichever jobs wait together)"
     if not schedule.static:
-        return (f"schedule {schedule.label!r} plans each request from the device's recent transfers "
-                "(Janus's scheduler), whose order at equal instants only the DES reproduces")
+        return (f"schedule {schedule.label!r} plans each request from what the device sees at that moment "
+                "(Janus's scheduler, adaptive Mercury, the oracle), whose order at equal instants only the DES "
+                "reproduces")
     return None
 
 
@@ -225,12 +226,14 @@ def _check_pool(devices: list[_Device], gpus: int) -> None:
 
 
 def _records(setup: EngineSetup, devices: list[_Device], plan: Plan, cost: PlanCost) -> RecordBuffer:
-    """Fill a RecordBuffer column by column with the same values (and the same arithmetic) as the DES."""
+    """Fill a RecordBuffer column by column with the same values (and the same arithmetic) as the DES.
+
+    Energy is not filled here: the runner computes it for both engines (simulator/energy.py).
+    """
     total = sum(len(d.arrival) for d in devices)
     buffer = RecordBuffer(total)
     buffer.size = total
     cols = buffer.columns
-    power = setup.power
     upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
     half_rtt = setup.rtt_s / 2 if plan.offloads else 0.0
     back = devices[0].return_s if plan.offloads and devices else 0.0
@@ -255,14 +258,12 @@ def _records(setup: EngineSetup, devices: list[_Device], plan: Plan, cost: PlanC
         cloud_queue = np.frombuffer(d.cloud_queue, dtype=np.float64)
         cloud = cost.cloud_s if plan.offloads else 0.0
         uplink = transfer + half_rtt
-        waiting = uplink_queue + (uplink - transfer) + cloud_queue + cloud + back
         values = {
             "mobile_queue_ms": mobile_queue * 1e3, "mobile_ms": np.full(n, cost.mobile_s * 1e3),
             "uplink_queue_ms": uplink_queue * 1e3, "uplink_ms": uplink * 1e3,
             "cloud_queue_ms": cloud_queue * 1e3, "cloud_ms": np.full(n, cloud * 1e3),
             "return_ms": np.full(n, back * 1e3),
             "total_ms": (np.frombuffer(d.done, dtype=np.float64) - arrived) * 1e3,
-            "energy_j": power.compute * cost.mobile_s + power.radio * transfer + power.idle * waiting,
         }
         for name, column in values.items():
             cols[name][rows] = np.where(ok, column, np.nan)

@@ -131,6 +131,9 @@ def resolved_scenario(result: RunResult) -> dict[str, Any]:
             resolved[key] = str(Path(profile.path).resolve())
     if "accuracy_tables" in resolved:
         resolved["accuracy_tables"] = [str(Path(p).resolve()) for p in inputs.accuracy.sources]
+    radio = resolved.get("energy", {}).get("radio")
+    if radio and radio != "none" and not is_short_name(radio) and "radio_model" in inputs.files:
+        resolved["energy"]["radio"] = str(inputs.files["radio_model"].resolve())
     for entry in resolved.get("schedules", []):
         key = CHOSEN_PARAMETER.get(entry.get("kind"))
         stats = result.summary.get(entry.get("label") or entry.get("kind"), {})

@@ -7,6 +7,7 @@ its batch scaling on top when it batches.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class Plan:
     cloud: tuple[Stage, ...]
     accuracy: float
     tokens_sent: int = 0
+    fallback: bool = False  # an adaptive schedule found no choice meeting its constraint and took the fastest
 
     @property
     def offloads(self) -> bool:
@@ -57,7 +59,8 @@ class PlanContext:
     ``recent_mbps`` holds the device's last upload throughputs (as many as the schedule's
     ``bandwidth_history`` asks the engine to keep); ``trace`` and ``trace_offset_s`` say what the device's
     radio sees (the link's capacity at simulation time t is the trace's at t + offset); every upload
-    carries ``overhead_bytes`` of protocol on top of the Plan's payload.
+    carries ``overhead_bytes`` of protocol on top of the Plan's payload; the result takes ``return_s`` to
+    come back. Only an oracle reads the trace's future.
     """
 
     now_s: float
@@ -67,6 +70,7 @@ class PlanContext:
     trace: Trace | None = None
     trace_offset_s: float = 0.0
     overhead_bytes: int = 0
+    return_s: float = 0.0
 
 
 def stage_ms(profile: Profile, spec: ViTSpec, stage: Stage) -> float:
@@ -93,3 +97,8 @@ def block_stages(blocks: Sequence[BlockTokens], *, merge_step: bool = False) -> 
         if merge_step and n_out < n_in:
             out.append(Stage("tome_merge", n_in, n_out))
     return out
+
+
+def replace_fallback(plan: Plan) -> Plan:
+    """The same Plan, marked as an adaptive schedule's fallback (no choice met its constraint)."""
+    return dataclasses.replace(plan, fallback=True)

@@ -15,6 +15,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
         tome_merge:    {fit: {...}}     # optional: one ToMe bipartite merge
     batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
     power_w: {compute: 6.0, idle: 0.0, radio: 0.0}
+    radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/energy.py)
 
 A stage curve gives latency against the token count entering the stage: linear interpolation between
 measured ``points``; outside them (or everywhere, without points) the fit ``a + b*N + c*N^2``. A block
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from simulator.data import resolve_path, shipped_file, shipped_hint, shipped_names
 from simulator.errors import InputError
-from simulator.validation import load_yaml_mapping, parse_model
+from simulator.validation import check_provenance, load_yaml_mapping, parse_model
 from simulator.vit import ViTSpec
 
 STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention")
@@ -139,15 +140,14 @@ class ProfileFile(_Strict):
     models: dict[str, dict[str, StageCurve]] = Field(min_length=1)
     batch: BatchScaling = BatchScaling()
     power_w: Power = Power()
+    radio_model: str | None = None  # the uplink power model of the device's modem (profiles/radio/)
     notes: str | list[str] | None = None
     host: dict[str, Any] | None = None
 
     @field_validator("provenance")
     @classmethod
     def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if value.get("kind") not in ("measured", "published", "fitted"):
-            raise ValueError("provenance.kind must be measured, published or fitted")
-        return value
+        return check_provenance(value)
 
     @field_validator("models")
     @classmethod

@@ -26,8 +26,13 @@ FIELDS: dict[str, type] = {
     "total_ms": np.float64,
     "accuracy": np.float64,
     "energy_j": np.float64,
+    "energy_compute_j": np.float64,
+    "energy_radio_j": np.float64,
+    "energy_tail_j": np.float64,
+    "energy_idle_j": np.float64,
     "split_after": np.int16,
     "parameter": np.float64,
+    "fallback": np.int8,
     "status": np.int8,
 }
 COLUMNS = ["schedule", *FIELDS]

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulator.energy import ENERGY_COLUMNS
+
 COMPONENTS = ["mobile_queue_ms", "mobile_ms", "uplink_queue_ms", "uplink_ms", "cloud_queue_ms", "cloud_ms",
               "return_ms"]
 
@@ -42,6 +44,10 @@ def summarize(records: pd.DataFrame, schedules: list[str], deadline_ms: float | 
         entry["mean_uplink_bytes"] = _finite(ok.uplink_bytes.mean()) if len(ok) else None
         entry["mean_accuracy"] = _finite(ok.accuracy.mean()) if len(ok) else None
         entry["mean_energy_j"] = _finite(ok.energy_j.mean()) if len(ok) else None
+        entry["energy_mean_j"] = {c.removeprefix("energy_").removesuffix("_j"): _finite(ok[c].mean()) if len(ok)
+                                  else None for c in ENERGY_COLUMNS if c in ok}
+        if "fallback" in rows and rows.fallback.any():
+            entry["fallback_rate"] = float((rows.fallback == 1).mean())
         entry["split_after"] = _single(rows.split_after)
         entry["parameter"] = _single(rows.parameter)
         out[name] = entry

@@ -14,12 +14,13 @@ import pandas as pd
 
 from simulator.accuracy import AccuracyTable
 from simulator.data import resolve_path, shipped_file, shipped_hint
+from simulator.energy import RadioModel, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
 from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
 from simulator.framing import framed_setup
 from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
-from simulator.profiles import Profile, load_profile
+from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES, RecordBuffer
 from simulator.results import summarize
 from simulator.scenario import Scenario, load_scenario
@@ -41,6 +42,7 @@ class ResolvedInputs:
     cloud: Profile
     accuracy: AccuracyTable
     files: dict[str, Path] = field(default_factory=dict)
+    radio: RadioModel | None = None
 
 
 @dataclass
@@ -80,7 +82,18 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
         table = AccuracyTable.shipped()
     for i, source in enumerate(table.sources):
         files[f"accuracy_table_{i}"] = Path(source)
-    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files)
+    radio_name = scenario.energy.radio or mobile.file.radio_model
+    radio = None
+    if radio_name and radio_name != "none" and scenario.energy.preset == "full":
+        radio, files["radio_model"] = load_radio_model(radio_name, base if scenario.energy.radio else None,
+                                                       scenario=where)
+    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio)
+
+
+def device_power(scenario: Scenario, inputs: ResolvedInputs) -> Power:
+    """The mobile profile's power draw, or its compute power alone under the ``paper`` energy preset."""
+    power = inputs.mobile.power
+    return Power(compute=power.compute) if scenario.energy.preset == "paper" else power
 
 
 def mean_bandwidth(scenario: Scenario, inputs: ResolvedInputs) -> float:
@@ -107,7 +120,7 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
         trace=trace, start_offsets_s=offsets, sharing=net.sharing, rtt_s=net.rtt_ms / 1e3,
         downlink_mbps=net.downlink_mbps, result_bytes=scenario.result_bytes, overhead_bytes=net.overhead_bytes,
         gpus=cloud.gpus, max_batch=cloud.max_batch, batch_timeout_s=cloud.batch_timeout_ms / 1e3,
-        cloud_batch_factor=inputs.cloud.batch_factor, power=inputs.mobile.power,
+        cloud_batch_factor=inputs.cloud.batch_factor, power=device_power(scenario, inputs),
     )
 
 
@@ -167,6 +180,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
         engines[schedule.label] = "des" if buffer is None else "fast"
         if buffer is None:
             buffer = simulate(setup, schedule, cost, mean_mbps=mean_mbps, on_progress=callback)
+        fill_energy(buffer.columns, buffer.size, setup.power, inputs.radio, setup.rtt_s)
         frames.append(buffer.frame(schedule.label))
         del buffer  # the frame holds its own copy: free the buffer before the next schedule runs
     labels = [s.label for s in schedules]
@@ -175,6 +189,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
     summary = summarize(records, labels, scenario.workload.deadline_ms)
+    add_distance_to_bound(summary, schedules)
     return RunResult(scenario, inputs, records, summary, warnings, engines)
 
 
@@ -183,6 +198,16 @@ def _fast_or_error(scenario: Scenario, reason: str | None) -> None:
     if reason is not None and scenario.engine == "fast":
         raise InputError(scenario.path, f"the fast path does not apply: {reason}; use engine 'auto' or 'des'",
                          "engine")
+
+
+def add_distance_to_bound(summary: dict, schedules: list[Schedule]) -> None:
+    """With a lower-bound schedule in the run (the oracle), each schedule's mean latency above it."""
+    bound = next((s.label for s in schedules if getattr(s, "lower_bound", False)), None)
+    best = summary[bound]["mean_ms"] if bound is not None else None
+    if best is None:
+        return
+    for entry in summary.values():
+        entry["oracle_gap_ms"] = None if entry["mean_ms"] is None else entry["mean_ms"] - best
 
 
 def run(scenario: Scenario | str | Path, *, progress: Progress | None = None) -> tuple[pd.DataFrame, dict]:

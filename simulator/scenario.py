@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from simulator.errors import InputError
 from simulator.validation import load_yaml_mapping, parse_model, register_tags
@@ -90,6 +90,16 @@ class Cloud(_Strict):
     batch_timeout_ms: float = Field(0.0, ge=0)
 
 
+class Energy(_Strict):
+    """What mobile energy counts (simulator/energy.py)."""
+
+    preset: Literal["full", "paper"] = Field(
+        "full", description="full: compute, radio (active and tail) and idle; paper: compute only (Mercury Fig. 9)")
+    radio: str | None = Field(
+        None, description="Uplink power model: a shipped name (profiles/radio/), a file, or 'none'; "
+                          "default: the mobile profile's radio_model")
+
+
 class _ScheduleBase(_Strict):
     label: str | None = Field(None, min_length=1, description="Name in tables and plots (default: the kind)")
 
@@ -160,9 +170,68 @@ class Mercury(_Split):
                     "tokens (the paper does not say which; research/algorithms.md section 10, question 2)")
 
 
-ScheduleConfig = Annotated[MobileOnly | CloudOnly | Otas | Janus | Mercury, Field(discriminator="kind")]
-SCHEDULE_KINDS = {"mobile-only", "cloud-only", "otas", "janus", "mercury"}
-register_tags(SCHEDULE_KINDS)
+class AdaptiveMercury(_ScheduleBase):
+    """Mercury choosing its reduction (and split) per request from a bandwidth estimate."""
+
+    kind: Literal["mercury-adaptive"]
+    split_after: int | Literal["auto"] = Field(3, description="The split, or 'auto': choose among split_candidates")
+    split_candidates: list[int] | None = Field(None, description="Splits 'auto' chooses among (default: all)")
+    objective: Literal["max-accuracy", "min-latency"] = Field(
+        "max-accuracy", description="Most accurate within latency_budget_ms, or fastest above accuracy_floor")
+    latency_budget_ms: float | None = Field(None, gt=0)
+    accuracy_floor: float | None = Field(None, gt=0, le=100)
+    reduction_step: float = Field(0.05, gt=0, le=0.75, description="Spacing of the candidate reductions")
+    reconstruction: Literal["learned", "zero-pad", "duplicate", "none"] = "learned"
+    window: int = Field(2, ge=1)
+    bandwidth_estimator: Literal["harmonic", "last"] = Field(
+        "harmonic", description="Harmonic mean of the last bandwidth_window samples (as Janus), or the last one")
+    bandwidth_window: int = Field(20, ge=1)
+    bandwidth_source: Literal["radio", "uploads"] = Field(
+        "radio", description="Samples from the radio (once per trace sample) or the device's uploads, as Janus")
+
+    @model_validator(mode="after")
+    def _objective(self) -> AdaptiveMercury:
+        if self.objective == "max-accuracy" and self.latency_budget_ms is None:
+            raise ValueError("objective 'max-accuracy' needs latency_budget_ms")
+        if self.objective == "min-latency" and self.accuracy_floor is None:
+            raise ValueError("objective 'min-latency' needs accuracy_floor")
+        if self.split_candidates is not None and self.split_after != "auto":
+            raise ValueError("split_candidates applies to split_after 'auto'")
+        return self
+
+
+class Oracle(_ScheduleBase):
+    """A lower bound: per request, the plan with the lowest latency on the real (future) trace."""
+
+    kind: Literal["oracle"]
+    accuracy_floor: float | None = Field(None, gt=0, le=100, description="Default: the scenario's target_accuracy")
+    methods: list[Literal["mercury", "otas", "janus", "mobile-only", "cloud-only"]] = Field(
+        ["mercury", "otas", "janus", "mobile-only", "cloud-only"], min_length=1)
+    image_bytes: int = Field(2_200_000, gt=0)
+
+
+class Plugin(_ScheduleBase):
+    """A schedule kind registered by ``simulator.schedules.register_schedule``; its own model checks the keys."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+
+SCHEDULE_KINDS = {"mobile-only", "cloud-only", "otas", "janus", "mercury", "mercury-adaptive", "oracle"}
+
+
+def _schedule_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if kind in SCHEDULE_KINDS or not isinstance(kind, str) else "plugin"
+
+
+ScheduleConfig = Annotated[
+    Annotated[MobileOnly, Tag("mobile-only")] | Annotated[CloudOnly, Tag("cloud-only")] | Annotated[Otas, Tag("otas")]
+    | Annotated[Janus, Tag("janus")] | Annotated[Mercury, Tag("mercury")]
+    | Annotated[AdaptiveMercury, Tag("mercury-adaptive")] | Annotated[Oracle, Tag("oracle")]
+    | Annotated[Plugin, Tag("plugin")],
+    Discriminator(_schedule_tag)]
+register_tags(SCHEDULE_KINDS | {"plugin"})
 
 
 class Scenario(_Strict):
@@ -182,6 +251,7 @@ class Scenario(_Strict):
     network: Network
     workload: Workload
     cloud: Cloud = Cloud()
+    energy: Energy = Energy()
     target_accuracy: float | None = Field(None, gt=0, le=100, description="Each schedule meets this top-1")
     schedules: list[ScheduleConfig] = Field(min_length=1)
     engine: Literal["auto", "des", "fast"] = Field(
@@ -205,6 +275,9 @@ class Scenario(_Strict):
             if isinstance(split, int) and split > depth:
                 raise _KeyError(f"schedules[{i}].split_after", f"must be in 1..{depth} for {self.model} "
                                 f"(got {split})")
+            bad = [c for c in getattr(s, "split_candidates", None) or [] if not 1 <= c <= depth]
+            if bad:
+                raise _KeyError(f"schedules[{i}].split_candidates", f"must be in 1..{depth} (got {bad[0]})")
         offsets = self.network.start_offset_s
         if isinstance(offsets, list) and len(offsets) != self.workload.devices:
             raise _KeyError("network.start_offset_s", f"one offset per device: expected "

@@ -128,6 +128,8 @@ def load_sweep(path: str | Path) -> Sweep:
 def input_files(scenario: Scenario) -> dict[str, Path | None]:
     """The files a point reads, found as the runner finds them (None: missing; the run will say so)."""
     from simulator.data import resolve_path, shipped_dir
+    from simulator.energy import find_radio_model
+    from simulator.validation import load_yaml_mapping
 
     base = scenario.base_dir
     files: dict[str, Path | None] = {"trace": resolve_path(scenario.network.trace, base)}
@@ -144,6 +146,12 @@ def input_files(scenario: Scenario) -> dict[str, Path | None]:
         folder = shipped_dir("accuracy")
         tables = sorted(folder.glob("*.csv")) if folder else []
     files.update({f"accuracy_table_{i}": path for i, path in enumerate(tables)})
+    radio = scenario.energy.radio
+    mobile = files["mobile_profile"]
+    if radio is None and mobile is not None:
+        radio = load_yaml_mapping(mobile).get("radio_model")
+    if radio and radio != "none" and scenario.energy.preset == "full":
+        files["radio_model"] = find_radio_model(radio, base if scenario.energy.radio else None)
     return files
 
 
@@ -206,6 +214,9 @@ def run_point(scenario: dict[str, Any], scenario_path: str) -> dict[str, Any]:
         row: dict[str, Any] = {"schedule": schedule}
         row.update({column: stats.get(column) for column in SUMMARY_COLUMNS})
         row.update({f"mean_{name}": value for name, value in stats.get("components_mean_ms", {}).items()})
+        row.update({f"mean_energy_{part}_j": value for part, value in stats.get("energy_mean_j", {}).items()})
+        if "oracle_gap_ms" in stats:
+            row["oracle_gap_ms"] = stats["oracle_gap_ms"]
         requests = result.records[result.records.schedule == schedule]
         for column in CHOSEN:
             row[column], row[f"{column}_distribution"] = chosen_summary(requests[column])

@@ -112,6 +112,13 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
+def check_provenance(value: dict[str, Any]) -> dict[str, Any]:
+    """A data file's provenance must say what kind of number it holds."""
+    if value.get("kind") not in ("measured", "published", "fitted"):
+        raise ValueError("provenance.kind must be measured, published or fitted")
+    return value
+
+
 def parse_model(model: type[BaseModel], data: Any, source: str | Path) -> Any:
     """Validate ``data`` against ``model``; the first error becomes a one-line InputError."""
     try:

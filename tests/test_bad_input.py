@@ -41,6 +41,13 @@ CASES = {
                                 "schedules[0]: reduction 0.9 exceeds the 75%"),
     "target out of reach": ({"target_accuracy": 99.0, "schedules": [{"kind": "otas", "split_after": 1}]},
                             "schedules[0]: deit_base_distilled_patch16_224/cifar100/tome cannot reach 99"),
+    "misspelt schedule": ({"schedules": [{"kind": "mercury-adaptiv", "latency_budget_ms": 500}]},
+                          "schedules[0]: unknown schedule kind 'mercury-adaptiv'; did you mean 'mercury-adaptive'?"),
+    "adaptive without budget": ({"schedules": [{"kind": "mercury-adaptive"}]},
+                                "schedules[0]: objective 'max-accuracy' needs latency_budget_ms"),
+    "oracle without floor": ({"schedules": [{"kind": "oracle"}]}, "schedules[0]: the oracle needs accuracy_floor"),
+    "unknown radio model": ({"energy": {"radio": "carrier-pigeon"}},
+                            "energy.radio: radio model 'carrier-pigeon' not found"),
 }
 
 

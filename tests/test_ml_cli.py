@@ -72,6 +72,16 @@ def test_accuracy_and_training_write_valid_files(workdir: Path, capsys: pytest.C
     assert code == 2 and "no learned tokens" in err and len(err.strip().splitlines()) == 1
 
 
+def test_accuracy_rows_name_their_prune_point(workdir: Path) -> None:
+    out = workdir / "before.csv"
+    main(["accuracy", "--model", MODEL, "--checkpoint", str(workdir / "model.safetensors"), "--data",
+          str(workdir / "data"), "--quiet", "--method", "mercury", "--grid", "0,0.5", "--prune-point",
+          "before_block1", "--out", str(out)])
+    frame = read_accuracy_csv(out)
+    assert list(frame.prune_point) == ["before_block1", "before_block1"]
+    assert out.read_text().splitlines()[-1].endswith(",before_block1")
+
+
 @pytest.mark.parametrize("checkpoint", ["corrupt.safetensors", "wrong.pt", "missing.pt"])
 def test_bad_checkpoint_is_one_line_exit_2(
     workdir: Path, capsys: pytest.CaptureFixture[str], checkpoint: str

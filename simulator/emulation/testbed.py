@@ -272,7 +272,8 @@ def _record(r: dict[str, Any], device: int, t0: float, setup: Any, link_free: fl
     offloads = r["where"] != "mobile"
     row: dict[str, Any] = dict.fromkeys(FIELDS, nan)
     row.update(device=device, request_id=r["rid"], arrival_s=r["arrival"], accuracy=r["accuracy"],
-               uplink_bytes=r.get("uplink_bytes", 0), split_after=r["split_after"], parameter=r["parameter"])
+               uplink_bytes=r.get("uplink_bytes", 0), split_after=r["split_after"], parameter=r["parameter"],
+               fallback=0)
     if r.get("dropped"):
         row["status"] = STATUS_DROPPED
         return row
@@ -291,9 +292,12 @@ def _record(r: dict[str, Any], device: int, t0: float, setup: Any, link_free: fl
         back = r["done"] - r["cloud_end"]
     row.update(uplink_queue_ms=queue_s * 1e3, uplink_ms=transfer * 1e3, cloud_queue_ms=cloud_queue * 1e3,
                cloud_ms=cloud * 1e3, return_ms=back * 1e3)
+    # The testbed counts the profile's constant powers only: the radio model and its tail
+    # (simulator/energy.py) are not applied to emulated records.
     power = setup.power
-    row["energy_j"] = power.compute * mobile_s + power.radio * transfer + power.idle * (
-        queue_s + cloud_queue + cloud + back)
+    row.update(energy_compute_j=power.compute * mobile_s, energy_radio_j=power.radio * transfer, energy_tail_j=0.0,
+               energy_idle_j=power.idle * (queue_s + cloud_queue + cloud + back))
+    row["energy_j"] = row["energy_compute_j"] + row["energy_radio_j"] + row["energy_idle_j"]
     return row
 
 

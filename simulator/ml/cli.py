@@ -20,7 +20,7 @@ from simulator.ml.checkpoints import load_model, read_tensors, write_tensors
 from simulator.ml.data import open_dataset, preprocess_for
 from simulator.ml.harness import provenance, restore_key, sweep, write_table
 from simulator.ml.reconstruction import MODES, head_parameters, train_restore
-from simulator.ml.split import METHODS, SplitViT, spec_of
+from simulator.ml.split import METHODS, PRUNE_POINTS, SplitViT, spec_of
 from simulator.output_guard import guard_file, names_mercury_sim
 
 
@@ -97,9 +97,12 @@ def accuracy(
     batch_size: int = 64,
     limit: int | None = None,
     quiet: bool = False,
+    prune_point: str = "after_block1",
 ) -> None:
     """Measure top-1/top-5 over the grid and write an accuracy table with provenance."""
     _check(method, reconstruction)
+    if prune_point not in PRUNE_POINTS:
+        raise InputError(None, f"--prune-point {prune_point!r} unknown; expected {' or '.join(PRUNE_POINTS)}")
     guard_file(out, inputs=[checkpoint, data, *([tokens] if tokens else [])], ours=names_mercury_sim)
     if reconstruction == "learned" and tokens is None:
         raise InputError(None, "--reconstruction learned needs --tokens FILE (from train-reconstruction)")
@@ -124,6 +127,7 @@ def accuracy(
                 reconstruction,
                 learned,
                 advance,
+                prune_point=prune_point,
             )
     except ValueError as exc:
         raise InputError(None, str(exc)) from None

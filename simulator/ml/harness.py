@@ -39,6 +39,7 @@ class Row:
     reconstruction: str
     top1: float
     source: str
+    prune_point: str = ""  # empty = after_block1 (the tables' default); before_block1 for Mercury rows so measured
 
     def cells(self) -> list[str]:
         split = "" if self.split_after is None else str(self.split_after)
@@ -51,6 +52,7 @@ class Row:
             self.reconstruction,
             f"{self.top1:.2f}",
             self.source,
+            self.prune_point,
         ]
 
 
@@ -135,12 +137,14 @@ def sweep(
     learned: dict[str, dict[str, Tensor]] | None = None,
     progress: Progress | None = None,
     label: str = "measured",
+    prune_point: str = "after_block1",
 ) -> list[Row]:
     """Measure one method over ``grid``; a row per grid point."""
     rows: list[Row] = []
     split_col = None if method in ("tome", "janus", "none") else split_after
+    point_col = prune_point if method == "mercury" and prune_point != "after_block1" else ""
     for parameter in grid:
-        split = SplitViT(model, split_after, method, parameter, spec=spec)
+        split = SplitViT(model, split_after, method, parameter, spec=spec, prune_point=prune_point)
         restore, heads = restore_for(split, reconstruction, learned)
         with heads_replaced(model, heads):
             top1, top5, n = evaluate(split, batches(), restore, progress)
@@ -155,6 +159,7 @@ def sweep(
                 top1,
                 f"{label}: top-1 on {n} images (top-5 {top5:.2f} %, tokens uploaded "
                 f"{split.expected_upload_tokens()})",
+                point_col,
             )
         )
     return rows
@@ -211,13 +216,14 @@ def write_table(path: Path, rows: list[Row], comments: list[str]) -> None:
 
     groups: dict[tuple, list[Row]] = {}
     for r in rows:
-        groups.setdefault((r.model, r.dataset, r.method, r.split_after, r.reconstruction), []).append(r)
+        groups.setdefault((r.model, r.dataset, r.method, r.split_after, r.reconstruction, r.prune_point),
+                          []).append(r)
     buf = io.StringIO()
     for line in comments:
         for part in line.splitlines():
             buf.write(f"# {part}\n")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow([*COLUMNS, "prune_point"])
     for group in groups.values():
         for r in monotone(group):
             writer.writerow(r.cells())

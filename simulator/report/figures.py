@@ -113,9 +113,16 @@ def accuracy_latency_figure(summary: dict[str, Any]) -> go.Figure:
 
 
 def energy_figure(summary: dict[str, Any]) -> go.Figure:
-    """Mean mobile energy per completed request, per schedule."""
+    """Mean mobile energy per completed request, per schedule, stacked by component when the run has them."""
     entries = _entries(summary)
-    fig = go.Figure(go.Bar(x=list(entries), y=[_num(e.get("mean_energy_j")) for e in entries.values()],
-                           name="mobile energy"))
+    parts = ("compute", "radio", "tail", "idle")
+    if not all(isinstance(e.get("energy_mean_j"), dict) for e in entries.values()):
+        fig = go.Figure(go.Bar(x=list(entries), y=[_num(e.get("mean_energy_j")) for e in entries.values()],
+                               name="mobile energy"))
+    else:
+        names = {"compute": "compute", "radio": "radio (sending)", "tail": "radio (RRC tail)", "idle": "idle"}
+        fig = go.Figure([go.Bar(x=list(entries), y=[_num(e["energy_mean_j"].get(p)) for e in entries.values()],
+                                name=names[p]) for p in parts])
+        fig.update_layout(barmode="stack")
     return _layout(fig, "Mobile energy per request", "schedule", "mean energy (J)")
 

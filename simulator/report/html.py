@@ -98,13 +98,18 @@ def number_cell(value: Any, column: Column) -> str:
     return f"<td {attrs}>{value * column.scale:.{column.decimals}f}</td>"
 
 
+ORACLE_COLUMN = Column("oracle_gap_ms", "to the oracle (ms)")
+
+
 def summary_table(summary: dict[str, Any]) -> str:
     rows = []
-    for name, entry in summary.get("schedules", {}).items():
+    entries = summary.get("schedules", {})
+    columns = SUMMARY_COLUMNS + ((ORACLE_COLUMN,) if any("oracle_gap_ms" in e for e in entries.values()) else ())
+    for name, entry in entries.items():
         cells = [f'<th scope="row" data-schedule="{escape(name)}">{escape(name)}</th>']
-        cells += [number_cell(entry.get(c.key), c) for c in SUMMARY_COLUMNS]
+        cells += [number_cell(entry.get(c.key), c) for c in columns]
         rows.append(cells)
-    return table(["schedule", *(c.header for c in SUMMARY_COLUMNS)], rows).replace(
+    return table(["schedule", *(c.header for c in columns)], rows).replace(
         "<table>", '<table id="summary-table">', 1)
 
 

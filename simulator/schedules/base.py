@@ -31,16 +31,18 @@ class ScheduleInputs:
     rtt_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
-    def curve(self, method: str, split_after: int | None, reconstruction: str = "none") -> AccuracyCurve | None:
+    def curve(self, method: str, split_after: int | None, reconstruction: str = "none",
+              prune_point: str = "after_block1") -> AccuracyCurve | None:
         """The accuracy curve, or None when the tables lack it (accuracy is then reported as NaN)."""
         try:
-            return self.accuracy.curve(self.spec.name, self.dataset, method, split_after, reconstruction)
+            return self.accuracy.curve(self.spec.name, self.dataset, method, split_after, reconstruction, prune_point)
         except LookupError:
             return None
 
-    def require_curve(self, method: str, split_after: int | None, reconstruction: str = "none") -> AccuracyCurve:
+    def require_curve(self, method: str, split_after: int | None, reconstruction: str = "none",
+                      prune_point: str = "after_block1") -> AccuracyCurve:
         try:
-            return self.accuracy.curve(self.spec.name, self.dataset, method, split_after, reconstruction)
+            return self.accuracy.curve(self.spec.name, self.dataset, method, split_after, reconstruction, prune_point)
         except LookupError as exc:
             raise ScheduleError(str(exc)) from None
 
@@ -67,18 +69,18 @@ def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[st
 
 def resolve_parameter(inputs: ScheduleInputs, given: float | None, name: str, own_target: float | None,
                       method: str, split_after: int | None, reconstruction: str = "none",
-                      **search: object) -> tuple[float, AccuracyCurve | None]:
+                      prune_point: str = "after_block1", **search: object) -> tuple[float, AccuracyCurve | None]:
     """The schedule's parameter and accuracy curve: as given, or the most aggressive one meeting the target.
 
     Warns when the table ends before the target is reached (the table's last parameter is then used).
     """
-    curve = inputs.curve(method, split_after, reconstruction)
+    curve = inputs.curve(method, split_after, reconstruction, prune_point)
     if given is not None:
         return float(given), curve
     target = own_target or inputs.target_accuracy
     if target is None:
         raise ScheduleError(f"give {name} or a target_accuracy")
-    curve = inputs.require_curve(method, split_after, reconstruction)
+    curve = inputs.require_curve(method, split_after, reconstruction, prune_point)
     try:
         chosen = curve.parameter_for(target, **search)  # type: ignore[arg-type]
     except ValueError as exc:

@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from simulator.plan import Plan, PlanContext, Stage, block_stages, stages_ms
+from simulator.schedules.bandwidth import estimate_mbps, harmonic_mean  # noqa: F401 - harmonic_mean re-exported
 from simulator.schedules.base import ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.schedules.tome_split import tome_split_plan
 from simulator.vit import janus_alpha_max, janus_deltas, tome_tokens
@@ -45,14 +46,6 @@ def split_candidates(depth: int, k: int) -> list[int]:
         chosen.append(chosen[-1] + math.ceil(i / k))
         i += 1
     return [0, *chosen, depth + 1]
-
-
-def harmonic_mean(values: list[float]) -> float:
-    """Harmonic mean of the positive values (0 when there are none)."""
-    positive = [v for v in values if v > 0]
-    if not positive:
-        return 0.0
-    return len(positive) / math.fsum(1.0 / v for v in positive)
 
 
 @dataclass
@@ -128,12 +121,7 @@ class JanusSchedule:
 
     def bandwidth_estimate(self, ctx: PlanContext) -> float:
         """Mbit/s the scheduler plans with: harmonic mean of the last ``bandwidth_window`` samples."""
-        if self.bandwidth_source == "radio" and ctx.trace is not None:
-            return harmonic_mean(ctx.trace.recent_samples(ctx.now_s + ctx.trace_offset_s,
-                                                          self.bandwidth_window).tolist())
-        recent = list(ctx.recent_mbps)[-self.bandwidth_window:]
-        estimate = harmonic_mean(recent)
-        return estimate if estimate > 0 else ctx.mean_mbps
+        return estimate_mbps(ctx, self.bandwidth_window, self.bandwidth_source)
 
     def plan(self, ctx: PlanContext) -> Plan:
         if self._plan is not None:

@@ -35,7 +35,8 @@ class MercurySchedule:
         spec = self.inputs.spec
         limit = mercury_max_reduction(spec, self.window)
         reduction, curve = resolve_parameter(self.inputs, self.reduction, "reduction", self.target_accuracy,
-                                             "mercury", self.split_after, self.reconstruction)
+                                             "mercury", self.split_after, self.reconstruction,
+                                             self._table_prune_point())
         if self.reduction is None:  # K is an integer: the largest K whose rate still meets the target
             reduction = int(reduction * spec.num_patches + 1e-9) / spec.num_patches
         if reduction > limit + 1e-9:
@@ -43,6 +44,13 @@ class MercurySchedule:
                                 f"{self.window}x{self.window} window allows")
         accuracy = accuracy_at(curve, float(reduction), self.inputs.warnings, self.inputs.baseline_accuracy())
         self._plan = self._build(float(reduction), accuracy)
+
+    def _table_prune_point(self) -> str:
+        """The accuracy rows to read: this placement's own when the tables hold them, else after_block1's."""
+        if self.prune_point != "after_block1" and self.inputs.curve(
+                "mercury", self.split_after, self.reconstruction, self.prune_point) is None:
+            return "after_block1"
+        return self.prune_point
 
     def _build(self, reduction: float, accuracy: float) -> Plan:
         spec = self.inputs.spec

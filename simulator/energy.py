@@ -1,0 +1,129 @@
+"""Mobile energy per request: compute, radio (active and RRC tail) and idle, from the finished records.
+
+Both engines call :func:`fill_energy` on their record columns, so the split is computed once, the same
+way, whichever engine ran.
+
+* compute = ``power_w.compute`` x device compute time;
+* radio active = ``power_w.radio`` x transfer time + the radio model's integral over the transfer:
+  P(t) = base_w + w_per_mbps x u(t), with u the device's own uplink throughput, so
+  E = base_w x T + w_per_mbps x (megabits sent) whatever the trace did during the transfer;
+* radio tail = tail_w x the time the radio stays connected after the device's last concurrent upload
+  ends: ``tail_s``, cut short when the device's next upload starts within it (the tail is shared, and
+  counted once, on the request whose upload ended it); a tail still running when the run ends is counted
+  whole. The promotion from RRC idle to connected is not modelled (neither its delay nor its energy);
+* idle = ``power_w.idle`` x the time the device waits for its result outside its own transfer
+  (its upload queue, RTT, the cloud and the return).
+
+The ``paper`` preset counts compute only, as the Mercury paper's Fig. 9 does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from simulator.data import resolve_path, shipped_dir
+from simulator.errors import InputError
+from simulator.profiles import Power
+from simulator.records import STATUS_OK
+from simulator.validation import check_provenance, load_yaml_mapping, parse_model
+
+ENERGY_COLUMNS = ("energy_compute_j", "energy_radio_j", "energy_tail_j", "energy_idle_j")
+
+
+class RadioModel(BaseModel):
+    """An uplink power model: linear in the uplink throughput while sending, then a constant-power tail."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["mercury-sim-radio/1"] = "mercury-sim-radio/1"
+    name: str
+    technology: str
+    provenance: dict[str, Any]
+    base_w: float = Field(ge=0, description="Power while sending, at zero throughput")
+    w_per_mbps: float = Field(ge=0, description="Extra power per Mbit/s of uplink throughput")
+    tail_w: float = Field(ge=0, description="Power in the RRC tail after the last upload")
+    tail_s: float = Field(ge=0, description="Length of the tail (the inactivity timer)")
+    notes: str | list[str] | None = None
+
+    @field_validator("provenance")
+    @classmethod
+    def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_provenance(value)
+
+    def active_j(self, transfer_s: float | np.ndarray, n_bytes: float | np.ndarray) -> Any:
+        """Energy of sending ``n_bytes`` in ``transfer_s``: the integral of base + slope x throughput."""
+        return self.base_w * transfer_s + self.w_per_mbps * (np.asarray(n_bytes, float) * 8.0 / 1e6)
+
+
+def find_radio_model(value: str | Path, base_dir: Path | None = None) -> Path | None:
+    """The file of a radio model named by shipped name (``lte-huang2012``) or path; None when missing."""
+    path = resolve_path(value, base_dir)
+    shipped = shipped_dir("profiles")
+    if path is None and shipped is not None and (shipped / "radio" / f"{value}.yaml").is_file():
+        path = shipped / "radio" / f"{value}.yaml"
+    return path if path is not None and path.is_file() else None
+
+
+def load_radio_model(value: str | Path, base_dir: Path | None = None, *, scenario: Path | None = None,
+                     key: str = "energy.radio") -> tuple[RadioModel, Path]:
+    """A radio model by shipped name or path, and its file."""
+    path = find_radio_model(value, base_dir)
+    shipped = shipped_dir("profiles")
+    if path is None:
+        names = sorted(p.stem for p in (shipped / "radio").glob("*.yaml")) if shipped else []
+        raise InputError(scenario, f"radio model {str(value)!r} not found (a shipped name or a file path); "
+                         f"shipped: {', '.join(names) or 'none'}", key)
+    return parse_model(RadioModel, load_yaml_mapping(path), path), path
+
+
+def radio_tails(device: np.ndarray, start: np.ndarray, end: np.ndarray, tail_s: float) -> np.ndarray:
+    """Tail seconds owed by each transfer (NaN rows: no transfer): counted once per idle gap of a device.
+
+    A device's transfers are taken in start order; while one is in flight no tail runs. When the last
+    one in flight ends, the tail runs until ``tail_s`` has passed or the device's next transfer starts,
+    and belongs to the transfer that ended last (vectorised: a running maximum of the ends per device).
+    """
+    tails = np.where(np.isnan(start) | np.isnan(end), np.nan, 0.0)
+    sent = np.flatnonzero(~np.isnan(tails))
+    if sent.size == 0:
+        return tails
+    order = sent[np.lexsort((start[sent], device[sent]))]
+    dev, st, en = device[order], start[order], end[order]
+    first = np.r_[True, dev[1:] != dev[:-1]]
+    groups = np.cumsum(first) - 1
+    busy_until = pd.Series(en).groupby(groups).cummax().to_numpy()  # when the radio is free after each
+    position = np.arange(order.size)
+    owner = np.maximum.accumulate(np.where(en >= busy_until, position, 0))  # the latest end so far
+    last = np.r_[dev[1:] != dev[:-1], True]
+    gap = np.where(last, np.inf, np.r_[st[1:], np.inf] - busy_until)
+    quiet = last | (gap >= 0)  # the next transfer starts after every earlier one ended
+    tails[order[owner[quiet]]] = np.minimum(tail_s, gap[quiet])
+    return tails
+
+
+def fill_energy(columns: dict[str, np.ndarray], size: int, power: Power, radio: RadioModel | None,
+                rtt_s: float) -> None:
+    """Write the energy split and the total (``energy_j``) of every completed request into ``columns``."""
+    c = {name: columns[name][:size] for name in columns}
+    ok = c["status"] == STATUS_OK
+    sends = ok & (c["uplink_bytes"] > 0)
+    half_rtt = np.where(sends, rtt_s / 2, 0.0)
+    transfer = np.where(sends, c["uplink_ms"] / 1e3 - half_rtt, 0.0)
+    waiting = (c["uplink_queue_ms"] + c["cloud_queue_ms"] + c["cloud_ms"] + c["return_ms"]) / 1e3 + half_rtt
+    compute = power.compute * c["mobile_ms"] / 1e3
+    active = power.radio * transfer
+    tail = np.zeros(size)
+    if radio is not None:
+        active = active + np.where(sends, radio.active_j(transfer, c["uplink_bytes"]), 0.0)
+        start = np.where(sends, c["arrival_s"] + (c["mobile_queue_ms"] + c["mobile_ms"] + c["uplink_queue_ms"])
+                         / 1e3, np.nan)
+        tail = radio.tail_w * np.nan_to_num(radio_tails(c["device"], start, start + transfer, radio.tail_s))
+    idle = power.idle * waiting
+    for name, values in zip((*ENERGY_COLUMNS, "energy_j"), (compute, active, tail, idle,
+                                                            compute + active + tail + idle), strict=True):
+        c[name][:] = np.where(ok, values, np.nan)

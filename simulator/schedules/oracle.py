@@ -1,0 +1,86 @@
+"""The oracle: a lower bound that knows the future. Per request it reads the trace ahead (which no real
+device can) and takes, among every method's plan that meets the accuracy floor at every split, the one
+with the lowest realised latency: device compute, the upload's true duration on the trace from the
+moment it would start, RTT, cloud compute and the return.
+
+Per method and split only the most aggressive parameter that meets the floor is a candidate: more
+reduction never costs more compute or more bytes. The oracle assumes its own device and link are free
+when the request arrives (true for one device whose requests do not overlap), so it is a bound for
+single-device runs; with contention it is a strong heuristic, not a bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simulator.plan import Plan, PlanContext, cost_plan
+from simulator.schedules.base import ScheduleError, ScheduleInputs
+from simulator.schedules.cloud_only import CloudOnlySchedule
+from simulator.schedules.janus import JanusSchedule
+from simulator.schedules.mercury import MercurySchedule
+from simulator.schedules.mobile_only import MobileOnlySchedule
+from simulator.schedules.otas import OtasSchedule
+
+METHODS = ("mercury", "otas", "janus", "mobile-only", "cloud-only")
+
+
+@dataclass
+class OracleSchedule:
+    label: str
+    inputs: ScheduleInputs
+    accuracy_floor: float
+    methods: tuple[str, ...] = METHODS
+    image_bytes: int = 2_200_000
+    static: bool = False
+    lower_bound: bool = True  # reports show every schedule's distance to it
+    _candidates: list[tuple[Plan, float, float]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        inputs = dataclasses.replace(self.inputs, warnings=[], target_accuracy=None)
+        spec, floor = inputs.spec, self.accuracy_floor
+        builders: dict[str, Callable[[int], object]] = {
+            "mercury": lambda s: MercurySchedule(self.label, inputs, s, None, target_accuracy=floor),
+            "otas": lambda s: OtasSchedule(self.label, inputs, s, None, target_accuracy=floor),
+            "janus": lambda s: JanusSchedule(self.label, inputs, s, None, target_accuracy=floor),
+        }
+        for method in self.methods:
+            if method == "mobile-only":
+                found = [MobileOnlySchedule(self.label, inputs)]
+            elif method == "cloud-only":
+                found = [CloudOnlySchedule(self.label, inputs, self.image_bytes)]
+            else:
+                found = []
+                for split in range(1, spec.depth):
+                    try:
+                        found.append(builders[method](split))
+                    except ScheduleError:
+                        continue  # this method cannot reach the floor at this split
+            for schedule in found:
+                plan = schedule.plan(PlanContext(0.0, 0, inputs.mean_mbps))  # type: ignore[attr-defined]
+                if not plan.accuracy >= floor - 1e-9:  # NaN (unknown) never qualifies
+                    continue
+                cost = cost_plan(plan, spec, inputs.mobile, inputs.cloud)
+                self._candidates.append((plan, cost.mobile_s, cost.cloud_s))
+        if not self._candidates:
+            raise ScheduleError(f"no method reaches the {floor:g} % accuracy floor")
+
+    def realised_s(self, ctx: PlanContext, plan: Plan, mobile_s: float, cloud_s: float) -> float:
+        """The request's latency with this plan on the real trace (device and link free on arrival)."""
+        if not plan.offloads:
+            return mobile_s
+        if ctx.trace is None:
+            raise ScheduleError("the oracle needs the trace in its planning context")
+        start = ctx.now_s + mobile_s + ctx.trace_offset_s
+        end = ctx.trace.transfer_end(start, plan.uplink_bytes + ctx.overhead_bytes)
+        return mobile_s + (end - start) + self.inputs.rtt_s / 2 + cloud_s + ctx.return_s
+
+    def plan(self, ctx: PlanContext) -> Plan:
+        best, best_s = self._candidates[0][0], math.inf
+        for plan, mobile_s, cloud_s in self._candidates:
+            latency = self.realised_s(ctx, plan, mobile_s, cloud_s)
+            if latency < best_s:
+                best, best_s = plan, latency
+        return best
