@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,6 +53,16 @@ class EngineSetup:
     batch_timeout_s: float
     cloud_batch_factor: Callable[[int], float]
     power: Power
+
+    def trace_offset_s(self, device: int) -> float:
+        """Where ``device``'s view of the trace starts (a shared cell has one offset for all)."""
+        return self.start_offsets_s[0 if self.sharing == "shared-cell" else device]
+
+    def plan_context(self, now_s: float, device: int, mean_mbps: float,
+                     recent_mbps: Sequence[float]) -> PlanContext:
+        """What a schedule may know when it plans ``device``'s request at ``now_s`` (simulated or emulated)."""
+        return PlanContext(now_s, device, mean_mbps, recent_mbps, self.trace, self.trace_offset_s(device),
+                           self.overhead_bytes, self.return_s)
 
     @property
     def return_s(self) -> float:
@@ -169,9 +179,7 @@ class _Model:
         if self._static is not None:
             plan, cost = self._static
         else:
-            offset = setup.start_offsets_s[0 if setup.sharing == "shared-cell" else device]
-            plan = self.schedule.plan(PlanContext(arrived, device, self.mean_mbps, self.recent[device],
-                                                  setup.trace, offset, setup.overhead_bytes, self.return_s))
+            plan = self.schedule.plan(setup.plan_context(arrived, device, self.mean_mbps, self.recent[device]))
             cost = self.cost(plan)
         i = self.records.new()
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0

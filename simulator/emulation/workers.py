@@ -156,7 +156,6 @@ class MobileDevice:
     def run_schedule(self, index: int, t0: float, until: float) -> list[dict[str, Any]]:
         from simulator.emulation.split_exec import job_of
         from simulator.engine import arrival_times
-        from simulator.plan import PlanContext
 
         schedule, config = self.schedules[index], self.scenario.schedules[index]
         on_busy, closed_loop = self.setup.on_busy, self.setup.arrival == "back-to-back"
@@ -212,7 +211,9 @@ class MobileDevice:
                 if time.monotonic() < arrived:
                     break
             collect(None)
-            plan = schedule.plan(PlanContext(arrival, self.device, self.mean_mbps, tuple(recent[-64:])))
+            history = getattr(schedule, "bandwidth_history", 0)  # as many uploads as the engine keeps
+            plan = schedule.plan(self.setup.plan_context(arrival, self.device, self.mean_mbps,
+                                                         tuple(recent[-history:]) if history else ()))
             job = job_of(config, plan, self.depth)
             request = requests[rid] = {"rid": rid, "arrival": arrival, "plan": plan, "job": job}
             computes = job["where"] != "cloud"
