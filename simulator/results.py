@@ -42,7 +42,12 @@ def summarize(records: pd.DataFrame, schedules: list[str], deadline_ms: float | 
             entry["deadline_miss_rate"] = missed / len(rows) if len(rows) else None
         entry["components_mean_ms"] = {c: _finite(ok[c].mean()) if len(ok) else None for c in COMPONENTS}
         entry["mean_uplink_bytes"] = _finite(ok.uplink_bytes.mean()) if len(ok) else None
-        entry["mean_accuracy"] = _finite(ok.accuracy.mean()) if len(ok) else None
+        # A mean over the requests whose accuracy is known would flatter a schedule that ran off its
+        # accuracy table (Janus's scheduler above the table's last alpha): unknown if any request is.
+        unknown = int(ok.accuracy.isna().sum())
+        entry["mean_accuracy"] = _finite(ok.accuracy.mean()) if len(ok) and not unknown else None
+        if unknown:
+            entry["accuracy_unknown"] = unknown
         entry["mean_energy_j"] = _finite(ok.energy_j.mean()) if len(ok) else None
         entry["energy_mean_j"] = {c.removeprefix("energy_").removesuffix("_j"): _finite(ok[c].mean()) if len(ok)
                                   else None for c in ENERGY_COLUMNS if c in ok}
