@@ -59,7 +59,7 @@ def emulate(
     from simulator.outputs import guard_run_folder, write_run
 
     out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-emulated"
-    guard_run_folder(out_dir, [Path(scenario)])  # before minutes of emulation, not after
+    guard_run_folder(out_dir, [loaded.path] if loaded.path else [])  # before minutes of emulation, not after
     with _testbed_failure():
         result = emulate_scenario(loaded, progress=_progress(quiet))
     write_run(result.run, out_dir, command=command_line(), report=report,

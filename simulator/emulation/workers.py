@@ -141,9 +141,8 @@ class MobileDevice:
     def warm_up(self, index: int, rounds: int = 2) -> None:
         """Run the schedule's first plan end to end ``rounds`` times (first calls allocate and are slow)."""
         from simulator.emulation.split_exec import job_of
-        from simulator.plan import PlanContext
 
-        plan = self.schedules[index].plan(PlanContext(0.0, self.device, self.mean_mbps, ()))
+        plan = self.schedules[index].plan(self.setup.plan_context(0.0, self.device, self.mean_mbps, ()))
         job = job_of(self.scenario.schedules[index], plan, self.depth)
         for _ in range(rounds):
             upload = self.executor.mobile(job) if job["where"] != "cloud" else None
