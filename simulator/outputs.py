@@ -33,7 +33,7 @@ MANIFEST = "manifest.json"
 # Everything a run may write into its folder (report.html is simulator.report.REPORT_NAME; the plotly
 # bundle that report.html loads unless it is self-contained).
 RUN_FILES = frozenset({"records.parquet", "trace.parquet", "summary.json", "scenario.yaml", MANIFEST,
-                       "claims.json", "report.html", PLOTLY_BUNDLE, "emulation.json"})
+                       "claims.json", "report.html", PLOTLY_BUNDLE, "emulation.json", "stages.parquet"})
 # Where a schedule kind keeps the parameter it may choose for itself (target_accuracy, scheduler).
 CHOSEN_PARAMETER = {"otas": "r", "janus": "alpha", "mercury": "reduction"}
 
@@ -185,6 +185,8 @@ def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None
     guard_run_folder(out_dir, inputs)
     with atomic_directory(out_dir) as staging:
         write_records(result.records, staging / "records.parquet")
+        if result.stages is not None:  # stage graphs with forks, branches or more than two tiers
+            write_records(result.stages, staging / "stages.parquet")
         write_records(trace_window(result), staging / "trace.parquet")
         (staging / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
         (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved_scenario(result), sort_keys=False))

@@ -1,0 +1,134 @@
+"""Stage graphs (simulator/graph.py) on the engine, with expected values computed by hand.
+
+The lab (tests/conftest.py): device embed 10 ms, 100 ms per block, head 5 ms; cloud 0.5 + 1 ms per
+block + 0.25 ms; DeiT-B (12 blocks, 198 tokens).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from simulator.errors import InputError
+from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Step, Transfer, chain_of
+from simulator.plan import Plan, PlanContext, Stage
+from simulator.runner import run_scenario
+from simulator.scenario import load_scenario
+from simulator.schedules import register_schedule
+from simulator.schedules.base import full_model_stages
+from simulator.vit import get_model
+from tests.conftest import write_scenario
+
+SPEC = get_model("deit_base_distilled_patch16_224")
+N = SPEC.num_tokens
+
+
+@dataclass
+class GraphSchedule:
+    """A test schedule: one fixed graph for every request."""
+
+    label: str
+    graph: Step
+    accuracy: float = 80.0
+    static: bool = True
+
+    def plan(self, ctx: PlanContext) -> Plan:
+        return Plan(0, math.nan, (), 0, (), self.accuracy, graph=self.graph)
+
+
+GRAPHS: dict[str, tuple[Step, float]] = {}
+register_schedule("test-graph", lambda c, i: GraphSchedule(c["label"], *GRAPHS[c["graph"]]))
+
+
+def _run(lab: Path, graph: Step, accuracy: float = 80.0, **scenario: Any) -> Any:
+    GRAPHS["g"] = graph, accuracy
+    scenario.setdefault("schedules", [{"kind": "test-graph", "label": "g", "graph": "g"}])
+    return run_scenario(load_scenario(write_scenario(lab / "s.yaml", mobile_profile="mobile.yaml",
+                                                     cloud_profile="cloud.yaml", **scenario)))
+
+
+TWO_SERVERS = {"a": {"profile": "cloud.yaml", "link": {"mbps": 8}},
+               "b": {"profile": "cloud.yaml", "link": {"mbps": 2, "rtt_ms": 10}}}
+
+
+def test_fork_of_two_transfers_ends_at_the_slower_link(lab: Path) -> None:
+    # 100 kB = 0.8 Mbit: 100 ms at 8 Mbit/s on a; 400 ms at 2 Mbit/s plus 5 ms (RTT/2) on b.
+    graph = Fork((Transfer(DEVICE, "a", 100_000), Transfer(DEVICE, "b", 100_000)))
+    result = _run(lab, graph, servers=TWO_SERVERS)
+    rec = result.records
+    assert np.allclose(rec.total_ms, 405.0, rtol=0, atol=1e-9)
+    assert np.allclose(rec.uplink_ms, 405.0, rtol=0, atol=1e-9)  # the slower branch's sums
+    assert (rec.uplink_bytes == 200_000).all()  # both shards were sent
+    assert result.engines == {"g": "des"}
+    stages = result.stages
+    assert stages is not None and len(stages) == 2 * len(rec)
+    first = stages[stages.request_id == 0].set_index("where")
+    assert first.loc["device->a", "service_ms"] == pytest.approx(100.0)
+    assert first.loc["device->b", "service_ms"] == pytest.approx(405.0)
+
+
+def test_fork_join_waits_for_compute_after_the_faster_transfer(lab: Path) -> None:
+    # Branch a: 100 ms upload then 12 blocks on a (0.5 + 12 + 0.25 = 12.75 ms): 112.75 ms. Branch b: 405 ms.
+    # Then the head on the device (5 ms): 410 ms.
+    graph = Chain((Fork((Chain((Transfer(DEVICE, "a", 100_000), Compute("a", full_model_stages(SPEC)))),
+                         Transfer(DEVICE, "b", 100_000))),
+                   Compute(DEVICE, (Stage("head", N, N),))))
+    rec = _run(lab, graph, servers=TWO_SERVERS).records
+    assert np.allclose(rec.total_ms, 410.0, rtol=0, atol=1e-9)
+    assert np.allclose(rec.mobile_ms, 5.0, rtol=0, atol=1e-9)
+    assert (rec.cloud_ms == 0).all()  # the deciding branch (b) computed nothing on a server
+
+
+def test_server_to_server_link_and_downlink(lab: Path) -> None:
+    # 50 kB to a (50 ms at 8 Mbit/s), a -> cloud over 4 Mbit/s + 20 ms RTT (100 + 10 ms), the cloud's
+    # 12.75 ms, 10 kB back to the device over the network's 1 Mbit/s downlink (80 ms): 252.75 ms.
+    graph = Chain((Transfer(DEVICE, "a", 50_000), Transfer("a", CLOUD, 50_000),
+                   Compute(CLOUD, full_model_stages(SPEC)), Transfer(CLOUD, DEVICE, 10_000)))
+    rec = _run(lab, graph, servers=TWO_SERVERS, server_links=[{"between": ["a", "cloud"], "mbps": 4, "rtt_ms": 20}],
+               network={"trace": "trace.csv", "mode": "trace", "downlink_mbps": 1}).records
+    assert np.allclose(rec.total_ms, 252.75, rtol=0, atol=1e-9)
+    assert np.allclose(rec.cloud_ms, 110.0 + 12.75, rtol=0, atol=1e-9)
+    assert np.allclose(rec.return_ms, 80.0, rtol=0, atol=1e-9)
+
+
+def test_missing_server_link_is_one_line_naming_the_schedule(lab: Path) -> None:
+    graph = Chain((Transfer(DEVICE, "a", 50_000), Transfer("a", "b", 50_000)))
+    with pytest.raises(InputError, match=r"schedules\[0\].*no server_links entry between 'a' and 'b'"):
+        _run(lab, graph, servers=TWO_SERVERS)
+
+
+def test_branch_draws_are_seeded_and_apart_from_arrivals(lab: Path) -> None:
+    escalate = Chain((Transfer(DEVICE, "a", 100_000),))
+    graph = Branch(0.5, escalate, Chain(()), then_accuracy=90.0, otherwise_accuracy=70.0)
+    workload = {"arrival": "periodic", "fps": 1, "n_requests": 400, "seed": 3}
+    first = _run(lab, graph, servers=TWO_SERVERS, workload=workload).records
+    again = _run(lab, graph, servers=TWO_SERVERS, workload=workload).records
+    assert first.equals(again)
+    escalated = first.uplink_bytes > 0
+    assert 150 < escalated.sum() < 250  # a fair coin over 400 requests
+    assert set(first.accuracy[escalated]) == {90.0} and set(first.accuracy[~escalated]) == {70.0}
+    assert np.allclose(first.total_ms[escalated], 100.0, rtol=0, atol=1e-9)
+    assert (first.arrival_s == [float(k) for k in range(400)]).all()  # arrivals untouched by the draws
+
+
+@pytest.mark.parametrize("kind", ["mobile-only", "cloud-only"])
+@pytest.mark.parametrize("rtt_ms", [0.0, 30.0])
+def test_a_two_tier_plan_as_a_graph_gives_the_same_records(lab: Path, kind: str, rtt_ms: float) -> None:
+    """The generic executor runs chain_of(plan) exactly as the engine's two-tier path runs the Plan."""
+    from simulator.runner import build_schedules, resolve_inputs
+
+    network = {"trace": "trace.csv", "mode": "trace", "rtt_ms": rtt_ms, "downlink_mbps": 5}
+    workload = {"arrival": "poisson", "rate_per_s": 4, "n_requests": 60, "seed": 2}
+    base = _run(lab, Chain(()), network=network, workload=workload, schedules=[{"kind": kind}])
+    plan = build_schedules(base.scenario, resolve_inputs(base.scenario), [])[0].plan(PlanContext(0, 0, 10))
+    graph = chain_of(plan, base.scenario.result_bytes)
+    as_graph = _run(lab, graph, plan.accuracy, network=network, workload=workload,
+                    schedules=[{"kind": "test-graph", "label": kind, "graph": "g"}])
+    columns = [c for c in base.records.columns if c not in ("split_after", "parameter")]
+    assert base.records[columns].equals(as_graph.records[columns])
+    assert as_graph.stages is None  # a two-tier chain gets no stage table
