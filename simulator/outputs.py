@@ -131,6 +131,15 @@ def resolved_scenario(result: RunResult) -> dict[str, Any]:
             resolved[key] = str(Path(profile.path).resolve())
     if "accuracy_tables" in resolved:
         resolved["accuracy_tables"] = [str(Path(p).resolve()) for p in inputs.accuracy.sources]
+    for name, server in resolved.get("servers", {}).items():
+        for keys in (("profile",), ("link", "trace")):
+            path = inputs.files.get(".".join(("servers", name, *keys)))
+            holder = server if keys == ("profile",) else server["link"]
+            if path is not None and not is_short_name(holder[keys[-1]]):
+                holder[keys[-1]] = str(Path(path).resolve())
+    for i, entry in enumerate(resolved.get("schedules", [])):
+        if f"schedules[{i}].table" in inputs.files:
+            entry["table"] = str(inputs.files[f"schedules[{i}].table"].resolve())
     radio = resolved.get("energy", {}).get("radio")
     if radio and radio != "none" and not is_short_name(radio) and "radio_model" in inputs.files:
         resolved["energy"]["radio"] = str(inputs.files["radio_model"].resolve())

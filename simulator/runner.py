@@ -202,6 +202,9 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
         except ScheduleError as exc:
             raise InputError(scenario.path, str(exc), f"schedules[{i}]") from None
         warnings.extend(f"{schedule.label}: {w}" for w in shared.warnings)
+        table = getattr(config, "table", None)  # a schedule's own data file (the cascade's escalation table)
+        if isinstance(table, str) and (path := resolve_path(table, scenario.base_dir)) is not None:
+            inputs.files[f"schedules[{i}].table"] = path
         schedules.append(schedule)
     return schedules
 
