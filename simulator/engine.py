@@ -192,14 +192,10 @@ class _Model:
             yield from self._graph_request(plan, cost, device, rid, i, arrived)
             return
         upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
-        cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
-        cols["uplink_bytes"][i], cols["accuracy"][i] = upload, plan.accuracy
-        cols["split_after"][i], cols["parameter"][i] = plan.split_after, plan.parameter
-        cols["fallback"][i] = plan.fallback
-        cpu = self.cpus[device]
-        if setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
-            cols["status"][i] = STATUS_DROPPED
+        cols["uplink_bytes"][i] = upload
+        if not self._admitted(plan, cost, device, rid, i, arrived):
             return
+        cpu = self.cpus[device]
         mobile_queue = 0.0
         if cost.mobile_s > 0:
             with cpu.request() as slot:
@@ -224,6 +220,19 @@ class _Model:
         cols["return_ms"][i], cols["total_ms"][i] = back * 1e3, (env.now - arrived) * 1e3
         self._completed(i)
 
+    def _admitted(self, plan: Plan, cost: PlanCost, device: int, rid: int, i: int, arrived: float) -> bool:
+        """Write the request's identity and its Plan's columns; False when a busy device drops it."""
+        cols = self.records.columns
+        cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
+        cols["accuracy"][i], cols["split_after"][i], cols["parameter"][i] = plan.accuracy, plan.split_after, \
+            plan.parameter
+        cols["fallback"][i] = plan.fallback
+        cpu = self.cpus[device]
+        if self.setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
+            cols["status"][i] = STATUS_DROPPED
+            return False
+        return True
+
     def _completed(self, i: int) -> None:
         self.records.columns["status"][i] = STATUS_OK
         self.completed += 1
@@ -237,12 +246,7 @@ class _Model:
         env, setup, cols = self.env, self.setup, self.records.columns
         if self.graphs is None:
             self.graphs = GraphExecutor(env, setup, self.cpus, self.cloud, self.links, self.recent)
-        cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
-        cols["split_after"][i], cols["parameter"][i] = plan.split_after, plan.parameter
-        cols["fallback"][i] = plan.fallback
-        cpu = self.cpus[device]
-        if setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
-            cols["status"][i] = STATUS_DROPPED
+        if not self._admitted(plan, cost, device, rid, i, arrived):
             return
         sums = yield from self.graphs.run(plan.graph, cost.compute_s, device, rid)
         cols["uplink_bytes"][i] = sums.sent_bytes

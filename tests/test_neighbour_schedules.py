@@ -17,8 +17,8 @@ from simulator.cli import main
 from simulator.graph import DEVICE, Chain, Compute, Transfer
 from simulator.schedules.base import full_model_stages
 from simulator.vit import get_model
+from tests._graph_runs import run_graph as _run
 from tests.conftest import write_scenario
-from tests.test_stage_graphs import _run
 
 SPEC = get_model("deit_base_distilled_patch16_224")
 NEAR_EDGE = {"near-edge": {"profile": "cloud.yaml", "link": {"mbps": 8, "rtt_ms": 4, "downlink_mbps": 4}}}

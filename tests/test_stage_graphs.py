@@ -6,50 +6,20 @@ block + 0.25 ms; DeiT-B (12 blocks, 198 tokens).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from simulator.errors import InputError
-from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Step, Transfer, chain_of
-from simulator.plan import Plan, PlanContext, Stage
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
-from simulator.schedules import register_schedule
+from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Transfer, chain_of
+from simulator.plan import PlanContext, Stage
 from simulator.schedules.base import full_model_stages
 from simulator.vit import get_model
-from tests.conftest import write_scenario
+from tests._graph_runs import run_graph as _run
 
 SPEC = get_model("deit_base_distilled_patch16_224")
 N = SPEC.num_tokens
-
-
-@dataclass
-class GraphSchedule:
-    """A test schedule: one fixed graph for every request."""
-
-    label: str
-    graph: Step
-    accuracy: float = 80.0
-    static: bool = True
-
-    def plan(self, ctx: PlanContext) -> Plan:
-        return Plan(0, math.nan, (), 0, (), self.accuracy, graph=self.graph)
-
-
-GRAPHS: dict[str, tuple[Step, float]] = {}
-register_schedule("test-graph", lambda c, i: GraphSchedule(c["label"], *GRAPHS[c["graph"]]))
-
-
-def _run(lab: Path, graph: Step, accuracy: float = 80.0, **scenario: Any) -> Any:
-    GRAPHS["g"] = graph, accuracy
-    scenario.setdefault("schedules", [{"kind": "test-graph", "label": "g", "graph": "g"}])
-    return run_scenario(load_scenario(write_scenario(lab / "s.yaml", mobile_profile="mobile.yaml",
-                                                     cloud_profile="cloud.yaml", **scenario)))
 
 
 TWO_SERVERS = {"a": {"profile": "cloud.yaml", "link": {"mbps": 8}},
