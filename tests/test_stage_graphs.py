@@ -102,3 +102,32 @@ def test_a_two_tier_plan_as_a_graph_gives_the_same_records(lab: Path, kind: str,
     columns = [c for c in base.records.columns if c not in ("split_after", "parameter")]
     assert base.records[columns].equals(as_graph.records[columns])
     assert as_graph.stages is None  # a two-tier chain gets no stage table
+
+
+def test_a_shared_server_cell_splits_its_rate_between_devices(lab: Path) -> None:
+    # Two devices send 100 kB each at t = 0 (back-to-back arrivals) over one 8 Mbit/s cell: each gets 4 Mbit/s
+    # and takes 200 ms; over links of their own, 100 ms.
+    servers = {"a": {"profile": "cloud.yaml", "link": {"mbps": 8, "sharing": "shared-cell"}}}
+    workload = {"arrival": "back-to-back", "n_requests": 1, "devices": 2, "seed": 1}
+    rec = _run(lab, Transfer(DEVICE, "a", 100_000), servers=servers, workload=workload).records
+    assert np.allclose(rec.total_ms, 200.0, rtol=0, atol=1e-9)
+    dedicated = {"a": {"profile": "cloud.yaml", "link": {"mbps": 8}}}
+    rec = _run(lab, Transfer(DEVICE, "a", 100_000), servers=dedicated, workload=workload).records
+    assert np.allclose(rec.total_ms, 100.0, rtol=0, atol=1e-9)
+
+
+def test_run_writes_stages_parquet_only_for_shaped_graphs(lab: Path) -> None:
+    from simulator.cli import main
+    from tests.conftest import write_scenario
+
+    sharded = write_scenario(lab / "sharded.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+                             servers=TWO_SERVERS, schedules=[{"kind": "sharded", "servers": ["a", "b"]}])
+    two_tier = write_scenario(lab / "two.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+                              schedules=[{"kind": "cloud-only"}])
+    for path, out in ((sharded, lab / "out-sharded"), (two_tier, lab / "out-two")):
+        try:
+            main(["run", str(path), "-o", str(out), "--no-report"])
+        except SystemExit as exc:
+            assert exc.code in (0, None)
+    assert (lab / "out-sharded" / "stages.parquet").is_file()
+    assert not (lab / "out-two" / "stages.parquet").exists()
