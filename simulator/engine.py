@@ -19,10 +19,12 @@ import numpy as np
 import simpy
 
 from simulator.cloud import CloudPool
+from simulator.graph_engine import GraphExecutor
 from simulator.plan import Plan, PlanContext, PlanCost
 from simulator.profiles import Power
 from simulator.records import STATUS_DROPPED, STATUS_OK, RecordBuffer
 from simulator.schedules.base import Schedule
+from simulator.topology import ServerLink, ServerSetup
 from simulator.traces import Trace
 from simulator.uplink import DedicatedLink, SharedCell
 
@@ -53,6 +55,8 @@ class EngineSetup:
     batch_timeout_s: float
     cloud_batch_factor: Callable[[int], float]
     power: Power
+    servers: tuple[ServerSetup, ...] = ()  # tiers beyond the cloud (simulator/topology.py)
+    server_links: tuple[ServerLink, ...] = ()
 
     def trace_offset_s(self, device: int) -> float:
         """Where ``device``'s view of the trace starts (a shared cell has one offset for all)."""
@@ -141,6 +145,8 @@ class _Model:
         self.cloud = CloudPool(self.env, setup.gpus, setup.max_batch, setup.batch_timeout_s,
                                setup.cloud_batch_factor)
         self.return_s = setup.return_s
+        self.graphs: GraphExecutor | None = None  # built when the first stage graph arrives
+        self.radio_rtt_s: dict[int, float] = {}  # a graph request's row -> its uploads' RTTs (for energy)
         self.completed = 0
         self.on_progress = on_progress
         # A static schedule's one Plan, priced once (not per request).
@@ -182,15 +188,14 @@ class _Model:
             plan = self.schedule.plan(setup.plan_context(arrived, device, self.mean_mbps, self.recent[device]))
             cost = self.cost(plan)
         i = self.records.new()
-        upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
-        cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
-        cols["uplink_bytes"][i], cols["accuracy"][i] = upload, plan.accuracy
-        cols["split_after"][i], cols["parameter"][i] = plan.split_after, plan.parameter
-        cols["fallback"][i] = plan.fallback
-        cpu = self.cpus[device]
-        if setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
-            cols["status"][i] = STATUS_DROPPED
+        if plan.graph is not None:
+            yield from self._graph_request(plan, cost, device, rid, i, arrived)
             return
+        upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
+        cols["uplink_bytes"][i] = upload
+        if not self._admitted(plan, cost, device, rid, i, arrived):
+            return
+        cpu = self.cpus[device]
         mobile_queue = 0.0
         if cost.mobile_s > 0:
             with cpu.request() as slot:
@@ -213,10 +218,45 @@ class _Model:
         cols["uplink_queue_ms"][i], cols["uplink_ms"][i] = uplink_queue * 1e3, uplink * 1e3
         cols["cloud_queue_ms"][i], cols["cloud_ms"][i] = cloud_queue * 1e3, cloud * 1e3
         cols["return_ms"][i], cols["total_ms"][i] = back * 1e3, (env.now - arrived) * 1e3
-        cols["status"][i] = STATUS_OK
+        self._completed(i)
+
+    def _admitted(self, plan: Plan, cost: PlanCost, device: int, rid: int, i: int, arrived: float) -> bool:
+        """Write the request's identity and its Plan's columns; False when a busy device drops it."""
+        cols = self.records.columns
+        cols["device"][i], cols["request_id"][i], cols["arrival_s"][i] = device, rid, arrived
+        cols["accuracy"][i], cols["split_after"][i], cols["parameter"][i] = plan.accuracy, plan.split_after, \
+            plan.parameter
+        cols["fallback"][i] = plan.fallback
+        cpu = self.cpus[device]
+        if self.setup.on_busy == "drop" and cost.mobile_s > 0 and (cpu.count or cpu.queue):
+            cols["status"][i] = STATUS_DROPPED
+            return False
+        return True
+
+    def _completed(self, i: int) -> None:
+        self.records.columns["status"][i] = STATUS_OK
         self.completed += 1
         if self.on_progress is not None and self.completed % self._report_every == 0 and self._expected:
             self.on_progress(min(1.0, self.completed / self._expected))
+
+    def _graph_request(self, plan: Plan, cost: PlanCost, device: int, rid: int, i: int,
+                       arrived: float) -> Generator[Any, Any, None]:
+        """A request whose Plan is a stage graph (simulator/graph_engine.py)."""
+        assert plan.graph is not None
+        env, setup, cols = self.env, self.setup, self.records.columns
+        if self.graphs is None:
+            self.graphs = GraphExecutor(env, setup, self.cpus, self.cloud, self.links, self.recent)
+        if not self._admitted(plan, cost, device, rid, i, arrived):
+            return
+        sums = yield from self.graphs.run(plan.graph, cost.compute_s, device, rid)
+        cols["uplink_bytes"][i] = sums.sent_bytes
+        cols["accuracy"][i] = plan.accuracy if sums.accuracy is None else sums.accuracy
+        cols["mobile_queue_ms"][i], cols["mobile_ms"][i] = sums.mobile_queue * 1e3, sums.mobile * 1e3
+        cols["uplink_queue_ms"][i], cols["uplink_ms"][i] = sums.uplink_queue * 1e3, sums.uplink * 1e3
+        cols["cloud_queue_ms"][i], cols["cloud_ms"][i] = sums.cloud_queue * 1e3, sums.cloud * 1e3
+        cols["return_ms"][i], cols["total_ms"][i] = sums.back * 1e3, (env.now - arrived) * 1e3
+        self.radio_rtt_s[i] = 2 * sums.uplink_rtt
+        self._completed(i)
 
 
 def simulate(setup: EngineSetup, schedule: Schedule, cost: Callable[[Plan], PlanCost], *, mean_mbps: float,
@@ -224,6 +264,12 @@ def simulate(setup: EngineSetup, schedule: Schedule, cost: Callable[[Plan], Plan
     """Run one schedule to completion (every issued request finished or stuck) and return its records."""
     model = _Model(setup, schedule, cost, mean_mbps, on_progress)
     model.env.run()
+    if model.graphs is not None:
+        rtt = np.full(model.records.size, setup.rtt_s)
+        rtt[list(model.radio_rtt_s)] = list(model.radio_rtt_s.values())
+        model.records.radio_rtt_s = rtt
+        if model.graphs.shaped:  # stages.parquet only for forks, branches or more than two tiers
+            model.records.stage_rows = model.graphs.rows
     if on_progress is not None:
         on_progress(1.0)
     return model.records

@@ -6,6 +6,8 @@ It applies when no resource is shared between requests in a way that needs the e
 * the cloud does not batch (``cloud.max_batch: 1``);
 * every schedule is static (one Plan for every request; Janus's scheduler plans from recent transfers
   and stays on the DES, see :func:`fast_path_blocker`);
+* the Plan is a two-tier chain (device, uplink, cloud, return): a stage graph (forks, branches, other
+  servers; simulator/graph.py) runs on the DES;
 * the GPU pool never binds across devices: with one device the pool is solved exactly as a FIFO
   multi-server queue; with several, no cloud job may wait and no more jobs than GPUs may run at once.
   This last condition is known only after the recursion ran (:class:`PoolBinds`).
@@ -47,6 +49,9 @@ def fast_path_blocker(setup: EngineSetup, schedule: Schedule) -> str | None:
         return (f"schedule {schedule.label!r} plans each request from what the device sees at that moment "
                 "(Janus's scheduler, adaptive Mercury, the oracle), whose order at equal instants only the DES "
                 "reproduces")
+    if schedule.plan(PlanContext(0.0, 0, math.nan)).graph is not None:
+        return (f"schedule {schedule.label!r} plans a stage graph; the fast path covers two-tier chains on "
+                "unshared resources only")
     return None
 
 

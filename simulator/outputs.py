@@ -33,7 +33,7 @@ MANIFEST = "manifest.json"
 # Everything a run may write into its folder (report.html is simulator.report.REPORT_NAME; the plotly
 # bundle that report.html loads unless it is self-contained).
 RUN_FILES = frozenset({"records.parquet", "trace.parquet", "summary.json", "scenario.yaml", MANIFEST,
-                       "claims.json", "report.html", PLOTLY_BUNDLE, "emulation.json"})
+                       "claims.json", "report.html", PLOTLY_BUNDLE, "emulation.json", "stages.parquet"})
 # Where a schedule kind keeps the parameter it may choose for itself (target_accuracy, scheduler).
 CHOSEN_PARAMETER = {"otas": "r", "janus": "alpha", "mercury": "reduction"}
 
@@ -131,6 +131,15 @@ def resolved_scenario(result: RunResult) -> dict[str, Any]:
             resolved[key] = str(Path(profile.path).resolve())
     if "accuracy_tables" in resolved:
         resolved["accuracy_tables"] = [str(Path(p).resolve()) for p in inputs.accuracy.sources]
+    for name, server in resolved.get("servers", {}).items():
+        for keys in (("profile",), ("link", "trace")):
+            path = inputs.files.get(".".join(("servers", name, *keys)))
+            holder = server if keys == ("profile",) else server["link"]
+            if path is not None and not is_short_name(holder[keys[-1]]):
+                holder[keys[-1]] = str(Path(path).resolve())
+    for i, entry in enumerate(resolved.get("schedules", [])):
+        if f"schedules[{i}].table" in inputs.files:
+            entry["table"] = str(inputs.files[f"schedules[{i}].table"].resolve())
     radio = resolved.get("energy", {}).get("radio")
     if radio and radio != "none" and not is_short_name(radio) and "radio_model" in inputs.files:
         resolved["energy"]["radio"] = str(inputs.files["radio_model"].resolve())
@@ -185,6 +194,8 @@ def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None
     guard_run_folder(out_dir, inputs)
     with atomic_directory(out_dir) as staging:
         write_records(result.records, staging / "records.parquet")
+        if result.stages is not None:  # stage graphs with forks, branches or more than two tiers
+            write_records(result.stages, staging / "stages.parquet")
         write_records(trace_window(result), staging / "trace.parquet")
         (staging / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
         (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved_scenario(result), sort_keys=False))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from simulator.graph import DEVICE, Compute, Step, leaves
 from simulator.profiles import Profile
 from simulator.traces import Trace
 from simulator.vit import BlockTokens, ViTSpec
@@ -38,6 +39,7 @@ class Plan:
     accuracy: float
     tokens_sent: int = 0
     fallback: bool = False  # an adaptive schedule found no choice meeting its constraint and took the fastest
+    graph: Step | None = None  # a stage graph (simulator/graph.py) instead of the two-tier fields above
 
     @property
     def offloads(self) -> bool:
@@ -46,10 +48,11 @@ class Plan:
 
 @dataclass(frozen=True)
 class PlanCost:
-    """Batch-1 compute time of a Plan on each side, in seconds."""
+    """Batch-1 compute time of a Plan on each side, in seconds (a graph's: each Compute's, and the sums)."""
 
     mobile_s: float
     cloud_s: float
+    compute_s: Mapping[Compute, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,14 @@ def stages_ms(profile: Profile, spec: ViTSpec, stages: Sequence[Stage]) -> float
 def cost_plan(plan: Plan, spec: ViTSpec, mobile: Profile, cloud: Profile) -> PlanCost:
     """Seconds of mobile and cloud compute for one request."""
     return PlanCost(stages_ms(mobile, spec, plan.mobile) / 1e3, stages_ms(cloud, spec, plan.cloud) / 1e3)
+
+
+def cost_graph(graph: Step, price: Callable[[Compute], float]) -> PlanCost:
+    """Seconds of every Compute of a graph (priced by ``price``), with the device's and the servers' sums
+    over all of them (both arms of a branch: the sums are for checks, the engine uses ``compute_s``)."""
+    compute_s = {leaf: price(leaf) for leaf in leaves(graph) if isinstance(leaf, Compute)}
+    mobile = math.fsum(s for c, s in compute_s.items() if c.tier == DEVICE)
+    return PlanCost(mobile, math.fsum(s for c, s in compute_s.items() if c.tier != DEVICE), compute_s)
 
 
 def block_stages(blocks: Sequence[BlockTokens], *, merge_step: bool = False) -> list[Stage]:

@@ -5,6 +5,8 @@ A million requests cost about 100 MB here and the DataFrame is built without cop
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -48,6 +50,10 @@ class RecordBuffer:
             fill = np.nan if np.issubdtype(dtype, np.floating) else 0
             self.columns[name] = np.full(max(capacity, 16), fill, dtype=dtype)
         self.columns["status"][:] = STATUS_UNFINISHED
+        # Stage-graph runs only (simulator/graph_engine.py): each row's upload RTTs for the energy split,
+        # and one row per executed stage.
+        self.radio_rtt_s: np.ndarray | None = None
+        self.stage_rows: Any = None
 
     def new(self) -> int:
         if self.size == len(self.columns["device"]):

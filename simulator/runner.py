@@ -19,12 +19,15 @@ from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
 from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
 from simulator.framing import framed_setup
-from simulator.plan import Plan, PlanContext, PlanCost, cost_plan
+from simulator.graph import Compute
+from simulator.graph_engine import check_graph
+from simulator.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan, stages_ms
 from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES, RecordBuffer
 from simulator.results import summarize
-from simulator.scenario import Scenario, load_scenario
+from simulator.scenario import Scenario, ServerUplink, load_scenario
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule
+from simulator.topology import ServerLink, ServerSetup, server_offsets
 from simulator.traces import Trace, read_trace_csv
 from simulator.vit import ViTSpec, get_model
 
@@ -43,6 +46,16 @@ class ResolvedInputs:
     accuracy: AccuracyTable
     files: dict[str, Path] = field(default_factory=dict)
     radio: RadioModel | None = None
+    servers: dict[str, tuple[Profile, Trace | None]] = field(default_factory=dict)  # name -> profile, link trace
+
+    def profile_of(self, tier: str) -> Profile:
+        """The profile that prices compute on ``tier`` (device, cloud or a server)."""
+        return self.mobile if tier == "device" else self.cloud if tier == "cloud" else self.servers[tier][0]
+
+    def price(self, compute: Compute) -> float:
+        """Seconds of one Compute of a stage graph on its tier (batch 1)."""
+        spec = get_model(compute.model) if compute.model else self.spec
+        return stages_ms(self.profile_of(compute.tier), spec, compute.stages) / 1e3
 
 
 @dataclass
@@ -53,6 +66,7 @@ class RunResult:
     summary: dict
     warnings: list[str]
     engines: dict[str, str] = field(default_factory=dict)  # schedule label -> "fast" or "des", the one that ran
+    stages: pd.DataFrame | None = None  # one row per stage of stage-graph requests (forks, branches, > 2 tiers)
 
 
 def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
@@ -87,7 +101,26 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
     if radio_name and radio_name != "none" and scenario.energy.preset == "full":
         radio, files["radio_model"] = load_radio_model(radio_name, base if scenario.energy.radio else None,
                                                        scenario=where)
-    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio)
+    servers = {}
+    for name, server in (scenario.servers or {}).items():
+        profile = load_profile(server.profile, base, key=f"servers.{name}.profile", scenario=where)
+        if profile.path is not None:
+            files[f"servers.{name}.profile"] = profile.path
+        servers[name] = profile, _server_trace(scenario, name, server.link, files)
+    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio, servers)
+
+
+def _server_trace(scenario: Scenario, name: str, link: ServerUplink, files: dict[str, Path]) -> Trace:
+    """A server link's trace, or its constant rate as one."""
+    if link.trace is None:
+        assert link.mbps is not None
+        return Trace.constant(link.mbps, name=f"{name}-constant")
+    path = resolve_path(link.trace, scenario.base_dir) or shipped_file("trace", link.trace)
+    if path is None or not path.is_file():
+        raise InputError(scenario.path, f"trace file not found: {link.trace}{shipped_hint('trace', link.trace)}",
+                         f"servers.{name}.link.trace")
+    files[f"servers.{name}.link.trace"] = path
+    return read_trace_csv(path, at_end=link.at_end)
 
 
 def device_power(scenario: Scenario, inputs: ResolvedInputs) -> Power:
@@ -121,14 +154,34 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
         downlink_mbps=net.downlink_mbps, result_bytes=scenario.result_bytes, overhead_bytes=net.overhead_bytes,
         gpus=cloud.gpus, max_batch=cloud.max_batch, batch_timeout_s=cloud.batch_timeout_ms / 1e3,
         cloud_batch_factor=inputs.cloud.batch_factor, power=device_power(scenario, inputs),
+        servers=server_setups(scenario, inputs),
+        server_links=tuple(ServerLink(frozenset(link.between), link.mbps, link.rtt_ms / 1e3)
+                           for link in scenario.server_links or []),
     )
+
+
+def server_setups(scenario: Scenario, inputs: ResolvedInputs) -> tuple[ServerSetup, ...]:
+    """The scenario's servers beyond the cloud, in the engine's units."""
+    out = []
+    devices, seed = scenario.workload.devices, scenario.workload.seed
+    for index, (name, server) in enumerate((scenario.servers or {}).items()):
+        profile, trace = inputs.servers[name]
+        link = server.link
+        offsets = server_offsets(seed, index, devices, trace.duration_s) if link.start_offset_s == "random" \
+            else (float(link.start_offset_s),) * devices
+        out.append(ServerSetup(name, server.gpus, server.max_batch, server.batch_timeout_ms / 1e3,
+                               profile.batch_factor, trace, offsets, link.sharing, link.rtt_ms / 1e3,
+                               link.downlink_mbps, link.overhead_bytes))
+    return tuple(out)
 
 
 def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[str]) -> list[Schedule]:
     """One schedule object per scenario entry; a schedule that cannot be built names its key."""
     shared = ScheduleInputs(inputs.spec, scenario.dataset, scenario.precision, inputs.accuracy, inputs.mobile,
                             inputs.cloud, scenario.target_accuracy, mean_bandwidth(scenario, inputs),
-                            scenario.network.rtt_ms / 1e3)
+                            scenario.network.rtt_ms / 1e3, servers=tuple(scenario.servers or ()),
+                            base_dir=scenario.base_dir)
+    links = [frozenset(link.between) for link in scenario.server_links or []]
     schedules = []
     for i, config in enumerate(scenario.schedules):
         shared.warnings.clear()
@@ -136,13 +189,22 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
             schedule = build_schedule(config, shared)
             if schedule.static:  # price it now so a profile gap surfaces before any simulation
                 plan = schedule.plan(PlanContext(0.0, 0, inputs.trace.mean_mbps))
-                cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
+                if plan.graph is not None:
+                    problem = check_graph(plan.graph, list(inputs.servers), links)
+                    if problem is not None:
+                        raise ScheduleError(problem)
+                    cost_graph(plan.graph, inputs.price)
+                else:
+                    cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
                 if math.isnan(plan.accuracy) and not shared.warnings:
                     shared.warnings.append(f"no accuracy table rows for {scenario.model}/{scenario.dataset}; "
                                            "accuracy reported as NaN")
         except ScheduleError as exc:
             raise InputError(scenario.path, str(exc), f"schedules[{i}]") from None
         warnings.extend(f"{schedule.label}: {w}" for w in shared.warnings)
+        table = getattr(config, "table", None)  # a schedule's own data file (the cascade's escalation table)
+        if isinstance(table, str) and (path := resolve_path(table, scenario.base_dir)) is not None:
+            inputs.files[f"schedules[{i}].table"] = path
         schedules.append(schedule)
     return schedules
 
@@ -158,13 +220,14 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     def cost(plan: Plan) -> PlanCost:
         found = costs.get(plan)
         if found is None:
-            found = costs[plan] = cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
+            found = costs[plan] = cost_graph(plan.graph, inputs.price) if plan.graph is not None else \
+                cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
         return found
 
     if scenario.engine == "fast":
         for schedule in schedules:
             _fast_or_error(scenario, fast_path_blocker(setup, schedule))
-    frames = []
+    frames, stage_frames = [], []
     engines: dict[str, str] = {}
     mean_mbps = mean_bandwidth(scenario, inputs)
     for schedule in schedules:
@@ -180,7 +243,10 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
         engines[schedule.label] = "des" if buffer is None else "fast"
         if buffer is None:
             buffer = simulate(setup, schedule, cost, mean_mbps=mean_mbps, on_progress=callback)
-        fill_energy(buffer.columns, buffer.size, setup.power, inputs.radio, setup.rtt_s)
+        rtt = buffer.radio_rtt_s if buffer.radio_rtt_s is not None else setup.rtt_s
+        fill_energy(buffer.columns, buffer.size, setup.power, inputs.radio, rtt)  # type: ignore[arg-type]
+        if buffer.stage_rows is not None:
+            stage_frames.append(buffer.stage_rows.frame(schedule.label))
         frames.append(buffer.frame(schedule.label))
         del buffer  # the frame holds its own copy: free the buffer before the next schedule runs
     labels = [s.label for s in schedules]
@@ -190,7 +256,11 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
     summary = summarize(records, labels, scenario.workload.deadline_ms)
     add_distance_to_bound(summary, schedules)
-    return RunResult(scenario, inputs, records, summary, warnings, engines)
+    stages = None
+    if stage_frames:
+        stages = pd.concat(stage_frames, ignore_index=True)
+        stages["schedule"] = pd.Categorical(stages["schedule"], categories=labels)
+    return RunResult(scenario, inputs, records, summary, warnings, engines, stages)
 
 
 def _fast_or_error(scenario: Scenario, reason: str | None) -> None:

@@ -90,6 +90,46 @@ class Cloud(_Strict):
     batch_timeout_ms: float = Field(0.0, ge=0)
 
 
+class ServerUplink(_Strict):
+    """A server's link from the devices: a trace or a constant rate, each device's own or one shared cell."""
+
+    trace: str | None = Field(None, description="Trace CSV or shipped trace name (a path relative to the scenario)")
+    mbps: float | None = Field(None, gt=0, description="A constant rate instead of a trace")
+    at_end: Literal["loop", "stop"] = "loop"
+    start_offset_s: float | Literal["random"] = Field(
+        0.0, description="Where each device starts in the trace: one offset, or random (seeded)")
+    sharing: Literal["per-device", "shared-cell"] = "per-device"
+    rtt_ms: float = Field(0.0, ge=0, description="Half is added to each upload, half to each transfer back")
+    downlink_mbps: float | None = Field(None, gt=0, description="Transfers back to the device; none = only RTT/2")
+    overhead_bytes: int = Field(0, ge=0, description="Protocol bytes added to every upload")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ServerUplink:
+        if (self.trace is None) == (self.mbps is None):
+            raise ValueError("give exactly one of trace and mbps")
+        if isinstance(self.start_offset_s, float) and self.start_offset_s < 0:
+            raise ValueError("start_offset_s must be >= 0")
+        return self
+
+
+class Server(_Strict):
+    """A server tier beyond the cloud (e.g. a near-edge accelerator): its profile, GPUs, batching, link."""
+
+    profile: str = Field(description="A shipped profile name or a path")
+    gpus: int = Field(1, ge=1)
+    max_batch: int = Field(1, ge=1)
+    batch_timeout_ms: float = Field(0.0, ge=0)
+    link: ServerUplink = Field(description="The link from the devices to this server")
+
+
+class ServerToServer(_Strict):
+    """A link between two server tiers (``cloud`` or a name under ``servers``): a constant rate, no contention."""
+
+    between: list[str] = Field(min_length=2, max_length=2)
+    mbps: float = Field(gt=0)
+    rtt_ms: float = Field(0.0, ge=0)
+
+
 class Energy(_Strict):
     """What mobile energy counts (simulator/energy.py)."""
 
@@ -251,6 +291,9 @@ class Scenario(_Strict):
     network: Network
     workload: Workload
     cloud: Cloud = Cloud()
+    servers: dict[str, Server] | None = Field(
+        None, description="Server tiers beyond the cloud, by name (the cloud is cloud_profile, cloud and network)")
+    server_links: list[ServerToServer] | None = Field(None, description="Links between server tiers")
     energy: Energy = Energy()
     target_accuracy: float | None = Field(None, gt=0, le=100, description="Each schedule meets this top-1")
     schedules: list[ScheduleConfig] = Field(min_length=1)
@@ -278,11 +321,32 @@ class Scenario(_Strict):
             bad = [c for c in getattr(s, "split_candidates", None) or [] if not 1 <= c <= depth]
             if bad:
                 raise _KeyError(f"schedules[{i}].split_candidates", f"must be in 1..{depth} (got {bad[0]})")
+        self._check_topology()
         offsets = self.network.start_offset_s
         if isinstance(offsets, list) and len(offsets) != self.workload.devices:
             raise _KeyError("network.start_offset_s", f"one offset per device: expected "
                             f"{self.workload.devices}, got {len(offsets)}")
         return self
+
+    def _check_topology(self) -> None:
+        servers = self.servers or {}
+        for name in servers:
+            if name in ("device", "cloud"):
+                raise _KeyError(f"servers.{name}", f"{name!r} is a built-in tier (the cloud is set by "
+                                "cloud_profile, cloud and network); name the server otherwise")
+        known = {"cloud", *servers}
+        seen: set[frozenset[str]] = set()
+        for i, link in enumerate(self.server_links or []):
+            for end in link.between:
+                if end not in known:
+                    raise _KeyError(f"server_links[{i}].between", f"unknown server {end!r}; known: "
+                                    f"{', '.join(sorted(known))} (the device reaches a server by its link)")
+            pair = frozenset(link.between)
+            if len(pair) == 1:
+                raise _KeyError(f"server_links[{i}].between", "a link joins two different servers")
+            if pair in seen:
+                raise _KeyError(f"server_links[{i}].between", f"a second link between {' and '.join(sorted(pair))}")
+            seen.add(pair)
 
     @property
     def path(self) -> Path | None:

@@ -152,6 +152,25 @@ def input_files(scenario: Scenario) -> dict[str, Path | None]:
         radio = load_yaml_mapping(mobile).get("radio_model")
     if radio and radio != "none" and scenario.energy.preset == "full":
         files["radio_model"] = find_radio_model(radio, base if scenario.energy.radio else None)
+    files.update(topology_files(scenario))
+    return files
+
+
+def topology_files(scenario: Scenario) -> dict[str, Path | None]:
+    """The files of the scenario's servers (profiles, link traces) and its schedules' own ``table`` files."""
+    from simulator.data import resolve_path, shipped_file
+
+    base = scenario.base_dir
+    files: dict[str, Path | None] = {}
+    for name, server in (scenario.servers or {}).items():
+        files[f"servers.{name}.profile"] = resolve_path(server.profile, base) or shipped_file("profile", server.profile)
+        if server.link.trace is not None:
+            files[f"servers.{name}.link.trace"] = resolve_path(server.link.trace, base) or \
+                shipped_file("trace", server.link.trace)
+    for i, entry in enumerate(scenario.schedules):
+        table = getattr(entry, "table", None)
+        if isinstance(table, str):
+            files[f"schedules[{i}].table"] = resolve_path(table, base)
     return files
 
 
@@ -164,6 +183,9 @@ def point_key(scenario: Scenario, digests: dict[Path, str]) -> str:
     from simulator.digest import file_sha256
 
     resolved = scenario.model_dump(mode="json", exclude={"name", "description"})
+    for key in ("servers", "server_links"):  # a two-tier scenario keeps the key it had before these existed
+        if resolved.get(key) is None:
+            resolved.pop(key, None)
     inputs = {}
     for role, path in input_files(scenario).items():
         if path is not None and path.is_file():

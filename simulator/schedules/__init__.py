@@ -17,12 +17,14 @@ from pydantic import BaseModel, ValidationError
 from simulator.scenario import SCHEDULE_KINDS, Plugin, ScheduleConfig
 from simulator.schedules.adaptive_mercury import AdaptiveMercurySchedule
 from simulator.schedules.base import Schedule, ScheduleError, ScheduleInputs
+from simulator.schedules.cascade import CascadeConfig, CascadeSchedule
 from simulator.schedules.cloud_only import CloudOnlySchedule
 from simulator.schedules.janus import JanusSchedule
 from simulator.schedules.mercury import MercurySchedule
 from simulator.schedules.mobile_only import MobileOnlySchedule
 from simulator.schedules.oracle import METHODS, OracleSchedule
 from simulator.schedules.otas import OtasSchedule
+from simulator.schedules.sharded import ShardedConfig, ShardedSchedule
 from simulator.validation import dotted
 
 __all__ = ["Schedule", "ScheduleError", "ScheduleInputs", "build_schedule", "register_schedule"]
@@ -88,3 +90,8 @@ def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         raise ScheduleError(f"{dotted(tuple(err['loc']))}: {err['msg']}") from None
+
+
+# Schedules of stage graphs beyond two tiers ship as plug-ins: their config models live with them.
+register_schedule("cascade", lambda c, i: CascadeSchedule(c.label or c.kind, i, c), CascadeConfig)
+register_schedule("sharded", lambda c, i: ShardedSchedule(c.label or c.kind, i, c), ShardedConfig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from simulator.accuracy import AccuracyCurve, AccuracyTable
@@ -30,6 +31,8 @@ class ScheduleInputs:
     mean_mbps: float
     rtt_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    servers: tuple[str, ...] = ()  # the scenario's server tiers beyond the cloud (stage graphs may name them)
+    base_dir: Path | None = None  # the scenario's folder (a schedule's own data files are relative to it)
 
     def curve(self, method: str, split_after: int | None, reconstruction: str = "none",
               prune_point: str = "after_block1") -> AccuracyCurve | None:

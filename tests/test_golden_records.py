@@ -1,0 +1,76 @@
+"""Golden digests: every shipped scenario's records and the paper claims' outcomes, bit for bit.
+
+The digests were computed on the two-tier engine before plans became stage graphs; any change to a shipped
+scenario's records (on either engine) or to a claim's simulated value fails here. When a change of the
+model is intended, recompute them with ``records_digest`` and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator.check import run_check
+from simulator.runner import run_scenario
+from simulator.scenario import scenario_from_dict
+from simulator.validation import load_yaml_mapping
+
+REPO = Path(__file__).resolve().parents[1]
+
+GOLDEN = {
+    "adaptive-5g-driving": "4cb7b945df3280d36c53d7b2e93344d577cdb53c0145fb0a2b4180b4920c5ee5",
+    "cell-contention": "1124f672b0b45acc518e6058574d02709118d9d97bdc92fe9970697c27d000b5",
+    "default": "25594e02ddb50ce8a0cc381c954062bb603bfd637e04a422d7f9ce785928af8d",
+    "paper-fig10": "9d969607893123be9add74a75debee9d82cfa2bdf542eb59a7505b706e7696a6",
+    "paper-fig6-4g": "6ae2edf64ae5c5ce24c501c985feed81ed37d89b8b59ec874886ca64ed65488c",
+    "paper-fig6-5g": "f330c8508de3bde0c11defb3a9ee1a8ae1b82bf3d22c7bf1f58c21c364245854",
+    "paper-fig8": "db0ad88206ac25cb2f0f09557d32f2fdfd817471616db4ca1f7a680525f00e5c",
+    "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
+    "paper-table1": "26f6c3f961f8ae0859503fcdd4725a03dea3109364b8ed2201e969c83daf19a7",
+    "validate-5g-blockage": "f45f01d0f79fea218a1967b6f2d2f6c4f86230c2e857d0fdf9dca31fa7498a9b",
+    "validate-constant": "5456ee3e86f28ec68781da76de002555876432f196f6ea59ef83d2e6ab8d7727",
+    "validate-lte": "37c65085a78622c741b4675ca17366dc78ed79ce136f1b015670773ab6af6a4f",
+}
+CLAIMS_GOLDEN = "a47298c9d0b9773ab16f112ff8b9dfe6d422f0c74a710641e3193c38bfc9023c"
+
+
+def records_digest(records: pd.DataFrame) -> str:
+    """SHA-256 over every column's name, dtype and raw bytes (categoricals by categories and codes)."""
+    digest = hashlib.sha256()
+    for name in records.columns:
+        column = records[name]
+        digest.update(name.encode())
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            digest.update("|".join(map(str, column.cat.categories)).encode())
+            values = column.cat.codes.to_numpy()
+        else:
+            values = column.to_numpy()
+        digest.update(str(values.dtype).encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def test_golden_covers_every_shipped_two_tier_scenario() -> None:
+    two_tier = {p.stem for p in (REPO / "scenarios").glob("*.yaml") if "servers" not in load_yaml_mapping(p)}
+    assert two_tier == set(GOLDEN)
+
+
+@pytest.mark.parametrize("engine", ["des", "auto"])
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_shipped_scenario_records_unchanged(name: str, engine: str) -> None:
+    path = REPO / "scenarios" / f"{name}.yaml"
+    data = load_yaml_mapping(path)
+    data["engine"] = engine
+    records = run_scenario(scenario_from_dict(data, path)).records
+    assert records_digest(records) == GOLDEN[name]
+
+
+def test_paper_claims_outcomes_unchanged() -> None:
+    outcome = run_check(REPO / "claims" / "paper.yaml")
+    rows = [(r.claim.id, repr(r.simulated), r.verdict) for r in outcome.results]
+    assert hashlib.sha256(json.dumps(rows).encode()).hexdigest() == CLAIMS_GOLDEN
