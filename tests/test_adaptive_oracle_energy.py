@@ -122,6 +122,31 @@ def test_radio_energy_of_one_transfer_equals_the_published_model_by_hand(lab: Pa
         [1.134388 + 1.060 * 3.8 + 2.0 * cloud_s, 1.134388 + 1.060 * 11.576 + 2.0 * cloud_s], rel=1e-12)
 
 
+def test_radio_energy_of_one_transfer_equals_the_fitted_5g_model_by_hand(lab: Path) -> None:
+    # Narayanan et al. 2021, NSA mmWave uplink line (whole phone 5.6243 W + 9.4222 mW/Mbps x u) minus the
+    # study's 2.3573 W phone baseline: 3.2671 W + 9.4222 mW/Mbps x u while sending; then 2.6886 W for 10.15 s.
+    # 250,000 B at 10 Mbit/s: 0.2 s and 2 Mbit -> 3.2671 x 0.2 + 0.0094222 x 2 = 0.6722644 J.
+    write_profile(lab / "mobile.yaml", block_ms=100.0, embed_ms=10.0, head_ms=5.0,
+                  power={"compute": 6.0, "idle": 2.0, "radio": 0.0})
+    frame = records(lab, [{"kind": "cloud-only", "image_bytes": 250_000}],
+                    energy={"radio": "5g-nsa-mmwave-narayanan2021"},
+                    workload={"arrival": "periodic", "fps": 0.25, "n_requests": 2, "seed": 1})
+    assert frame.energy_radio_j.tolist() == pytest.approx([0.6722644, 0.6722644], rel=1e-12)
+    # Uploads end at 0.2 s and 4.2 s: the first tail is cut by the next upload at 4.0 s, the last runs whole.
+    assert frame.energy_tail_j.tolist() == pytest.approx([2.6886 * 3.8, 2.6886 * 10.15], rel=1e-12)
+
+
+def test_fitted_5g_tails_keep_the_lte_tail_to_base_ratio(repo: Path) -> None:
+    # The artefact states no tail power: each file derives it as base_w x 1060.0 / 1288.04 (Huang et al.'s LTE
+    # tail over its connected base), so an edited base_w must bring its tail_w along.
+    from simulator.energy import load_radio_model
+
+    for name in ("5g-nsa-mmwave-narayanan2021", "5g-nsa-lowband-narayanan2021"):
+        model, _ = load_radio_model(name)
+        assert model.provenance["kind"] == "fitted"
+        assert model.tail_w == pytest.approx(model.base_w * 1060.0 / 1288.04, abs=1e-4)
+
+
 def test_queued_uploads_share_one_tail(lab: Path) -> None:
     # Frames every 0.1 s, uploads of 0.2 s on the device's FIFO link: [0, 0.2], [0.2, 0.4], [0.4, 0.6]. The
     # radio never goes quiet between them, so only the last upload is followed by a tail, counted once.
