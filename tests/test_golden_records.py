@@ -23,15 +23,15 @@ from simulator.validation import load_yaml_mapping
 REPO = Path(__file__).resolve().parents[1]
 
 GOLDEN = {
-    "adaptive-5g-driving": "4cb7b945df3280d36c53d7b2e93344d577cdb53c0145fb0a2b4180b4920c5ee5",
-    "cell-contention": "1124f672b0b45acc518e6058574d02709118d9d97bdc92fe9970697c27d000b5",
+    "adaptive-5g-driving": "1cbf84a34ee235ac0e098436a38e10c789e9c015e663120dd549fbeef62c4ea8",
+    "cell-contention": "b17ded90bc391ad183a2bab267265e4ec66ee753b99377aecad1b9da6b1c2284",
     "default": "25594e02ddb50ce8a0cc381c954062bb603bfd637e04a422d7f9ce785928af8d",
     "paper-fig10": "9d969607893123be9add74a75debee9d82cfa2bdf542eb59a7505b706e7696a6",
     "paper-fig6-4g": "6ae2edf64ae5c5ce24c501c985feed81ed37d89b8b59ec874886ca64ed65488c",
-    "paper-fig6-5g": "f330c8508de3bde0c11defb3a9ee1a8ae1b82bf3d22c7bf1f58c21c364245854",
-    "paper-fig8": "db0ad88206ac25cb2f0f09557d32f2fdfd817471616db4ca1f7a680525f00e5c",
+    "paper-fig6-5g": "413a5bdd87faf260e62c35ed83864f09a961527a4a2b9b4a44849905e1feddc2",
+    "paper-fig8": "a21a9ab12911b991468a4ae0a1ac52b8df206697fa74bb64d3347a982d193c22",
     "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
-    "paper-table1": "26f6c3f961f8ae0859503fcdd4725a03dea3109364b8ed2201e969c83daf19a7",
+    "paper-table1": "16f0c9a15d0f6c43cf51b671ef11ffbcfc9b97b9c55b72e383a5ea4adb76b39f",
     "pruned-on-device": "b9d37743a6f75123827925dfe058cfd918091db3ca283bad077c57b2c77d530e",
     "validate-5g-blockage": "f45f01d0f79fea218a1967b6f2d2f6c4f86230c2e857d0fdf9dca31fa7498a9b",
     "validate-constant": "5456ee3e86f28ec68781da76de002555876432f196f6ea59ef83d2e6ab8d7727",
