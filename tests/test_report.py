@@ -11,9 +11,10 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from simulator.outputs import replayed_window
+from simulator.replay_window import replay_window
 from simulator.report import REPORT_NAME, write_report
-from simulator.report.figures import latency_cdf_figure, latency_time_figure
-from simulator.report.html import plotly_bundle_name, script_safe_json
+from simulator.report.figures import TRACE_POINTS, latency_cdf_figure, latency_time_figure
+from simulator.report.html import figure_json, plotly_bundle_name, script_safe_json
 from simulator.report.series import CDF_POINTS, TIME_BINS, cdf_points, latency_band
 from simulator.traces import Trace
 from tests._report_runs import CLAIMS, run_cli, scenario_file
@@ -147,12 +148,13 @@ def big_records(n: int, schedules: list[str]) -> pd.DataFrame:
 def test_200k_rows_give_small_figures():
     names = ["a", "b", "c", "d"]
     records = big_records(200_000, names)
-    trace = pd.DataFrame({"time_s": np.arange(0, 2000, 0.1), "mbps": np.ones(20_000)})
+    trace = replay_window(Trace(np.arange(0, 2000, 0.1), np.arange(20_000) % 7 + 1.0, 2000.0), 0.0, 2e6)  # 2e7 rows
     time_fig = latency_time_figure(records, names, trace)
     cdf_fig = latency_cdf_figure(records, names)
-    assert all(len(t.x) <= TIME_BINS for t in time_fig.data if t.yaxis != "y2")
-    assert all(len(t.x) <= CDF_POINTS for t in cdf_fig.data)
-    assert len(time_fig.to_json()) + len(cdf_fig.to_json()) < 400_000
+    assert all(len(t["x"]) <= TIME_BINS for t in time_fig["data"] if t.get("yaxis") != "y2")
+    assert [len(t["x"]) for t in time_fig["data"] if t.get("yaxis") == "y2"] == [TRACE_POINTS]
+    assert all(len(t["x"]) <= CDF_POINTS for t in cdf_fig["data"])
+    assert len(figure_json(time_fig)) + len(figure_json(cdf_fig)) < 400_000
 
 
 def test_band_keeps_extremes_and_cdf_is_exact():
