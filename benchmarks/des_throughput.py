@@ -39,9 +39,11 @@ def benchmark_scenario(requests: int) -> Scenario:
     return scenario_from_dict(data, DEFAULT)
 
 
-def bare_simpy(setup: EngineSetup, mobile_s: float, cloud_s: float, upload_bytes: int) -> int:
-    """The same events as the DES for one device and one static plan, without the simulator around them."""
-    env = simpy.Environment()
+def bare_simpy(setup: EngineSetup, mobile_s: float, cloud_s: float, upload_bytes: int,
+               env: simpy.Environment | None = None, finished_at: list[float] | None = None) -> int:
+    """The same events as the DES for one device and one static plan, without the simulator around them
+    (``finished_at``, when given, collects each request's completion time)."""
+    env = env or simpy.Environment()
     cpu, link, queue = simpy.Resource(env, 1), simpy.Resource(env, 1), simpy.Store(env)
     trace, offset, half_rtt = setup.trace, setup.start_offsets_s[0], setup.rtt_s / 2
     finished = 0
@@ -69,6 +71,8 @@ def bare_simpy(setup: EngineSetup, mobile_s: float, cloud_s: float, upload_bytes
         if half_rtt:
             yield env.timeout(half_rtt)
         finished += 1
+        if finished_at is not None:
+            finished_at.append(env.now)
 
     def source() -> Generator[Any, Any, None]:
         for t in arrival_times(setup, 0).tolist():

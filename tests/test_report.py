@@ -177,3 +177,58 @@ def test_replayed_window_follows_offset_and_loop():
     assert window.mbps.tolist() == [20.0, 30.0, 10.0, 20.0, 30.0]
     stop = Trace(np.array([0.0, 1.0]), np.array([10.0, 20.0]), 2.0, at_end="stop")
     assert replayed_window(stop, 0.0, 5.0).mbps.tolist() == [10.0, 20.0, 0.0]
+
+
+def test_bandwidth_plot_is_device_0s_replayed_window(tmp_path):
+    """The page plots the window rebuilt from trace.parquet (time since the run's start), not its stored samples."""
+    import base64
+
+    import yaml
+
+    from simulator.runner import engine_setup, resolve_inputs
+    from simulator.scenario import load_scenario
+
+    path = scenario_file(tmp_path, n_requests=20)
+    doc = yaml.safe_load(path.read_text())
+    doc["network"]["start_offset_s"] = 1000.05
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    assert run_cli(["run", str(path), "-o", str(out), "-q"]) == 0
+    setup = engine_setup(load_scenario(path), resolve_inputs(load_scenario(path)))
+    records = pd.read_parquet(out / "records.parquet")
+    end_s = float((records.arrival_s + records.total_ms / 1e3).max())
+    expected = replayed_window(setup.trace, 1000.05, end_s)
+    assert 10 < len(expected) < TRACE_POINTS  # drawn point by point
+    block = re.search(r'data-target="fig-latency-time">(.*?)</script>', (out / REPORT_NAME).read_text()).group(1)
+    band = next(t for t in json.loads(block)["data"] if t.get("yaxis") == "y2")
+    shown = [np.frombuffer(base64.b64decode(band[axis]["bdata"]), "<f8") for axis in ("x", "y")]
+    assert shown[0].tolist() == expected.time_s.tolist() and shown[1].tolist() == expected.mbps.tolist()
+    assert shown[0][0] == 0.0 and 0 < shown[0][1] <= 0.1  # time since the run's start, the first change within a step
+
+
+def _decoded(value):
+    """JSON with plotly's typed arrays ({dtype, bdata}) decoded to lists, for comparing content."""
+    import base64
+
+    if isinstance(value, dict):
+        if set(value) == {"dtype", "bdata"}:
+            return np.frombuffer(base64.b64decode(value["bdata"]), "<" + value["dtype"]).tolist()
+        return {k: _decoded(v) for k, v in value.items()}
+    return [_decoded(v) for v in value] if isinstance(value, list) else value
+
+
+def test_figure_specs_are_valid_plotly_and_encode_as_plotly_does(results):
+    """Each plain figure spec passes plotly's own validation and gives the content plotly's to_json gives."""
+    import plotly.graph_objects as go
+
+    from simulator.report import figures
+    from simulator.report.stored import load_run
+
+    run = load_run(results)
+    specs = [figures.breakdown_figure(run.summary), figures.latency_time_figure(run.records, run.schedules, run.trace),
+             figures.latency_cdf_figure(run.records, run.schedules), figures.accuracy_latency_figure(run.summary),
+             figures.energy_figure(run.summary)]
+    for spec in specs:
+        ours = _decoded(json.loads(figure_json(spec)))
+        theirs = _decoded(json.loads(go.Figure(spec).to_json()))  # raises on any property plotly does not know
+        assert ours == theirs
