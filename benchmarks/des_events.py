@@ -31,10 +31,10 @@ from typing import Any
 import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from des_throughput import bare_simpy, benchmark_scenario  # noqa: E402
+from des_throughput import bare_simpy, benchmark_workload, gpu_server, open_loop  # noqa: E402
 
-from simulator.engine import EngineSetup, arrival_times  # noqa: E402
-from simulator.runner import engine_setup, resolve_inputs, run_scenario  # noqa: E402
+from simulator.engine import EngineSetup  # noqa: E402
+from simulator.runner import run_scenario  # noqa: E402
 
 # (setup, mobile_s, cloud_s, upload bytes, environment, completion times) -> requests finished
 Model = Callable[[EngineSetup, float, float, int, simpy.Environment, list[float]], int]
@@ -56,12 +56,6 @@ def computed_stages(cloud_computed: bool) -> Model:
         free = {"cpu": 0.0, "link": 0.0, "gpu": 0.0}
         queue = simpy.Store(env)
 
-        def gpu() -> Generator[Any, Any, None]:
-            while True:
-                job, done = yield queue.get()
-                yield env.timeout(job)
-                done.succeed()
-
         def request() -> Generator[Any, Any, None]:
             start = max(env.now, free["cpu"])
             free["cpu"] = start + mobile_s  # what timeout(mobile_s) at the start reaches
@@ -80,15 +74,9 @@ def computed_stages(cloud_computed: bool) -> Model:
                 yield done
             finished_at.append(env.now)
 
-        def source() -> Generator[Any, Any, None]:
-            for t in arrival_times(setup, 0).tolist():
-                if t > env.now:
-                    yield env.timeout(t - env.now)
-                env.process(request())
-
         if not cloud_computed:
-            env.process(gpu())
-        env.process(source())
+            env.process(gpu_server(env, queue))
+        env.process(open_loop(env, setup, request))
         env.run()
         return len(finished_at)
     return model
@@ -99,11 +87,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    scenario = benchmark_scenario(args.requests)
-    setup = engine_setup(scenario, resolve_inputs(scenario))
-    probe = run_scenario(benchmark_scenario(10)).records.iloc[0]
-    plan = (probe.mobile_ms / 1e3, probe.cloud_ms / 1e3, int(probe.uplink_bytes))
-    if probe.return_ms or setup.rtt_s:
+    scenario, setup, plan = benchmark_workload(args.requests)
+    if setup.return_s or setup.rtt_s:
         raise SystemExit("the models assume no RTT and no result return, as the benchmark scenario has")
 
     start = simpy.Environment.__init__  # every scheduled event takes the next id: the id counter counts them
