@@ -124,6 +124,29 @@ def test_report_on_incomplete_folder_is_one_line_exit_2(results, tmp_path, capsy
     assert err.count("\n") == 1 and err.startswith("error: ") and remove in err
 
 
+@pytest.mark.parametrize("damage", ["not parquet", "bad metadata"])
+def test_report_on_damaged_trace_window_is_one_line_exit_2(results, tmp_path, capsys, damage):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    copy = tmp_path / "broken"
+    shutil.copytree(results, copy)
+    path = copy / "trace.parquet"
+    if damage == "not parquet":
+        path.write_text("time_s,mbps\n0,1\n")
+    else:
+        table = pq.read_table(path)
+        meta = {**table.schema.metadata, b"mercury.elements": b"many"}
+        pq.write_table(table.replace_schema_metadata(meta), path)
+    before = (copy / REPORT_NAME).read_bytes()
+    capsys.readouterr()
+    assert run_cli(["report", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "trace.parquet" in err
+    assert (copy / REPORT_NAME).read_bytes() == before  # the page already there is kept
+
+
 def test_report_on_missing_folder(tmp_path, capsys):
     assert run_cli(["report", str(tmp_path / "nope")]) == 2
     assert "results folder not found" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from simulator.report.plotly_assets import plotlyjs, plotlyjs_version
+from simulator.report import plotly_assets
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;
@@ -189,8 +189,8 @@ def _plain(value: Any) -> Any:
         code = _TYPED_ARRAYS.get(str(value.dtype))
         if code is None or value.size == 0 or value.ndim != 1:
             return _plain(value.tolist())
-        return {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(value, value.dtype.newbyteorder("<"))
-                                                          ).decode("ascii")}
+        little_endian = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        return {"dtype": code, "bdata": base64.b64encode(little_endian.tobytes()).decode("ascii")}
     if isinstance(value, np.generic):
         return _plain(value.item())
     if isinstance(value, float) and not math.isfinite(value):
@@ -221,7 +221,7 @@ for (const block of document.querySelectorAll('script.figure-data')) {
 
 
 def plotly_bundle_name() -> str:
-    return f"plotly-{plotlyjs_version()}.min.js"
+    return f"plotly-{plotly_assets.plotlyjs_version()}.min.js"
 
 
 def plotly_loader(folder: Path, self_contained: bool) -> dict[str, Any]:
@@ -232,13 +232,13 @@ def plotly_loader(folder: Path, self_contained: bool) -> dict[str, Any]:
     from simulator.atomic import atomic_write_text
 
     bundle = Path(folder) / plotly_bundle_name()
-    text = plotlyjs()
+    text = plotly_assets.plotlyjs()
     if not bundle.is_file() or bundle.stat().st_size != len(text.encode()) or bundle.read_text() != text:
         atomic_write_text(bundle, text)
     return {"plotlyjs": lambda: "", "script_src": bundle.name}
 
 
-def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = plotlyjs,
+def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = plotly_assets.plotlyjs,
          script_src: str | None = None) -> str:
     """The whole document: head loading plotly.js (inline, or ``script_src`` beside the page), a contents
     line, the sections, the render script."""
