@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from simulator.outputs import replayed_window
 from simulator.replay_window import replay_window
@@ -42,6 +42,7 @@ def test_run_writes_report_with_every_section_in_order(results):
     assert html.count("<script") == 1 + 5 + 1  # plotly.js once, one data block per figure, the render script
     # plotly.js from the bundle file beside the page, nothing else fetched: it opens offline
     bundle = plotly_bundle_name()
+    assert bundle == f"plotly-{get_plotlyjs_version()}.min.js"  # read from plotly's files, not its module
     assert re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"|<link\b", html) == [bundle]
     assert (results / bundle).read_text() == get_plotlyjs()
     summary = json.loads((results / "summary.json").read_text())
