@@ -129,6 +129,11 @@ def read_accuracy_csv(path: Path) -> pd.DataFrame:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(path, f"cannot read accuracy table ({exc})") from None
+    return parse_accuracy_text(text, path)
+
+
+def parse_accuracy_text(text: str, path: Path) -> pd.DataFrame:
+    """Parse and validate the text of an accuracy CSV; errors name ``path`` (a table about to be written)."""
     lines = text.splitlines()
     body_start = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
     if body_start is None:

@@ -76,10 +76,11 @@ def test_split_candidates_eq3(depth: int, k: int, expected: list[int]) -> None:
 
 
 # -- the bandwidth estimate -----------------------------------------------------------------------------
-def test_harmonic_mean_skips_outage_samples() -> None:
+def test_harmonic_mean_of_transfer_throughputs() -> None:
     assert harmonic_mean([5.0, 10.0, 20.0]) == pytest.approx(3 / (0.2 + 0.1 + 0.05))
-    assert harmonic_mean([0.0, 4.0, 4.0]) == pytest.approx(4.0)
-    assert harmonic_mean([0.0, 0.0]) == 0.0
+    assert harmonic_mean([]) == 0.0
+    with pytest.raises(ValueError, match="positive"):  # a 0 is an outage sample, never a transfer
+        harmonic_mean([0.0, 4.0, 4.0])
 
 
 def test_upload_estimate_uses_the_newest_window(profiles: Path) -> None:

@@ -1,8 +1,10 @@
-"""The heap-based shared cell against a fine-step processor-sharing oracle and the previous scanning cell."""
+"""The heap-based shared cell against processor sharing by definition (exact fractions) and the scanning cell."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
+from fractions import Fraction
 
 import numpy as np
 import simpy
@@ -13,8 +15,7 @@ from hypothesis import strategies as st
 from simulator.traces import Trace
 from simulator.uplink import SharedCell
 
-GRID_S = 0.01  # arrivals and trace changes lie on this grid, so the stepped oracle only errs at departures
-STEP_S = 1e-4
+GRID_S = 0.01  # arrivals and offsets lie on this grid, so the exact oracle can take them as fractions
 
 
 def finish_times(cell_class: type, trace: Trace, offset_s: float, uploads: list[tuple[float, int]]) -> list[float]:
@@ -34,24 +35,41 @@ def finish_times(cell_class: type, trace: Trace, offset_s: float, uploads: list[
     return done
 
 
-def stepped_processor_sharing(trace: Trace, offset_s: float, uploads: list[tuple[float, int]],
-                              horizon_s: float) -> list[float]:
-    """The definition, stepped: every STEP_S the capacity of that step is split equally among active uploads."""
-    remaining = np.array([8.0 * b for _, b in uploads])
-    arrival = np.array([a for a, _ in uploads])
-    finish = np.full(len(uploads), np.nan)
-    for k in range(int(round(horizon_s / STEP_S))):
-        t = k * STEP_S
-        active = np.flatnonzero((arrival <= t + 1e-12) & np.isnan(finish))
-        if active.size == 0:
-            continue
-        share = trace.capacity_mbps(t + offset_s) * 1e6 * STEP_S / active.size
-        before = remaining[active].copy()
-        remaining[active] -= share
-        for i, left, was in zip(active, remaining[active], before, strict=True):
-            if left <= 0:  # finished inside this step: interpolate linearly
-                finish[i] = t + STEP_S * was / share
-    return finish.tolist()
+def processor_sharing_by_definition(trace: Trace, offset: Fraction, uploads: list[tuple[Fraction, int]]
+                                    ) -> list[Fraction]:
+    """The definition in exact rational arithmetic: between events (an arrival, a trace sample boundary, a
+    departure) the capacity is split equally among active uploads. No float rounding, so no tolerance."""
+    starts = [Fraction(float(x)) for x in trace.times_s]
+    duration = Fraction(float(trace.duration_s))
+    rates = [Fraction(float(r)) * 10**6 for r in trace.mbps]
+
+    def sample_at(u: Fraction) -> tuple[Fraction, Fraction]:
+        """Capacity (bit/s) of the looping trace at u, and where that sample ends."""
+        lap = math.floor(u / duration)
+        within = u - lap * duration
+        i = max(k for k, s in enumerate(starts) if s <= within)
+        end = starts[i + 1] if i + 1 < len(starts) else duration
+        return rates[i], lap * duration + end
+
+    remaining = [Fraction(8 * b) for _, b in uploads]
+    finish: list[Fraction | None] = [None] * len(uploads)
+    t = Fraction(0)
+    for _ in range(10_000):  # bounded: every pass reaches an arrival, a boundary or a departure
+        if all(f is not None for f in finish):
+            break
+        active = [i for i, (at, _) in enumerate(uploads) if at <= t and finish[i] is None]
+        rate, boundary = sample_at(t + offset)
+        events = [boundary - offset] + [at for at, _ in uploads if at > t]
+        if active and rate > 0:
+            events.append(t + min(remaining[i] for i in active) * len(active) / rate)
+        step = min(events)
+        for i in active:
+            remaining[i] -= rate * (step - t) / len(active)
+            if remaining[i] == 0:
+                finish[i] = step
+        t = step
+    assert all(f is not None for f in finish)
+    return finish  # type: ignore[return-value]
 
 
 @st.composite
@@ -69,13 +87,12 @@ def small_cases(draw: st.DrawFn) -> tuple[Trace, float, list[tuple[float, int]]]
 
 @settings(max_examples=25, deadline=None)
 @given(small_cases())
-def test_heap_cell_equals_stepped_processor_sharing(case: tuple[Trace, float, list[tuple[float, int]]]) -> None:
+def test_heap_cell_equals_processor_sharing_by_definition(case: tuple[Trace, float, list[tuple[float, int]]]) -> None:
     trace, offset, uploads = case
-    exact = finish_times(SharedCell, trace, offset, uploads)
-    horizon = max(exact) + 0.05
-    stepped = stepped_processor_sharing(trace, offset, uploads, horizon)
-    # Each departure inside a step misplaces the others by at most one step.
-    assert np.allclose(exact, stepped, rtol=0, atol=(len(uploads) + 1) * STEP_S), (exact, stepped)
+    simulated = finish_times(SharedCell, trace, offset, uploads)
+    on_grid = [(Fraction(round(at / GRID_S), 100), n_bytes) for at, n_bytes in uploads]
+    defined = processor_sharing_by_definition(trace, Fraction(round(offset / GRID_S), 100), on_grid)
+    assert np.allclose(simulated, [float(f) for f in defined], rtol=0, atol=1e-9), (simulated, defined)
 
 
 def test_equal_uploads_at_one_instant_finish_together() -> None:

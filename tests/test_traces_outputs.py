@@ -84,3 +84,26 @@ def test_what_counts_as_ours(tmp_path: Path) -> None:
     (tmp_path / "plain.csv").write_text("time_s,mbps\n0,1\n")
     (tmp_path / "models.yaml").write_text("provenance: {kind: notes}\n")
     assert not written_by_us(tmp_path / "plain.csv") and not written_by_us(tmp_path / "models.yaml")
+
+
+def test_export_replaces_its_own_earlier_export_and_nothing_else(capsys, tmp_path: Path) -> None:
+    trace = SYNTHETIC / "lte-static.csv"
+    out = tmp_path / "link.up"
+    for _ in range(2):  # the second export replaces the first: the record beside it says it is ours
+        code, _, err = run_cli(["traces", "export", "mahimahi", str(trace), str(out)], capsys)
+        assert code == 0, err
+    record = tmp_path / "link.up.mercury-sim.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.up", "link.up.mercury-sim.json"]
+    assert f'"sha256": "{hashlib.sha256(out.read_bytes()).hexdigest()}"' in record.read_text()
+    with out.open("a") as handle:  # edited since: no longer what the tool wrote, so it is kept
+        handle.write("999999\n")
+    err = refused(capsys, ["traces", "export", "mahimahi", str(trace), str(out)], tmp_path)
+    assert "link.up" in err and "not written by mercury-sim" in err
+    out.unlink()
+    record.write_text("my own notes\n")  # a foreign file where the record goes is kept too
+    assert "mercury-sim.json" in refused(capsys, ["traces", "export", "mahimahi", str(trace), str(out)], tmp_path)
+    record.unlink()
+    for _ in range(2):  # into a folder: SRC's stem + .up, replaced on the second export
+        code, _, err = run_cli(["traces", "export", "mahimahi", str(trace), str(tmp_path)], capsys)
+        assert code == 0, err
+    assert {"lte-static.up", "lte-static.up.mercury-sim.json"} <= {p.name for p in tmp_path.iterdir()}

@@ -5,12 +5,15 @@ Every failure (unreadable file, not a checkpoint, wrong architecture) becomes a 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from simulator.atomic import atomic_write_bytes
 from simulator.errors import InputError
+from simulator.output_guard import guard_file, names_mercury_sim
 
 LOCAL_MODELS: dict[str, dict[str, object]] = {
     # The project's example model (simulator.ml.example): a DeiT-style distilled ViT for 32 x 32 images.
@@ -43,15 +46,24 @@ def read_tensors(path: Path) -> dict[str, Tensor]:
 
 
 def write_tensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
-    """Save with safetensors (plain torch.save of the dict when safetensors is missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Save with safetensors (plain torch.save of the dict when safetensors is missing), atomically.
+
+    The file is built in memory and renamed into place, so an interrupted write leaves the earlier file
+    whole; a file mercury-sim did not write is refused (InputError). The safetensors header names
+    mercury-sim (``generator``), which is how a later run recognises the file as its own; a torch pickle
+    carries no such mark and is never replaced.
+    """
+    path = Path(path)
+    guard_file(path, ours=names_mercury_sim)
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     try:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
     except ImportError:
-        torch.save({**tensors}, path)
+        buffer = io.BytesIO()
+        torch.save({**tensors}, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
         return
-    save_file(tensors, str(path), metadata=metadata)
+    atomic_write_bytes(path, save(tensors, metadata={"generator": "mercury-sim", **(metadata or {})}))
 
 
 def build_model(name: str, num_classes: int | None = None) -> nn.Module:

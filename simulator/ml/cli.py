@@ -18,7 +18,7 @@ from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.ml.checkpoints import load_model, read_tensors, write_tensors
 from simulator.ml.data import open_dataset, preprocess_for
-from simulator.ml.harness import provenance, restore_key, sweep, write_table
+from simulator.ml.harness import provenance, restore_key, sweep, write_table, written_by_harness
 from simulator.ml.reconstruction import MODES, head_parameters, train_restore
 from simulator.ml.split import METHODS, PRUNE_POINTS, SplitViT, spec_of
 from simulator.output_guard import guard_file, names_mercury_sim
@@ -103,7 +103,7 @@ def accuracy(
     _check(method, reconstruction)
     if prune_point not in PRUNE_POINTS:
         raise InputError(None, f"--prune-point {prune_point!r} unknown; expected {' or '.join(PRUNE_POINTS)}")
-    guard_file(out, inputs=[checkpoint, data, *([tokens] if tokens else [])], ours=names_mercury_sim)
+    guard_file(out, inputs=[checkpoint, data, *([tokens] if tokens else [])], ours=written_by_harness)
     if reconstruction == "learned" and tokens is None:
         raise InputError(None, "--reconstruction learned needs --tokens FILE (from train-reconstruction)")
     torch.set_num_threads(max(1, torch.get_num_threads()))

@@ -22,9 +22,10 @@ from torch import Tensor, nn
 from simulator.digest import file_sha256
 from simulator.ml.checkpoints import build_model, write_tensors
 from simulator.ml.data import Preprocess
-from simulator.ml.harness import Row, provenance, restore_key, sweep, write_table
+from simulator.ml.harness import Row, provenance, restore_key, sweep, write_table, written_by_harness
 from simulator.ml.reconstruction import head_parameters, train_restore
 from simulator.ml.split import SplitViT, spec_of
+from simulator.output_guard import guard_file, names_mercury_sim
 
 MODEL = "example_vit_tiny_shapes"
 CLASSES = (
@@ -127,6 +128,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--restore-steps", type=int, default=150)
     args = parser.parse_args(argv)
+    ckpt = args.work / f"{MODEL}.safetensors"
+    tokens_file = args.work / f"{MODEL}-restore.safetensors"
+    for path in (ckpt, tokens_file):  # refused before minutes of training, not after
+        guard_file(path, ours=names_mercury_sim)
+    guard_file(args.out, ours=written_by_harness)
     torch.manual_seed(0)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     x_train, y_train = make_shapes(args.train, seed=1)
@@ -134,7 +140,6 @@ def main(argv: list[str] | None = None) -> None:
     model = build_model(MODEL)
     model.pretrained_cfg = {**getattr(model, "pretrained_cfg", {}), "mean": MEAN, "std": STD}
     train_classifier(model, x_train, y_train, args.epochs)
-    ckpt = args.work / f"{MODEL}.safetensors"
     write_tensors(model.state_dict(), ckpt, {"model": MODEL})
     spec = spec_of(model, MODEL)
     base_heads = {k: v.detach().clone() for k, v in head_parameters(model).items()}
@@ -150,7 +155,6 @@ def main(argv: list[str] | None = None) -> None:
         with torch.no_grad():  # back to the classifier's own heads for the next operating point
             for k, v in head_parameters(model).items():
                 v.copy_(base_heads[k])
-    tokens_file = args.work / f"{MODEL}-restore.safetensors"
     write_tensors(
         {f"{key}.{name}": t for key, entry in learned.items() for name, t in entry.items()},
         tokens_file,

@@ -21,9 +21,11 @@ import torch
 from torch import Tensor, nn
 
 from simulator.accuracy import COLUMNS
+from simulator.atomic import atomic_write_text
 from simulator.errors import InputError
 from simulator.ml.reconstruction import Restore
 from simulator.ml.split import SplitViT
+from simulator.output_guard import guard_file, names_mercury_sim
 from simulator.vit import ViTSpec
 
 Progress = Callable[[int], None]
@@ -211,8 +213,13 @@ def provenance(command: list[str], checkpoint: Path | None, checkpoint_sha: str 
 
 
 def write_table(path: Path, rows: list[Row], comments: list[str]) -> None:
-    """Write rows (grouped, monotone) with a ``#`` comment block; validated by the simulator's loader."""
-    from simulator.accuracy import read_accuracy_csv
+    """Write rows (grouped, monotone) with a ``#`` comment block, validated by the simulator's loader.
+
+    The table is validated before it is written and renamed into place whole (an interrupted write
+    leaves the earlier file as it was); a file mercury-sim did not write (:func:`written_by_harness`)
+    is refused.
+    """
+    from simulator.accuracy import parse_accuracy_text
 
     groups: dict[tuple, list[Row]] = {}
     for r in rows:
@@ -227,6 +234,20 @@ def write_table(path: Path, rows: list[Row], comments: list[str]) -> None:
     for group in groups.values():
         for r in monotone(group):
             writer.writerow(r.cells())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    read_accuracy_csv(path)
+    path = Path(path)
+    guard_file(path, ours=written_by_harness)
+    parse_accuracy_text(buf.getvalue(), path)
+    atomic_write_text(path, buf.getvalue())
+
+
+def written_by_harness(path: Path) -> bool:
+    """An accuracy table this harness wrote: its comment block names mercury-sim or the example's command."""
+    return names_mercury_sim(path) or _names_example(path)
+
+
+def _names_example(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return b"# command: python -m simulator.ml.example" in handle.read(1 << 14)
+    except OSError:
+        return False

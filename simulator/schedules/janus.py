@@ -14,8 +14,9 @@ samples, from one of two sources (``bandwidth_source``):
 * ``radio`` (default): the link capacity the device's radio reports once per trace sample, whether or not
   it uploads. Janus describes only "a harmonic mean of observed throughput samples" with the offline mean
   as cold start, and no probing; its scheduler keeps adapting as bandwidth changes, which needs samples
-  while it runs device-only, so this is the reading taken by default. Zero-capacity samples are skipped;
-  a window of nothing but outage gives 0 (device-only).
+  while it runs device-only, so this is the reading taken by default. A zero-capacity sample lengthens
+  the transfer that waits it out (simulator/schedules/bandwidth.py); a window of nothing but outage gives
+  0 (device-only).
 * ``uploads``: the throughputs of the device's own completed uploads (FESTIVE's per-download samples,
   read literally); cold start: the trace mean. Once the scheduler picks device-only it uploads nothing
   more, so its estimate freezes.

@@ -14,6 +14,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.traces import synth
 from simulator.traces.column_options import column_mapping, option_words
@@ -21,7 +22,7 @@ from simulator.traces.csv_format import read_trace_csv, write_trace_csv
 from simulator.traces.destination import is_our_table, output_file
 from simulator.traces.importers import FORMATS, check_format, import_traces
 from simulator.traces.logs import import_folder, import_log  # also registers the tables' headers
-from simulator.traces.mahimahi import write_mahimahi
+from simulator.traces.mahimahi import check_export_destination, write_mahimahi
 from simulator.traces.presets import PRESETS
 from simulator.traces.stats import TraceStats, trace_stats
 
@@ -106,10 +107,12 @@ def export_cmd(
 ) -> None:
     """Write a project trace in a foreign format (mahimahi: one line per 1500-byte delivery opportunity)."""
     check_format(fmt, EXPORT_FORMATS)
+    target = dest / f"{src.stem}.up" if dest.is_dir() and not dest.is_symlink() else dest
+    check_export_destination(target, [src])  # before the trace is read: a refusal costs nothing
     trace = read_trace_csv(src)
-    dest = output_file(dest, f"{src.stem}.up", inputs=[src])  # no mark of ours in it: never replaced
-    write_mahimahi(dest, trace)
-    typer.echo(f"wrote {dest}")
+    write_mahimahi(target, trace, {"source": str(src), "source_sha256": file_sha256(src),
+                                   "command": _command("export", fmt, src, dest)})
+    typer.echo(f"wrote {target}")
 
 
 def _files(paths: list[Path]) -> list[Path]:

@@ -10,10 +10,16 @@ bins, not with the file.
 Exporting turns each bin's bytes into packets, carrying the fractional remainder into the next bin, so the
 cumulative byte count after every bin is exact to within one packet; a bin's packets are spread evenly
 over its milliseconds, the last one on the bin's end.
+
+A mahimahi file has no room for a comment, so an export leaves its mark beside it: ``NAME.up.mercury-sim.json``
+records the file's SHA-256 (and where it came from). A later export replaces the file only while that record
+matches it byte for byte, i.e. only a file this tool wrote and nobody changed since.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterator
 from itertools import islice
@@ -21,8 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.atomic import atomic_text_writer
+import simulator
+from simulator.atomic import atomic_text_writer, atomic_write_text
+from simulator.digest import file_sha256
 from simulator.errors import InputError
+from simulator.output_guard import MARKER_KEY, guard_file, is_marker
 from simulator.traces.csv_format import open_text
 from simulator.traces.trace import Trace
 
@@ -122,15 +131,43 @@ def mahimahi_lines(trace: Trace) -> Iterator[str]:
             yield "\n".join(map(str, stamps.tolist())) + "\n"
 
 
-def write_mahimahi(path: str | Path, trace: Trace) -> None:
-    """Export a trace as a mahimahi file, atomically. Trailing zero-capacity time cannot be expressed
-    (the loop period is the last timestamp), nor can a trace that never accumulates one packet."""
+def export_record(path: Path) -> Path:
+    """The file beside an exported mahimahi trace that marks it as this tool's (see the module doc)."""
+    return path.with_name(path.name + ".mercury-sim.json")
+
+
+def is_our_export(path: Path) -> bool:
+    """A mahimahi file this tool exported and nobody changed since: its record holds its SHA-256."""
+    record = export_record(path)
+    if not is_marker(record):
+        return False
+    recorded = json.loads(record.read_text(encoding="utf-8")).get("sha256")
+    return path.is_file() and recorded == file_sha256(path)
+
+
+def check_export_destination(path: Path, inputs: list[Path]) -> None:
+    """Refuse (one line, before anything is written) a destination or record mercury-sim did not write."""
+    guard_file(path, inputs=inputs, ours=is_our_export)
+    guard_file(export_record(path), inputs=inputs, ours=is_marker)
+
+
+def write_mahimahi(path: str | Path, trace: Trace, source: dict[str, str] | None = None) -> None:
+    """Export a trace as a mahimahi file, atomically, with its record (``source`` goes into it).
+
+    Trailing zero-capacity time cannot be expressed (the loop period is the last timestamp), nor can a
+    trace that never accumulates one packet.
+    """
     path = Path(path)
-    wrote = False
+    check_export_destination(path, [])
+    digest, wrote = hashlib.sha256(), False
     with atomic_text_writer(path) as out:
         for chunk in mahimahi_lines(trace):
             out.write(chunk)
+            digest.update(chunk.encode("ascii"))
             wrote = True
         if not wrote:
             raise InputError(trace.name, "the trace carries less than one 1500-byte packet; "
                              "mahimahi cannot express it")
+    record = {MARKER_KEY: simulator.__version__, "format": "mahimahi", "file": path.name,
+              "sha256": digest.hexdigest(), "packet_bytes": PACKET_BYTES, **(source or {})}
+    atomic_write_text(export_record(path), json.dumps(record, indent=2) + "\n")

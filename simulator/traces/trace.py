@@ -47,6 +47,7 @@ class Trace:
         object.__setattr__(self, "times_s", times)
         object.__setattr__(self, "mbps", rates)
         object.__setattr__(self, "_bounds", bounds)
+        object.__setattr__(self, "_seconds", np.diff(bounds))
         object.__setattr__(self, "_cum_bits", cum_bits)
 
     # -- construction -------------------------------------------------------------------------------
@@ -99,16 +100,26 @@ class Trace:
         pass (also before time 0: the device was on the network before the run began); a 'stop' trace has
         nothing before time 0 and reports 0 Mbit/s after its end.
         """
+        return self.recent_window(t, count)[0]
+
+    def recent_window(self, t: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`recent_samples` and how long each of those samples lasts (s), oldest first.
+
+        After the end of a 'stop' trace the zero-capacity samples last as long as its last sample.
+        """
+        seconds: np.ndarray = self._seconds  # type: ignore[attr-defined]
         if count <= 0:
-            return np.empty(0)
+            return np.empty(0), np.empty(0)
         tau = self._wrap(t)
         if tau is None:
-            return np.zeros(count)
+            return np.zeros(count), np.full(count, seconds[-1])
         n = self.times_s.size
         i = int(np.searchsorted(self.times_s, tau, side="right")) - 1
         if self.at_end == "stop":
-            return self.mbps[max(0, i - count + 1): i + 1]
-        return self.mbps[np.arange(i - count + 1, i + 1) % n]
+            window = slice(max(0, i - count + 1), i + 1)
+            return self.mbps[window], seconds[window]
+        window = np.arange(i - count + 1, i + 1) % n
+        return self.mbps[window], seconds[window]
 
     # -- the core operation -------------------------------------------------------------------------
     def cumulative_bits(self, t: float) -> float:
