@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +39,39 @@ def benchmark_scenario(requests: int) -> Scenario:
     return scenario_from_dict(data, DEFAULT)
 
 
-def bare_simpy(setup: EngineSetup, mobile_s: float, cloud_s: float, upload_bytes: int) -> int:
-    """The same events as the DES for one device and one static plan, without the simulator around them."""
-    env = simpy.Environment()
+def benchmark_workload(requests: int) -> tuple[Scenario, EngineSetup, tuple[float, float, int]]:
+    """The scenario, its engine setup and its one static plan's (mobile s, cloud s, upload bytes)."""
+    scenario = benchmark_scenario(requests)
+    setup = engine_setup(scenario, resolve_inputs(scenario))
+    probe = run_scenario(benchmark_scenario(10)).records.iloc[0]
+    return scenario, setup, (probe.mobile_ms / 1e3, probe.cloud_ms / 1e3, int(probe.uplink_bytes))
+
+
+def gpu_server(env: simpy.Environment, queue: simpy.Store) -> Generator[Any, Any, None]:
+    """One GPU taking (compute s, done event) jobs from ``queue`` one at a time."""
+    while True:
+        job, done = yield queue.get()
+        yield env.timeout(job)
+        done.succeed()
+
+
+def open_loop(env: simpy.Environment, setup: EngineSetup,
+              request: Callable[[], Generator[Any, Any, None]]) -> Generator[Any, Any, None]:
+    """Device 0's arrivals, each starting a ``request`` process."""
+    for t in arrival_times(setup, 0).tolist():
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        env.process(request())
+
+
+def bare_simpy(setup: EngineSetup, mobile_s: float, cloud_s: float, upload_bytes: int,
+               env: simpy.Environment | None = None, finished_at: list[float] | None = None) -> int:
+    """The same events as the DES for one device and one static plan, without the simulator around them
+    (``finished_at``, when given, collects each request's completion time)."""
+    env = env or simpy.Environment()
     cpu, link, queue = simpy.Resource(env, 1), simpy.Resource(env, 1), simpy.Store(env)
     trace, offset, half_rtt = setup.trace, setup.start_offsets_s[0], setup.rtt_s / 2
     finished = 0
-
-    def gpu() -> Generator[Any, Any, None]:
-        while True:
-            job, done = yield queue.get()
-            yield env.timeout(job)
-            done.succeed()
 
     def request() -> Generator[Any, Any, None]:
         nonlocal finished
@@ -69,15 +90,11 @@ def bare_simpy(setup: EngineSetup, mobile_s: float, cloud_s: float, upload_bytes
         if half_rtt:
             yield env.timeout(half_rtt)
         finished += 1
+        if finished_at is not None:
+            finished_at.append(env.now)
 
-    def source() -> Generator[Any, Any, None]:
-        for t in arrival_times(setup, 0).tolist():
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            env.process(request())
-
-    env.process(gpu())
-    env.process(source())
+    env.process(gpu_server(env, queue))
+    env.process(open_loop(env, setup, request))
     env.run()
     return finished
 
@@ -87,11 +104,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
-    scenario = benchmark_scenario(args.requests)
-    inputs = resolve_inputs(scenario)
-    setup = engine_setup(scenario, inputs)
-    probe = run_scenario(benchmark_scenario(10)).records.iloc[0]
-    mobile_s, cloud_s, upload = probe.mobile_ms / 1e3, probe.cloud_ms / 1e3, int(probe.uplink_bytes)
+    scenario, setup, (mobile_s, cloud_s, upload) = benchmark_workload(args.requests)
     runs = {"mercury-sim DES": lambda: len(run_scenario(scenario).records),
             "bare SimPy": lambda: bare_simpy(setup, mobile_s, cloud_s, upload)}
     wall: dict[str, list[float]] = {name: [] for name in runs}

@@ -23,8 +23,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from simulator.outputs import replayed_window, write_records  # noqa: E402
+from simulator.outputs import write_records  # noqa: E402
 from simulator.records import FIELDS, STATUS_NAMES  # noqa: E402
+from simulator.replay_window import replay_window, write_window  # noqa: E402
 from simulator.report import write_report  # noqa: E402
 from simulator.results import summarize  # noqa: E402
 from simulator.traces import read_trace_csv  # noqa: E402
@@ -66,7 +67,7 @@ def main() -> None:
         summary["schedules"] = summarize(records, names, summary.get("deadline_ms"))
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         end_s = float(records.arrival_s.max() + records.total_ms.max() / 1e3)
-        write_records(replayed_window(read_trace_csv(TRACE), 0.0, end_s), out / "trace.parquet")
+        write_window(replay_window(read_trace_csv(TRACE), 0.0, end_s), out / "trace.parquet")
         start = time.perf_counter()
         path = write_report(out, self_contained=True)
         elapsed = time.perf_counter() - start

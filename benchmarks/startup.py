@@ -36,8 +36,9 @@ def ten_request_scenario(folder: Path) -> Path:
     return path
 
 
-def timed(tree: Path, args: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of ``python -m simulator ARGS`` with ``tree`` first on the path."""
+def timed(tree: Path, args: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MiB) of ``python -m simulator ARGS`` with ``tree`` first on the
+    path (CPU: the child's user + system time, steadier than wall time on a loaded host)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "simulator", *args], cwd=cwd, env=env,
@@ -47,7 +48,7 @@ def timed(tree: Path, args: list[str], cwd: Path) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{tree}: mercury-sim {' '.join(args)} failed: {process.stderr.read().decode()[-500:]}")
     process.stderr.close()
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -62,20 +63,22 @@ def main() -> None:
         commands = {"--help": ["--help"],
                     "run (10 requests)": ["run", str(scenario), "-q", "-o", str(folder / "out")],
                     "run --no-report": ["run", str(scenario), "-q", "--no-report", "-o", str(folder / "out")]}
-        samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        samples: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for _ in range(options.repeats):
             for command, args in commands.items():
                 for label, tree in trees.items():
                     samples.setdefault((command, label), []).append(timed(tree, args, folder))
     print(f"{options.repeats} runs each, interleaved; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
-    print(f"{'command':<20} {'tree':<10} {'median s':>9} {'range s':>13} {'peak RSS MiB':>13}")
+    print(f"{'command':<20} {'tree':<10} {'median s':>9} {'range s':>13} {'CPU s':>6} {'range':>11} "
+          f"{'peak RSS MiB':>13}")
     samples = dict(sorted(samples.items(), key=lambda item: list(commands).index(item[0][0])))
     for (command, label), values in samples.items():
-        walls = [w for w, _ in values]
-        rss = statistics.median(r for _, r in values)
+        walls, cpus = [w for w, _, _ in values], [c for _, c, _ in values]
+        rss = statistics.median(r for _, _, r in values)
         print(f"{command:<20} {label:<10} {statistics.median(walls):>9.2f} "
-              f"{min(walls):>6.2f}-{max(walls):<6.2f} {rss:>13.0f}")
+              f"{min(walls):>6.2f}-{max(walls):<6.2f} {statistics.median(cpus):>6.2f} "
+              f"{min(cpus):>5.2f}-{max(cpus):<5.2f} {rss:>13.0f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Writing a run's results: records.parquet, summary.json, the resolved scenario, a manifest and the
-replayed trace window (trace.parquet, for the report's bandwidth plot).
+replayed trace window (trace.parquet, compact: see :mod:`simulator.replay_window`; for the report's
+bandwidth plot).
 
 Everything goes into a staging folder that replaces the output folder in one rename, so an existing
 folder is never left half-written; and only a folder that is recognisably an earlier run's (its
@@ -26,6 +27,7 @@ from simulator.data import is_short_name
 from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.output_guard import PLOTLY_BUNDLE, guard_folder
+from simulator.replay_window import ReplayWindow, replay_window, write_window
 from simulator.runner import RunResult, engine_setup
 from simulator.traces import Trace
 
@@ -160,25 +162,18 @@ def write_records(records: Any, path: Path) -> None:
 
 
 def replayed_window(trace: Trace, offset_s: float, end_s: float) -> pd.DataFrame:
-    """The capacity a device starting at ``offset_s`` in ``trace`` saw over simulated time [0, end_s]."""
-    passes = int(np.ceil((offset_s + end_s) / trace.duration_s)) + 1 if trace.at_end == "loop" else 1
-    starts = np.concatenate([trace.times_s + p * trace.duration_s for p in range(passes)]) - offset_s
-    rates = np.tile(trace.mbps, passes)
-    keep = (starts > 0) & (starts <= end_s)
-    times = np.concatenate(([0.0], starts[keep]))
-    mbps = np.concatenate(([trace.capacity_mbps(offset_s)], rates[keep]))
-    if trace.at_end == "stop" and trace.duration_s - offset_s < end_s:
-        times, mbps = np.append(times, trace.duration_s - offset_s), np.append(mbps, 0.0)
+    """The capacity a device starting at ``offset_s`` in ``trace`` saw over simulated time [0, end_s], row by row."""
+    times, mbps = replay_window(trace, offset_s, end_s).arrays()
     return pd.DataFrame({"time_s": times, "mbps": mbps})
 
 
-def trace_window(result: RunResult) -> pd.DataFrame:
+def trace_window(result: RunResult) -> ReplayWindow:
     """Device 0's view of the replayed trace (or the mean-bandwidth link) for the report's Fig. 7."""
     setup = engine_setup(result.scenario, result.inputs)
     records = result.records
     ends = (records.arrival_s + records.total_ms / 1e3).replace([np.inf, -np.inf], np.nan)
     end_s = float(np.nanmax([ends.max(), records.arrival_s.max(), 0.0]))
-    return replayed_window(setup.trace, setup.start_offsets_s[0], end_s)
+    return replay_window(setup.trace, setup.start_offsets_s[0], end_s)
 
 
 def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None, *,
@@ -196,7 +191,7 @@ def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None
         write_records(result.records, staging / "records.parquet")
         if result.stages is not None:  # stage graphs with forks, branches or more than two tiers
             write_records(result.stages, staging / "stages.parquet")
-        write_records(trace_window(result), staging / "trace.parquet")
+        write_window(trace_window(result), staging / "trace.parquet")
         (staging / "summary.json").write_text(json.dumps(summary_document(result), indent=2) + "\n")
         (staging / "scenario.yaml").write_text(yaml.safe_dump(resolved_scenario(result), sort_keys=False))
         (staging / MANIFEST).write_text(json.dumps(manifest(result, command), indent=2) + "\n")

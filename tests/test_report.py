@@ -8,12 +8,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from simulator.outputs import replayed_window
+from simulator.replay_window import replay_window
 from simulator.report import REPORT_NAME, write_report
-from simulator.report.figures import latency_cdf_figure, latency_time_figure
-from simulator.report.html import plotly_bundle_name, script_safe_json
+from simulator.report.figures import TRACE_POINTS, latency_cdf_figure, latency_time_figure
+from simulator.report.html import figure_json, plotly_bundle_name, script_safe_json
 from simulator.report.series import CDF_POINTS, TIME_BINS, cdf_points, latency_band
 from simulator.traces import Trace
 from tests._report_runs import CLAIMS, run_cli, scenario_file
@@ -41,6 +42,7 @@ def test_run_writes_report_with_every_section_in_order(results):
     assert html.count("<script") == 1 + 5 + 1  # plotly.js once, one data block per figure, the render script
     # plotly.js from the bundle file beside the page, nothing else fetched: it opens offline
     bundle = plotly_bundle_name()
+    assert bundle == f"plotly-{get_plotlyjs_version()}.min.js"  # read from plotly's files, not its module
     assert re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"|<link\b", html) == [bundle]
     assert (results / bundle).read_text() == get_plotlyjs()
     summary = json.loads((results / "summary.json").read_text())
@@ -123,6 +125,29 @@ def test_report_on_incomplete_folder_is_one_line_exit_2(results, tmp_path, capsy
     assert err.count("\n") == 1 and err.startswith("error: ") and remove in err
 
 
+@pytest.mark.parametrize("damage", ["not parquet", "bad metadata"])
+def test_report_on_damaged_trace_window_is_one_line_exit_2(results, tmp_path, capsys, damage):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    copy = tmp_path / "broken"
+    shutil.copytree(results, copy)
+    path = copy / "trace.parquet"
+    if damage == "not parquet":
+        path.write_text("time_s,mbps\n0,1\n")
+    else:
+        table = pq.read_table(path)
+        meta = {**table.schema.metadata, b"mercury.elements": b"many"}
+        pq.write_table(table.replace_schema_metadata(meta), path)
+    before = (copy / REPORT_NAME).read_bytes()
+    capsys.readouterr()
+    assert run_cli(["report", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "trace.parquet" in err
+    assert (copy / REPORT_NAME).read_bytes() == before  # the page already there is kept
+
+
 def test_report_on_missing_folder(tmp_path, capsys):
     assert run_cli(["report", str(tmp_path / "nope")]) == 2
     assert "results folder not found" in capsys.readouterr().err
@@ -147,12 +172,13 @@ def big_records(n: int, schedules: list[str]) -> pd.DataFrame:
 def test_200k_rows_give_small_figures():
     names = ["a", "b", "c", "d"]
     records = big_records(200_000, names)
-    trace = pd.DataFrame({"time_s": np.arange(0, 2000, 0.1), "mbps": np.ones(20_000)})
+    trace = replay_window(Trace(np.arange(0, 2000, 0.1), np.arange(20_000) % 7 + 1.0, 2000.0), 0.0, 2e6)  # 2e7 rows
     time_fig = latency_time_figure(records, names, trace)
     cdf_fig = latency_cdf_figure(records, names)
-    assert all(len(t.x) <= TIME_BINS for t in time_fig.data if t.yaxis != "y2")
-    assert all(len(t.x) <= CDF_POINTS for t in cdf_fig.data)
-    assert len(time_fig.to_json()) + len(cdf_fig.to_json()) < 400_000
+    assert all(len(t["x"]) <= TIME_BINS for t in time_fig["data"] if t.get("yaxis") != "y2")
+    assert [len(t["x"]) for t in time_fig["data"] if t.get("yaxis") == "y2"] == [TRACE_POINTS]
+    assert all(len(t["x"]) <= CDF_POINTS for t in cdf_fig["data"])
+    assert len(figure_json(time_fig)) + len(figure_json(cdf_fig)) < 400_000
 
 
 def test_band_keeps_extremes_and_cdf_is_exact():
@@ -175,3 +201,58 @@ def test_replayed_window_follows_offset_and_loop():
     assert window.mbps.tolist() == [20.0, 30.0, 10.0, 20.0, 30.0]
     stop = Trace(np.array([0.0, 1.0]), np.array([10.0, 20.0]), 2.0, at_end="stop")
     assert replayed_window(stop, 0.0, 5.0).mbps.tolist() == [10.0, 20.0, 0.0]
+
+
+def test_bandwidth_plot_is_device_0s_replayed_window(tmp_path):
+    """The page plots the window rebuilt from trace.parquet (time since the run's start), not its stored samples."""
+    import base64
+
+    import yaml
+
+    from simulator.runner import engine_setup, resolve_inputs
+    from simulator.scenario import load_scenario
+
+    path = scenario_file(tmp_path, n_requests=20)
+    doc = yaml.safe_load(path.read_text())
+    doc["network"]["start_offset_s"] = 1000.05
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    assert run_cli(["run", str(path), "-o", str(out), "-q"]) == 0
+    setup = engine_setup(load_scenario(path), resolve_inputs(load_scenario(path)))
+    records = pd.read_parquet(out / "records.parquet")
+    end_s = float((records.arrival_s + records.total_ms / 1e3).max())
+    expected = replayed_window(setup.trace, 1000.05, end_s)
+    assert 10 < len(expected) < TRACE_POINTS  # drawn point by point
+    block = re.search(r'data-target="fig-latency-time">(.*?)</script>', (out / REPORT_NAME).read_text()).group(1)
+    band = next(t for t in json.loads(block)["data"] if t.get("yaxis") == "y2")
+    shown = [np.frombuffer(base64.b64decode(band[axis]["bdata"]), "<f8") for axis in ("x", "y")]
+    assert shown[0].tolist() == expected.time_s.tolist() and shown[1].tolist() == expected.mbps.tolist()
+    assert shown[0][0] == 0.0 and 0 < shown[0][1] <= 0.1  # time since the run's start, the first change within a step
+
+
+def _decoded(value):
+    """JSON with plotly's typed arrays ({dtype, bdata}) decoded to lists, for comparing content."""
+    import base64
+
+    if isinstance(value, dict):
+        if set(value) == {"dtype", "bdata"}:
+            return np.frombuffer(base64.b64decode(value["bdata"]), "<" + value["dtype"]).tolist()
+        return {k: _decoded(v) for k, v in value.items()}
+    return [_decoded(v) for v in value] if isinstance(value, list) else value
+
+
+def test_figure_specs_are_valid_plotly_and_encode_as_plotly_does(results):
+    """Each plain figure spec passes plotly's own validation and gives the content plotly's to_json gives."""
+    import plotly.graph_objects as go
+
+    from simulator.report import figures
+    from simulator.report.stored import load_run
+
+    run = load_run(results)
+    specs = [figures.breakdown_figure(run.summary), figures.latency_time_figure(run.records, run.schedules, run.trace),
+             figures.latency_cdf_figure(run.records, run.schedules), figures.accuracy_latency_figure(run.summary),
+             figures.energy_figure(run.summary)]
+    for spec in specs:
+        ours = _decoded(json.loads(figure_json(spec)))
+        theirs = _decoded(json.loads(go.Figure(spec).to_json()))  # raises on any property plotly does not know
+        assert ours == theirs

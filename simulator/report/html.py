@@ -8,7 +8,9 @@ so the same results folder always gives the same bytes.
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,9 +18,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
+import numpy as np
 import yaml
-from plotly.offline import get_plotlyjs, get_plotlyjs_version
+
+from simulator.report import plotly_assets
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;
@@ -170,9 +173,39 @@ def _shown(value: Any) -> Any:
     return f"{value:.4g}" if isinstance(value, float) else value
 
 
-def figure_block(anchor: str, fig: go.Figure, caption: str = "") -> str:
+# numpy dtypes plotly.js reads as typed arrays (base64 of the raw little-endian bytes)
+_TYPED_ARRAYS = {"float64": "f8", "float32": "f4", "int32": "i4", "int16": "i2", "int8": "i1", "uint32": "u4",
+                 "uint16": "u2", "uint8": "u1"}
+
+
+def _plain(value: Any) -> Any:
+    """A figure spec made JSON-ready as plotly writes it: numeric numpy arrays as typed arrays, other arrays
+    and numpy scalars as plain values, non-finite floats outside arrays as null."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        code = _TYPED_ARRAYS.get(str(value.dtype))
+        if code is None or value.size == 0 or value.ndim != 1:
+            return _plain(value.tolist())
+        little_endian = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        return {"dtype": code, "bdata": base64.b64encode(little_endian.tobytes()).decode("ascii")}
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def figure_json(fig: Any) -> str:
+    """A figure's JSON: a plain spec (``{"data", "layout"}``) or anything with plotly's ``to_json``."""
+    return fig.to_json() if hasattr(fig, "to_json") else json.dumps(_plain(fig), sort_keys=True)
+
+
+def figure_block(anchor: str, fig: Any, caption: str = "") -> str:
     """A plot div plus its data as inert, script-safe JSON; ``render_script`` draws it."""
-    data = script_safe_json(fig.to_json())
+    data = script_safe_json(figure_json(fig))
     note = f"<p>{escape(caption)}</p>" if caption else ""
     return (f'{note}<div class="figure" id="fig-{escape(anchor)}"></div>'
             f'<script type="application/json" class="figure-data" data-target="fig-{escape(anchor)}">'
@@ -188,7 +221,7 @@ for (const block of document.querySelectorAll('script.figure-data')) {
 
 
 def plotly_bundle_name() -> str:
-    return f"plotly-{get_plotlyjs_version()}.min.js"
+    return f"plotly-{plotly_assets.plotlyjs_version()}.min.js"
 
 
 def plotly_loader(folder: Path, self_contained: bool) -> dict[str, Any]:
@@ -199,13 +232,13 @@ def plotly_loader(folder: Path, self_contained: bool) -> dict[str, Any]:
     from simulator.atomic import atomic_write_text
 
     bundle = Path(folder) / plotly_bundle_name()
-    text = get_plotlyjs()
+    text = plotly_assets.plotlyjs()
     if not bundle.is_file() or bundle.stat().st_size != len(text.encode()) or bundle.read_text() != text:
         atomic_write_text(bundle, text)
     return {"plotlyjs": lambda: "", "script_src": bundle.name}
 
 
-def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = get_plotlyjs,
+def page(title: str, sections: list[Section], plotlyjs: Callable[[], str] = plotly_assets.plotlyjs,
          script_src: str | None = None) -> str:
     """The whole document: head loading plotly.js (inline, or ``script_src`` beside the page), a contents
     line, the sections, the render script."""

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from simulator.errors import InputError
+from simulator.replay_window import ReplayWindow, read_window
 
 REQUIRED = ("records.parquet", "summary.json", "scenario.yaml", "manifest.json")
 RECORD_COLUMNS = ["schedule", "arrival_s", "total_ms", "status"]
@@ -25,7 +26,7 @@ class StoredRun:
     summary: dict[str, Any]
     scenario_yaml: str
     manifest: dict[str, Any]
-    trace: pd.DataFrame | None
+    trace: ReplayWindow | None
     claims: list[dict[str, Any]] | None
 
     @property
@@ -48,6 +49,13 @@ def _parquet(path: Path, columns: list[str]) -> pd.DataFrame:
         raise InputError(path, f"cannot read parquet columns {', '.join(columns)}: {exc}") from None
 
 
+def _window(path: Path) -> ReplayWindow:
+    try:
+        return read_window(path)
+    except Exception as exc:  # pyarrow's several error types, and malformed window metadata
+        raise InputError(path, f"cannot read the replayed trace window (columns time_s, mbps): {exc}") from None
+
+
 def load_run(folder: Path, record_columns: list[str] = RECORD_COLUMNS) -> StoredRun:
     """Read a results folder (of its records, ``record_columns``); a missing or unreadable file is an
     InputError naming it."""
@@ -64,7 +72,7 @@ def load_run(folder: Path, record_columns: list[str] = RECORD_COLUMNS) -> Stored
     if not isinstance(manifest, dict):
         raise InputError(folder / "manifest.json", "expected an object")
     trace_path = folder / "trace.parquet"
-    trace = _parquet(trace_path, ["time_s", "mbps"]) if trace_path.is_file() else None
+    trace = _window(trace_path) if trace_path.is_file() else None
     claims_path = folder / "claims.json"
     claims = _json(claims_path) if claims_path.is_file() else None
     if claims is not None and not (isinstance(claims, list) and all(isinstance(c, dict) for c in claims)):

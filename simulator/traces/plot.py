@@ -11,30 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from simulator.traces.downsample import MAX_POINTS, downsample_minmax
 from simulator.traces.trace import Trace
-
-MAX_POINTS = 4000
-
-
-def downsample_minmax(times: np.ndarray, values: np.ndarray, max_points: int = MAX_POINTS
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``max_points`` points: each window contributes its minimum and its maximum, in time order."""
-    n = values.size
-    if n <= max_points:
-        return times, values
-    windows = max(max_points // 2, 1)
-    edges = np.linspace(0, n, windows + 1).astype(np.int64)
-    out_t: list[float] = []
-    out_v: list[float] = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        if hi <= lo:
-            continue
-        seg = values[lo:hi]
-        i, j = lo + int(np.argmin(seg)), lo + int(np.argmax(seg))
-        for k in sorted({i, j}):
-            out_t.append(float(times[k]))
-            out_v.append(float(values[k]))
-    return np.asarray(out_t), np.asarray(out_v)
 
 
 def throughput_figure(traces: Sequence[Trace], title: str = "Uplink capacity",
