@@ -2,6 +2,7 @@
 
     sudo HF_HUB_OFFLINE=1 PYTHONPATH=. python benchmarks/compute_contention.py [--rounds 2] [--reps 6]
         [--gap-s 0.5] [--core 0]
+    HF_HUB_OFFLINE=1 PYTHONPATH=. python benchmarks/compute_contention.py --other-core [--rounds 6]
 
 Times, in one process pinned to one core with one torch thread (the testbed's worker setting), every
 compute of the validation scenarios (each schedule's mobile and cloud part, as the testbed's
@@ -11,6 +12,10 @@ back, as profiles time) and after a ``--gap-s`` sleep (as a periodic workload me
 in the thread's CPU time: wall minus CPU is time the core spent on other processes. Rounds alternate a
 process at normal priority and one at the workers' real-time priority (SCHED_FIFO; needs root), so both
 see the same background load. Prints per case the median over rounds (range) and the load average.
+
+``--other-core`` instead asks whether the two cores share a physical core (SMT siblings, as a VM's vCPUs
+may): a fused forward on ``--core`` timed while the other core idles, spins in a busy loop, or runs the
+same forward in a loop (as the testbed's mobile and cloud workers overlap), states interleaved per round.
 """
 
 from __future__ import annotations
@@ -99,14 +104,59 @@ def child(core: int, realtime: bool, reps: int, gap_s: float) -> None:
                       "median": {k: {m: statistics.median(v) for m, v in c.items()} for k, c in samples.items()}}))
 
 
+_SPIN = "import os\nos.sched_setaffinity(0, {CORE})\nwhile True:\n    pass\n"
+_FORWARD = ("import os\nos.sched_setaffinity(0, {CORE})\nimport timm, torch\ntorch.set_num_threads(1)\n"
+            f"m = timm.create_model('{MODEL}', pretrained=False).eval()\nx = torch.randn(1, 3, 224, 224)\n"
+            "with torch.inference_mode():\n    while True:\n        m(x)\n")
+
+
+def other_core(core: int, rounds: int, calls: int = 15) -> None:
+    """A forward on ``core`` with the other core idle, spinning, or running forwards; medians per round."""
+    import timm
+    import torch
+
+    other = next(c for c in sorted(os.sched_getaffinity(0)) if c != core)
+    os.sched_setaffinity(0, {core})
+    torch.set_num_threads(1)
+    model, image = timm.create_model(MODEL, pretrained=False).eval(), torch.randn(1, 3, 224, 224)
+    medians: dict[str, list[float]] = {"idle": [], "busy loop": [], "forward loop": []}
+    with torch.inference_mode():
+        for _ in range(5):
+            model(image)
+        for _ in range(rounds):
+            for state, values in medians.items():
+                load = None
+                if state != "idle":
+                    code = (_SPIN if state == "busy loop" else _FORWARD).replace("{CORE}", str(other))
+                    load = subprocess.Popen([sys.executable, "-c", code])
+                    time.sleep(0.5 if state == "busy loop" else 6.0)  # the forward loop loads its model first
+                times = []
+                for _ in range(calls):
+                    start = time.perf_counter()
+                    model(image)
+                    times.append((time.perf_counter() - start) * 1e3)
+                if load is not None:
+                    load.kill()
+                    load.wait()
+                values.append(statistics.median(times))
+    print(f"forward on core {core} (ms, median of {calls} calls per round; {rounds} rounds; load average "
+          f"{os.getloadavg()[0]:.2f} at the end), core {other}:")
+    for state, values in medians.items():
+        print(f"  {state:13s} {statistics.median(values):6.1f} ({min(values):.1f}..{max(values):.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--reps", type=int, default=6)
     parser.add_argument("--gap-s", type=float, default=0.5)
     parser.add_argument("--core", type=int, default=0)
+    parser.add_argument("--other-core", action="store_true", help="the shared-core (SMT) test instead")
     parser.add_argument("--child", choices=("normal", "realtime"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.other_core:
+        other_core(args.core, max(args.rounds, 4))
+        return
     if args.child:
         child(args.core, args.child == "realtime", args.reps, args.gap_s)
         return
