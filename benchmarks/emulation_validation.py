@@ -38,24 +38,29 @@ def main() -> None:
 
     from simulator.emulation.testbed import emulate_scenario, facts_text
     from simulator.emulation.validate import comparison_table, measure_host_profile, with_profile
+    from simulator.profiles import load_profile
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario, scenario_from_dict
+    from simulator.vit import MODELS
 
     errors: dict[tuple[str, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for round_index in range(args.rounds):
             for path in args.scenarios:
                 scenario = load_scenario(path)
-                priced = with_profile(scenario, measure_host_profile(scenario.model, Path(tmp) / "host.yaml"))
+                host = measure_host_profile(scenario.model, Path(tmp) / "host.yaml")
+                priced = with_profile(scenario, host)
+                after_idle = load_profile(host).after_idle_ms(MODELS[scenario.model])
                 emulated = emulate_scenario(scenario)
                 variants = {}
-                for variant, after_idle in (("fluid", None), ("framed", False), ("framed+idle", True)):
+                for variant, idle in (("fluid", None), ("framed", False), ("framed+idle", True)):
                     data = priced.model_dump(mode="json", exclude_none=True)
-                    if after_idle is not None:
+                    if idle is not None:
                         data["network"].update(FRAMING)
-                        data["compute_after_idle"] = after_idle
+                        data["compute_after_idle"] = idle
                     variants[variant] = run_scenario(scenario_from_dict(data, scenario.path))
-                print(f"round {round_index + 1} {scenario.name}: " + "; ".join(facts_text(emulated.facts)), flush=True)
+                print(f"round {round_index + 1} {scenario.name}: profile after_idle_ms {after_idle}; "
+                      + "; ".join(facts_text(emulated.facts)), flush=True)
                 print(f"  per schedule: {json.dumps(emulated.facts.get('per_schedule', {}))}", flush=True)
                 for variant, simulated in variants.items():
                     labels = list(simulated.records.schedule.cat.categories)
