@@ -12,10 +12,11 @@ assumes every request follows an idle gap; leave it off for back-to-back or satu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simulator.errors import InputError
-from simulator.plan import PlanCost
+from simulator.plan import Plan, PlanCost
 
 if TYPE_CHECKING:
     from simulator.runner import ResolvedInputs
@@ -42,3 +43,10 @@ def with_after_idle(cost: PlanCost, extra_s: tuple[float, float]) -> PlanCost:
     mobile, cloud = extra_s
     return PlanCost(cost.mobile_s + mobile if cost.mobile_s > 0 else cost.mobile_s,
                     cost.cloud_s + cloud if cost.cloud_s > 0 else cost.cloud_s)
+
+
+def priced_after_idle(cost: Callable[[Plan], PlanCost], extra_s: tuple[float, float]) -> Callable[[Plan], PlanCost]:
+    """``cost`` with the after-idle time added (``cost`` itself when there is none: bit-for-bit as before)."""
+    if extra_s == (0.0, 0.0):
+        return cost
+    return lambda plan: with_after_idle(cost(plan), extra_s)

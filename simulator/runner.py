@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.accuracy import AccuracyTable
-from simulator.after_idle import after_idle_s, with_after_idle
+from simulator.after_idle import after_idle_s, priced_after_idle
 from simulator.data import resolve_path, shipped_file, shipped_hint
 from simulator.energy import RadioModel, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
@@ -155,14 +155,14 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     costs: dict[Plan, PlanCost] = {}
-    after_idle = after_idle_s(scenario, inputs)
 
     def cost(plan: Plan) -> PlanCost:
         found = costs.get(plan)
         if found is None:
-            found = costs[plan] = with_after_idle(cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud),
-                                                  after_idle)
+            found = costs[plan] = cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
         return found
+
+    cost = priced_after_idle(cost, after_idle_s(scenario, inputs))
 
     if scenario.engine == "fast":
         for schedule in schedules:
