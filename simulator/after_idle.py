@@ -5,10 +5,10 @@ slower than its compute) starts every forward on a core whose caches and predict
 cold: on the 2-core development host a DeiT-Ti forward took ≈ 2-3 ms more CPU time after a 0.5 s sleep at
 load average 3-4 (0.4-5.8 ms, scattered, when the whole host idled), spread over the first few blocks and
 then gone, about the same for a 6 ms and a 30 ms forward (benchmarks/compute_contention.py). So it is
-priced as a fixed cost per compute burst: the profile's measured
-``after_idle_ms`` (``mercury-sim profile --after-idle``) is added once to every request's mobile part and
-once to its cloud part. The engine does not know whether a device idled before a request, so the key
-assumes every request follows an idle gap; leave it off for back-to-back or saturated workloads.
+priced as a fixed cost per compute burst: the profile's measured ``after_idle_ms`` (``mercury-sim profile
+--after-idle``) is added once to every request's mobile part and once to its cloud part. The engine does
+not know whether a device idled before a request, so the key assumes every request follows an idle gap;
+leave it off for back-to-back or saturated workloads.
 """
 
 from __future__ import annotations
