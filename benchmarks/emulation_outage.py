@@ -5,12 +5,21 @@
 Runs the scenario on the testbed twice (deep queue: the default 4 MB; shallow: packets beyond the limit are
 dropped, as tc's ``latency`` option does at low rates) and prints, per schedule, the simulated and measured
 mean uplink time and total, the qdisc drops and the TCP retransmission counters of the mobile namespace.
+With the deep queue it then lists every upload that took ``--late-ms`` longer than simulated (the
+simulation framed: ``packet_overhead_bytes: 66``), with the zero-capacity samples during it: where TCP's
+retransmission timer, not the link, decided when an upload finished.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulator.runner import RunResult
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -19,15 +28,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", default="scenarios/validate-5g-blockage.yaml")
     parser.add_argument("--shallow-bytes", type=int, default=64_000)
+    parser.add_argument("--late-ms", type=float, default=50.0)
     args = parser.parse_args()
 
     from simulator.emulation.shaper import QUEUE_BYTES
     from simulator.emulation.testbed import emulate_scenario, facts_text
     from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario
+    from simulator.scenario import load_scenario, scenario_from_dict
 
     scenario = load_scenario(args.scenario)
     simulated = run_scenario(scenario).records
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["network"].update(packet_overhead_bytes=66, mss_bytes=1448)
+    framed = run_scenario(scenario_from_dict(data, scenario.path))
     for queue_bytes in (QUEUE_BYTES, args.shallow_bytes):
         result = emulate_scenario(scenario, queue_bytes=queue_bytes)
         measured = result.run.records
@@ -47,6 +60,29 @@ def main() -> None:
             print(f"{label:12s} {up_s:8.1f} {up_m:8.1f} {100 * (up_s - up_m) / up_m:+6.1f}% {tot_s:8.1f} "
                   f"{tot_m:8.1f} {100 * (tot_s - tot_m) / tot_m:+6.1f}% {100 * p50:+6.1f}% "
                   f"{facts['qdisc_drops']:6d}  {facts['tcp_per_device']}")
+        if queue_bytes == QUEUE_BYTES:
+            late_uploads(framed, measured, args.late_ms)
+
+
+def late_uploads(framed: RunResult, measured: pd.DataFrame, late_ms: float) -> None:
+    """Uploads that took ``late_ms`` longer than the framed simulation, with the outages they met."""
+    from simulator.outputs import replayed_window
+    from simulator.runner import engine_setup
+
+    setup = engine_setup(framed.scenario, framed.inputs)
+    keys = ["schedule", "device", "request_id"]
+    both = framed.records.merge(measured, on=keys, suffixes=("_sim", "_emu"))
+    both = both[(both.status_sim == "ok") & (both.status_emu == "ok") & (both.uplink_ms_sim > 0)]
+    excess = both.uplink_ms_emu - both.uplink_ms_sim
+    print(f"uploads more than {late_ms:g} ms later than simulated (framed), of {len(both)}; median excess of all "
+          f"{excess.median():+.1f} ms:")
+    for row, extra in zip(both[excess > late_ms].itertuples(index=False), excess[excess > late_ms], strict=True):
+        start = (row.arrival_s_emu * 1e3 + row.mobile_queue_ms_emu + row.mobile_ms_emu + row.uplink_queue_ms_emu) / 1e3
+        window = replayed_window(setup.trace, setup.start_offsets_s[row.device], start + row.uplink_ms_emu / 1e3)
+        zero = window[(window.mbps == 0) & (window.time_s >= start - 1.0)].time_s
+        print(f"  {row.schedule} device {row.device} request {row.request_id}: upload from {start:.2f} s, simulated "
+              f"{row.uplink_ms_sim:.0f} ms, measured {row.uplink_ms_emu:.0f} ms ({extra:+.0f} ms); zero capacity "
+              f"at {', '.join(f'{t:.1f}' for t in zero) or 'none'} s")
 
 
 if __name__ == "__main__":

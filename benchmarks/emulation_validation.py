@@ -5,15 +5,19 @@
         [scenarios/validate-constant.yaml scenarios/validate-lte.yaml scenarios/validate-5g-blockage.yaml]
 
 Each round visits every scenario in turn (so background load spreads over all of them): a fresh profile of
-this host (as ``mercury-sim validate --fresh``), the emulation, then the simulation twice on that profile:
-the fluid uplink and the opt-in packet framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``).
+this host (as ``mercury-sim validate --fresh``: real-time priority, with the after-idle cost), the
+emulation, then the simulation three times on that profile: the fluid uplink ("fluid"), the opt-in packet
+framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``; "framed") and framing plus the opt-in
+``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices without the framing keys).
 Prints per scenario and schedule the median and range over rounds of the mean-latency error
-(simulated - measured) / measured of the total and of the uplink, with the load average of every round.
+(simulated - measured) / measured of the total, the uplink and the mobile and cloud compute, with the
+testbed's facts of every round (load average, off-CPU time of the computes, TCP counters).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -23,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SCENARIOS = ["scenarios/validate-constant.yaml", "scenarios/validate-lte.yaml", "scenarios/validate-5g-blockage.yaml"]
 FRAMING = {"packet_overhead_bytes": 66, "mss_bytes": 1448}
+METRICS = ["total_ms", "uplink_ms", "mobile_ms", "cloud_ms"]
 
 
 def main() -> None:
@@ -33,24 +38,34 @@ def main() -> None:
 
     from simulator.emulation.testbed import emulate_scenario, facts_text
     from simulator.emulation.validate import comparison_table, measure_host_profile, with_profile
+    from simulator.profiles import load_profile
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario, scenario_from_dict
+    from simulator.vit import MODELS
 
     errors: dict[tuple[str, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for round_index in range(args.rounds):
             for path in args.scenarios:
                 scenario = load_scenario(path)
-                priced = with_profile(scenario, measure_host_profile(scenario.model, Path(tmp) / "host.yaml"))
+                host = measure_host_profile(scenario.model, Path(tmp) / "host.yaml")
+                priced = with_profile(scenario, host)
+                after_idle = load_profile(host).after_idle_ms(MODELS[scenario.model])
                 emulated = emulate_scenario(scenario)
-                data = priced.model_dump(mode="json", exclude_none=True)
-                data["network"].update(FRAMING)
-                framed = scenario_from_dict(data, scenario.path)
-                print(f"round {round_index + 1} {scenario.name}: " + "; ".join(facts_text(emulated.facts)), flush=True)
-                for variant, simulated in (("fluid", run_scenario(priced)), ("framed", run_scenario(framed))):
+                variants = {}
+                for variant, idle in (("fluid", None), ("framed", False), ("framed+idle", True)):
+                    data = priced.model_dump(mode="json", exclude_none=True)
+                    if idle is not None:
+                        data["network"].update(FRAMING)
+                        data["compute_after_idle"] = idle
+                    variants[variant] = run_scenario(scenario_from_dict(data, scenario.path))
+                print(f"round {round_index + 1} {scenario.name}: profile after_idle_ms {after_idle}; "
+                      + "; ".join(facts_text(emulated.facts)), flush=True)
+                print(f"  per schedule: {json.dumps(emulated.facts.get('per_schedule', {}))}", flush=True)
+                for variant, simulated in variants.items():
                     labels = list(simulated.records.schedule.cat.categories)
                     table = comparison_table(simulated.records, emulated.run.records, labels)
-                    for row in table[table.metric.isin(["total_ms", "uplink_ms"])].itertuples(index=False):
+                    for row in table[table.metric.isin(METRICS)].itertuples(index=False):
                         errors.setdefault((scenario.name, row.schedule, f"{row.metric}-{variant}"), []).append(
                             row.error_mean)
                         print(f"  {variant:6s} {row.schedule:12s} {row.metric:9s} simulated {row.simulated_mean:8.1f} "

@@ -16,6 +16,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
     batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
     power_w: {compute: 6.0, idle: 0.0, radio: 0.0}
     radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/energy.py)
+    after_idle_ms: {deit_tiny_distilled_patch16_224: 2.6}  # optional: a forward's extra time after an idle gap
 
 A stage curve gives latency against the token count entering the stage: linear interpolation between
 measured ``points``; outside them (or everywhere, without points) the fit ``a + b*N + c*N^2``. A block
@@ -141,6 +142,7 @@ class ProfileFile(_Strict):
     batch: BatchScaling = BatchScaling()
     power_w: Power = Power()
     radio_model: str | None = None  # the uplink power model of the device's modem (profiles/radio/)
+    after_idle_ms: dict[str, float] | None = None  # per model; priced only with compute_after_idle (after_idle.py)
     notes: str | list[str] | None = None
     host: dict[str, Any] | None = None
 
@@ -148,6 +150,15 @@ class ProfileFile(_Strict):
     @classmethod
     def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
         return check_provenance(value)
+
+    @model_validator(mode="after")
+    def _after_idle(self) -> ProfileFile:
+        for model, ms in (self.after_idle_ms or {}).items():
+            if model not in self.models:
+                raise ValueError(f"after_idle_ms: model {model} has no latency curves in this profile")
+            if not ms >= 0:
+                raise ValueError(f"after_idle_ms: {model} must be >= 0 ms (got {ms})")
+        return self
 
     @field_validator("models")
     @classmethod
@@ -205,6 +216,10 @@ class Profile:
     def block_ms(self, model: ViTSpec, n_in: int, n_out: int) -> float:
         """One block taking n_in tokens and keeping n_out (priced at the equal-MAC plain block)."""
         return self.stage_ms(model, "block", model.effective_tokens(n_in, n_out))
+
+    def after_idle_ms(self, model: ViTSpec) -> float | None:
+        """The measured extra time of a compute burst after the device idled (None: not measured)."""
+        return (self.file.after_idle_ms or {}).get(model.name)
 
     def batch_factor(self, batch: int) -> float:
         return self.file.batch(batch)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.accuracy import AccuracyTable
+from simulator.after_idle import after_idle_s, priced_after_idle
 from simulator.data import resolve_path, shipped_file, shipped_hint
 from simulator.energy import RadioModel, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
@@ -223,6 +224,8 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
             found = costs[plan] = cost_graph(plan.graph, inputs.price) if plan.graph is not None else \
                 cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
         return found
+
+    cost = priced_after_idle(cost, after_idle_s(scenario, inputs))
 
     if scenario.engine == "fast":
         for schedule in schedules:

@@ -288,6 +288,9 @@ class Scenario(_Strict):
     mobile_profile: str = "raspberry-pi-4b"
     cloud_profile: str = "rtx-4090"
     result_bytes: int = Field(4000, ge=0, description="Result returned to the device (logits of 1000 classes)")
+    compute_after_idle: bool = Field(
+        False, description="Opt-in: add each profile's measured after_idle_ms to every request's mobile and cloud "
+                           "compute (a core that idled between requests meets cold caches; simulator/after_idle.py)")
     network: Network
     workload: Workload
     cloud: Cloud = Cloud()

@@ -46,6 +46,9 @@ CASES = {
     "adaptive without budget": ({"schedules": [{"kind": "mercury-adaptive"}]},
                                 "schedules[0]: objective 'max-accuracy' needs latency_budget_ms"),
     "oracle without floor": ({"schedules": [{"kind": "oracle"}]}, "schedules[0]: the oracle needs accuracy_floor"),
+    "after-idle cost not in the profile": ({"compute_after_idle": True},
+                                           "compute_after_idle: compute_after_idle needs after_idle_ms for "
+                                           "deit_base_distilled_patch16_224 in mobile_profile 'p'"),
     "unknown radio model": ({"energy": {"radio": "carrier-pigeon"}},
                             "energy.radio: radio model 'carrier-pigeon' not found"),
 }

@@ -7,6 +7,7 @@ runs live in benchmarks/ (README "How close to reality").
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import pwd
@@ -99,6 +100,23 @@ def test_records_from_timestamps_by_hand() -> None:
     assert (r1.uplink_queue_ms, r1.uplink_ms, r1.total_ms) == pytest.approx((50, 60, 170))
     assert [r0.status, r1.status, r2.status, r3.status] == [STATUS_OK, STATUS_OK, STATUS_DROPPED, STATUS_UNFINISHED]
     assert math.isnan(r2.total_ms) and math.isnan(r3.total_ms)
+
+
+def test_off_cpu_time_of_the_computes_by_hand() -> None:
+    from simulator.emulation.testbed import off_cpu_ms
+
+    raw = [[{"mobile_start": 1.00, "mobile_end": 1.02, "mobile_cpu": 0.015,    # 5 ms off the CPU
+             "cloud_start": 1.10, "cloud_end": 1.13, "cloud_cpu": 0.030},      # none
+            {"mobile_start": 2.00, "mobile_end": 2.02, "mobile_cpu": 0.020,    # none
+             "cloud_start": 2.10, "cloud_end": 2.13, "cloud_cpu": 0.010},      # 20 ms
+            {"dropped": True}],
+           [{"mobile_start": 3.0, "mobile_end": 3.05, "mobile_cpu": 0.025}]]   # a second device: 25 ms
+    seen = off_cpu_ms(raw)
+    assert seen["mobile_cpu_ms"] == pytest.approx((15 + 20 + 25) / 3)
+    assert seen["mobile_off_cpu_ms"] == pytest.approx((5 + 0 + 25) / 3)
+    assert seen["cloud_cpu_ms"] == pytest.approx(20) and seen["cloud_off_cpu_ms"] == pytest.approx(10)
+    assert off_cpu_ms([[{"dropped": True}]]) == dict.fromkeys(
+        ("mobile_cpu_ms", "mobile_off_cpu_ms", "cloud_cpu_ms", "cloud_off_cpu_ms"))
 
 
 def test_without_root_one_line_exit_2_nothing_left(tmp_path: Path) -> None:
@@ -238,6 +256,12 @@ def test_5mb_over_a_constant_shaped_rate_takes_size_over_rate() -> None:
     assert _ours() == []
 
 
+def _realtime_allowed() -> bool:
+    """Whether this system grants a process SCHED_FIFO (asked in a child, which exits at once)."""
+    code = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
 @pytest.fixture(scope="module")
 def validation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from simulator.cli import main
@@ -266,14 +290,26 @@ def test_short_emulation_gives_simulator_records_for_all_five_schedules(validati
 
 @needs_root
 def test_validation_on_the_constant_link_within_a_noisy_host_bound(validation: Path) -> None:
-    """Bound for a loaded 2-core host: even with a profile measured right before (--fresh), compute swings
-    2-3x within a minute with the neighbours' load (README), so the total mean within a factor 3 either way;
-    the network, which load hardly moves, within 10 %."""
+    """Bound for a loaded 2-core host. The workers and the fresh profile run at real-time priority, so the
+    neighbours no longer stretch compute 2-2.5x (README); with the after-idle cost priced, the benchmark's
+    errors on this link are within 10 % at load average 5. Six requests per schedule and the first-call
+    transients of a short run get a wider bound: the total mean within 30 %, the uplink of cloud-only within
+    10 %; and the computes waited off the CPU for less than a quarter of their CPU time. Where the system
+    refuses real-time priority (a container without it) the neighbours can stretch compute 2-2.5x again, so
+    there the old bound holds: a factor 3 either way."""
     table = pd.read_csv(validation / "comparison.csv").set_index(["schedule", "metric"])
+    facts = json.loads((validation / "emulated/emulation.json").read_text())
+    assert facts["workers_realtime"] is _realtime_allowed()
     for schedule in ("mobile-only", "cloud-only", "otas", "janus", "mercury"):
-        ratio = table.loc[(schedule, "total_ms"), "simulated_mean"] / table.loc[(schedule, "total_ms"), "measured_mean"]
-        assert 1 / 3 <= ratio <= 3, f"{schedule}: simulated/measured mean {ratio:.2f}"
+        error = table.loc[(schedule, "total_ms"), "error_mean"]
+        bound = (-0.30, 0.30) if facts["workers_realtime"] else (1 / 3 - 1, 3 - 1)
+        assert bound[0] <= error <= bound[1], f"{schedule}: error of the simulated mean {100 * error:+.1f} %"
     assert abs(table.loc[("cloud-only", "uplink_ms"), "error_mean"]) <= 0.10
+    for schedule, seen in facts["per_schedule"].items():
+        for side in ("mobile", "cloud"):
+            if seen[f"{side}_cpu_ms"] is not None and facts["workers_realtime"]:
+                assert seen[f"{side}_off_cpu_ms"] < 0.25 * seen[f"{side}_cpu_ms"], (schedule, side, seen)
+    assert facts["per_schedule"]["mobile-only"]["cloud_cpu_ms"] is None  # it never reaches the cloud
 
 
 @needs_root

@@ -50,6 +50,29 @@ def test_deit_tiny_split_equals_timm(deit_tiny: torch.nn.Module, images: torch.T
         assert (SplitViT(deit_tiny, 3)(images) - ref).abs().max() < 1e-5
 
 
+@pytest.mark.parametrize(("method", "parameter", "explicit"), [
+    ("none", 0.0, []),                   # no reduction: every block is timm's (fused attention, as profiled)
+    ("mercury", 0.5, [0]),               # only block 1 exposes its attention (the pruning reads it)
+    ("tome", 2.0, [0, 1, 2, 3, 4, 5]),   # merging blocks, and after them the size-weighted attention
+])
+def test_blocks_run_explicit_attention_only_where_a_method_reads_it(
+        method: str, parameter: float, explicit: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    import simulator.ml.split as split_module
+
+    model = tiny_vit(True, depth=6)
+    seen: list[int] = []
+    original = split_module.block_forward
+
+    def recording(block: torch.nn.Module, *args: object, **kwargs: object) -> object:
+        seen.append(next(i for i, b in enumerate(model.blocks) if b is block))
+        return original(block, *args, **kwargs)
+
+    monkeypatch.setattr(split_module, "block_forward", recording)
+    with torch.no_grad():
+        SplitViT(model, 3, method, parameter)(torch.randn(1, 3, 32, 32))
+    assert seen == explicit
+
+
 @pytest.mark.parametrize("prune_point", ["after_block1", "before_block1"])
 @pytest.mark.parametrize("method", ["mercury", "ats", "tome", "janus"])
 def test_reduction_zero_equals_unreduced(method: str, prune_point: str) -> None:

@@ -14,6 +14,7 @@ from simulator.cli import main
 from simulator.errors import InputError
 from simulator.ml.profiler import fit_quadratic, parse_batches, parse_tokens
 from simulator.profiles import load_profile
+from simulator.vit import MODELS
 
 TINY = "deit_tiny_distilled_patch16_224"
 
@@ -66,7 +67,7 @@ def tiny_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real measurement of DeiT-Ti (few points and repeats: ~5 s)."""
     out = tmp_path_factory.mktemp("profile") / "tiny.yaml"
     assert main(["profile", "--model", TINY, "--tokens", "10,60,120,198", "--batch", "1,2", "--threads", "1",
-              "--repeats", "3", "--warmup", "1", "--out", str(out), "-q"]) in (0, None)
+              "--repeats", "3", "--warmup", "1", "--after-idle", "0.05", "--out", str(out), "-q"]) in (0, None)
     return out
 
 
@@ -87,6 +88,17 @@ def test_written_profile_loads_and_is_complete(tiny_profile: Path) -> None:
     ms = stages["block"]["points"]["ms"]
     assert ms[-1] > ms[0] > 0  # more tokens cost more
     assert 0 < stages["attention"]["points"]["ms"][-1] < ms[-1]  # the scoring pass is part of one block
+
+
+def test_after_idle_measured_when_asked(tiny_profile: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    data = yaml.safe_load(tiny_profile.read_text())
+    assert set(data["after_idle_ms"]) == {TINY} and data["after_idle_ms"][TINY] >= 0
+    assert "after 0.05 s of sleep" in data["provenance"]["after_idle"]
+    assert load_profile(tiny_profile).after_idle_ms(MODELS[TINY]) == data["after_idle_ms"][TINY]
+    code, err = cli(["profile", "--model", TINY, "--device", "cuda", "--after-idle", "0.5",
+                     "--out", str(tmp_path / "p.yaml")], capsys)
+    assert code == 2 and "--after-idle" in err and not (tmp_path / "p.yaml").exists()
 
 
 def test_fit_reproduces_points(tiny_profile: Path) -> None:

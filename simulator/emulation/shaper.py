@@ -34,16 +34,20 @@ def tbf_parameters(mbps: float, queue_bytes: int = QUEUE_BYTES) -> dict[str, int
     return {"rate": rate, "burst": max(MIN_BURST_BYTES, int(rate * BURST_SECONDS)), "limit": queue_bytes}
 
 
-def _realtime_thread() -> bool:
-    """Lowest real-time priority for the calling thread (Linux: per thread), so rate changes land on time
-    on a loaded host; the thread sleeps between changes, so it takes almost no CPU from anyone."""
+RATE_PRIORITY = 2  # above the workers' (workers.WORKER_PRIORITY): a rate change preempts a forward
+
+
+def realtime(priority: int) -> bool:
+    """SCHED_FIFO at ``priority`` for the calling thread (Linux: per thread; threads it starts inherit it),
+    so the host's other jobs cannot preempt it; False where the system refuses."""
     import os
 
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except (AttributeError, OSError):
         return False
     return True
+
 
 
 @dataclass
@@ -88,7 +92,7 @@ class LinkShaper:
         self._thread.start()
 
     def _run(self, times_s: np.ndarray, mbps: np.ndarray, t0: float) -> None:
-        self.realtime = _realtime_thread()
+        self.realtime = realtime(RATE_PRIORITY)  # on time on a loaded host; it mostly sleeps
         current = float(mbps[0])
         for due_rel, rate in zip(times_s[1:].tolist(), mbps[1:].tolist(), strict=True):
             if rate == current:

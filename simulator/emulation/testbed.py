@@ -63,6 +63,7 @@ class Worker:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log_file,
                                         env=env, start_new_session=True)
         self._lines: queue.Queue[bytes] = queue.Queue()
+        self.ready: dict[str, Any] = {}  # its first line: {"ready": true, "realtime": ...}
         stdout = self.process.stdout
         assert stdout is not None
         threading.Thread(target=self._read, args=(stdout,), daemon=True).start()
@@ -137,7 +138,7 @@ def _workers(scenario: Scenario, net: Any, log_dir: Path) -> Iterator[tuple[Work
             return worker
 
         cloud = start("cloud", ["cloud", "--netns", net.cloud_ns, "--core", str(cloud_core), *where])
-        cloud.expect(STARTUP_S)
+        cloud.ready = cloud.expect(STARTUP_S)
         mobiles = []
         for d in range(devices):
             link = net.links[d if len(net.links) > 1 else 0]
@@ -146,7 +147,7 @@ def _workers(scenario: Scenario, net: Any, log_dir: Path) -> Iterator[tuple[Work
                                                  link.cloud_ip, *where]))
         deadline = time.monotonic() + STARTUP_S
         for mobile in mobiles:
-            mobile.expect(deadline - time.monotonic())
+            mobile.ready = mobile.expect(deadline - time.monotonic())
         yield cloud, mobiles
 
 
@@ -210,6 +211,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
             stack.callback(shaper.close)
             shapers.append(shaper)
         cloud, mobiles = stack.enter_context(_workers(scenario, net, log_dir))
+        facts["workers_realtime"] = all(w.ready.get("realtime", False) for w in (cloud, *mobiles))
         dropped = 0
         for index, schedule in enumerate(schedules):
             if progress:
@@ -233,7 +235,8 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
                 shaper.stop()
             drops = sum(s.drops() for s in shapers)
             facts.setdefault("per_schedule", {})[schedule.label] = {
-                "tcp_per_device": [answer.get("tcp", {}) for answer in answers], "qdisc_drops": drops - dropped}
+                "tcp_per_device": [answer.get("tcp", {}) for answer in answers], "qdisc_drops": drops - dropped,
+                **off_cpu_ms(raw)}
             dropped = drops
             frames.append(records_frame(raw, t0, setup, schedule.label))
             if progress:
@@ -247,6 +250,19 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     records["source"] = "emulated"
     summary = summarize(records, labels, scenario.workload.deadline_ms)
     return EmulationResult(RunResult(scenario, inputs, records, summary, warnings), facts)
+
+
+def off_cpu_ms(raw: list[list[dict[str, Any]]]) -> dict[str, float | None]:
+    """Mean wall minus thread CPU time of the mobile and cloud computes: how long they waited off the CPU
+    (another process had the core), which no profile of an uncontended core can predict."""
+    out: dict[str, float | None] = {}
+    for side in ("mobile", "cloud"):
+        timed = [r for requests in raw for r in requests if f"{side}_cpu" in r]
+        cpu = [r[f"{side}_cpu"] for r in timed]
+        wall = [r[f"{side}_end"] - r[f"{side}_start"] for r in timed]
+        out[f"{side}_cpu_ms"] = 1e3 * sum(cpu) / len(cpu) if timed else None
+        out[f"{side}_off_cpu_ms"] = 1e3 * (sum(wall) - sum(cpu)) / len(cpu) if timed else None
+    return out
 
 
 def records_frame(raw: list[list[dict[str, Any]]], t0: float, setup: Any, label: str) -> pd.DataFrame:
@@ -303,8 +319,14 @@ def _record(r: dict[str, Any], device: int, t0: float, setup: Any, link_free: fl
 
 def facts_text(facts: dict[str, Any]) -> list[str]:
     """The testbed's facts as lines for the terminal."""
-    lines = [f"cores: {facts['cores']}; RTT: {facts['rtt']}; tbf queue {facts['queue_bytes']} bytes",
+    lines = [f"cores: {facts['cores']}; RTT: {facts['rtt']}; tbf queue {facts['queue_bytes']} bytes; workers at "
+             f"{'real-time' if facts.get('workers_realtime') else 'normal'} priority",
              f"load average (1 min) at start {facts['load_average_start']:.2f}, at end {facts['load_average_end']:.2f}"]
+    for label, seen in facts.get("per_schedule", {}).items():
+        parts = [f"{side} {seen[f'{side}_cpu_ms']:.1f} ms CPU + {max(0.0, seen[f'{side}_off_cpu_ms']):.1f} ms off it"
+                 for side in ("mobile", "cloud") if seen.get(f"{side}_cpu_ms") is not None]
+        if parts:
+            lines.append(f"{label}: compute per request (mean) {'; '.join(parts)}")
     for i, late in enumerate(facts.get("rate_changes", [])):
         if late.get("changes"):
             lines.append(f"link {i}: {late['changes']} rate changes landed {late['p50_ms']:.2f} ms late (median), "

@@ -4,6 +4,12 @@ Each worker enters its namespace, pins itself to one core, runs torch on one thr
 says ``{"ready": true}`` on stdout and then obeys JSON lines on stdin. Every timestamp is
 ``time.monotonic()``: one clock for the whole host, whichever namespace a process is in.
 
+Once the model is loaded a worker runs at real-time priority (``WORKER_PRIORITY``, SCHED_FIFO; its threads
+inherit it): on a host shared with other jobs, a worker at normal priority shares its core and a forward
+took 2-2.5x its CPU time (benchmarks/compute_contention.py); at real-time priority the host's other jobs run
+when the workers idle. Each compute also records its thread CPU time, so the records can say how long it
+waited off the CPU.
+
 * cloud: a TCP server; a reader thread per connection takes uploads off the wire, one compute thread
   serves them first come first served (the simulator's one-GPU FIFO) and answers with its timestamps and
   the result bytes. Runs until stdin closes.
@@ -29,6 +35,7 @@ from simulator.emulation.network import PORT, enter_namespace
 from simulator.emulation.protocol import recv_message, send_message, write_line
 
 _POLL_S = 0.2
+WORKER_PRIORITY = 1  # below the rate thread's (shaper.RATE_PRIORITY)
 
 
 def _setup_process(namespace: str, core: int) -> None:
@@ -38,6 +45,12 @@ def _setup_process(namespace: str, core: int) -> None:
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
+
+
+def _realtime() -> bool:
+    from simulator.emulation.shaper import realtime
+
+    return realtime(WORKER_PRIORITY)
 
 
 def _scenario(args: argparse.Namespace) -> Any:
@@ -56,6 +69,7 @@ def run_cloud(args: argparse.Namespace) -> None:
     scenario = _scenario(args)
     _setup_process(args.netns, args.core)
     executor = SplitExecutor(scenario.model, scenario.precision)
+    at_realtime = _realtime()
     result_bytes = scenario.result_bytes
     work: queue.Queue[tuple[socket.socket, threading.Lock, dict, bytes, float]] = queue.Queue()
     server = socket.create_server(("0.0.0.0", PORT), backlog=64, reuse_port=False)
@@ -85,19 +99,19 @@ def run_cloud(args: argparse.Namespace) -> None:
                 conn, lock, header, payload, received = work.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
-            started = time.monotonic()
+            started, cpu = time.monotonic(), time.thread_time()
             logits = executor.cloud(header["job"], header, payload)
-            finished = time.monotonic()
+            finished, cpu = time.monotonic(), time.thread_time() - cpu
             result = (logits + bytes(max(0, result_bytes - len(logits))))[:result_bytes]
             reply = {"schedule": header["schedule"], "rid": header["rid"], "received": received,
-                     "started": started, "finished": finished}
+                     "started": started, "finished": finished, "cpu": cpu}
             with lock:
                 send_message(conn, reply, result)
 
     threads = [threading.Thread(target=f, daemon=True) for f in (acceptor, compute)]
     for thread in threads:
         thread.start()
-    write_line(sys.stdout.buffer, {"ready": True})
+    write_line(sys.stdout.buffer, {"ready": True, "realtime": at_realtime})
     sys.stdin.buffer.read()  # until the orchestrator closes the pipe
     stop.set()
 
@@ -123,6 +137,7 @@ class MobileDevice:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._images: dict[int, bytes] = {}
         self._answers: queue.Queue[tuple[dict, float]] = queue.Queue()
+        self.realtime = _realtime()
         threading.Thread(target=self._receive, daemon=True).start()
 
     def _receive(self) -> None:
@@ -184,7 +199,7 @@ class MobileDevice:
                 if request is None:
                     continue
                 request.update(received=answer["received"], cloud_start=answer["started"],
-                               cloud_end=answer["finished"], done=done)
+                               cloud_end=answer["finished"], cloud_cpu=answer["cpu"], done=done)
                 transfer = answer["received"] - request.get("send_start", answer["received"])
                 if transfer > 0:
                     recent.append(request["uplink_bytes"] * 8 / transfer / 1e6)
@@ -221,9 +236,10 @@ class MobileDevice:
             else:
                 upload = None
                 if computes:
-                    request["mobile_start"] = max(time.monotonic(), arrived)
+                    request["mobile_start"], cpu = max(time.monotonic(), arrived), time.thread_time()
                     upload = self.executor.mobile(job)
                     busy_until = request["mobile_end"] = time.monotonic()
+                    request["mobile_cpu"] = time.thread_time() - cpu
                     if upload is None:
                         request["done"] = busy_until
                 else:
@@ -264,7 +280,7 @@ def tcp_counters() -> dict[str, int]:
 def _raw_record(request: dict[str, Any]) -> dict[str, Any]:
     plan = request["plan"]
     keys = ("rid", "arrival", "dropped", "mobile_start", "mobile_end", "send_start", "received", "cloud_start",
-            "cloud_end", "done", "uplink_bytes")
+            "cloud_end", "done", "uplink_bytes", "mobile_cpu", "cloud_cpu")
     raw = {k: request[k] for k in keys if k in request}
     raw.update(where=request["job"]["where"], split_after=plan.split_after, parameter=plan.parameter,
                accuracy=plan.accuracy)
@@ -275,7 +291,7 @@ def run_mobile(args: argparse.Namespace) -> None:
     import json
 
     device = MobileDevice(args)
-    write_line(sys.stdout.buffer, {"ready": True})
+    write_line(sys.stdout.buffer, {"ready": True, "realtime": device.realtime})
     for line in sys.stdin.buffer:
         command = json.loads(line)
         if "warm_up" in command:

@@ -41,6 +41,7 @@ class ProfilePlan:
     warmup: int = 3
     threads: int | None = None
     device: str = "cpu"
+    after_idle_s: float | None = None  # also measure after_idle_ms with this idle gap (CPU only)
 
     def tokens_for(self, spec: ViTSpec) -> list[int]:
         return list(self.tokens) if self.tokens else default_tokens(spec)
@@ -126,6 +127,7 @@ class ModelResult:
     name: str
     stages: dict[str, StageResult] = field(default_factory=dict)
     batch_ms: dict[int, Timing] = field(default_factory=dict)
+    after_idle_ms: float | None = None
 
 
 def build_model(name: str, device: str = "cpu") -> Any:
@@ -217,6 +219,8 @@ def measure_model(name: str, plan: ProfilePlan, on_step: Step | None = None) -> 
     cases.update({("batch", b): fns.block(batch_n, b) for b in plan.batches})
     timings = time_cases(cases, repeats=plan.repeats, warmup=plan.warmup, device=plan.device, on_step=on_step)
     result = ModelResult(name)
+    if plan.after_idle_s is not None:
+        result.after_idle_ms = measure_after_idle(fns, plan.after_idle_s)
     for (stage, n), timing in timings.items():
         if stage == "batch":
             result.batch_ms[n] = timing
@@ -225,6 +229,33 @@ def measure_model(name: str, plan: ProfilePlan, on_step: Step | None = None) -> 
         found.tokens.append(n)
         found.timings.append(timing.per(spec.depth) if stage == "block" else timing)
     return result
+
+
+def measure_after_idle(fns: StageFns, idle_s: float, pairs: int = 12) -> float:
+    """How much longer a whole forward takes after ``idle_s`` of sleep than right after another forward.
+
+    Thread CPU time, not wall time, so a neighbour that takes the core while we sleep or compute does not
+    count: what is left is the core's own cold start (caches, TLBs, predictors), median over ``pairs``
+    interleaved pairs, floored at 0.
+    """
+    import time
+
+    torch, model = fns.torch, fns.model
+    image = torch.randn(1, 3, fns.spec.image_size, fns.spec.image_size, generator=fns.generator)
+    warm, cold = [], []
+    with torch.inference_mode():
+        for _ in range(3):
+            model(image)
+        for _ in range(pairs):
+            for after_sleep, into in ((False, warm), (True, cold)):
+                if after_sleep:
+                    time.sleep(idle_s)
+                else:
+                    model(image)
+                start = time.thread_time()
+                model(image)
+                into.append((time.thread_time() - start) * 1e3)
+    return max(0.0, float(np.median(cold) - np.median(warm)))
 
 
 # -- fits and the profile document --------------------------------------------------------------------
@@ -306,7 +337,7 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
     sizes = sorted(first)
     factors = [1.0] + [round(first[b].median_ms / first[1].median_ms, 4) for b in sizes[1:]]
     unit = host.get("gpu") or f"{host['cpu']}, {host['threads']} thread(s)"
-    return {
+    document: dict[str, Any] = {
         "format": "mercury-sim-profile/1",
         "name": name,
         "device": f"{unit} ({host['cores']} cores), torch {host['torch']}",
@@ -332,6 +363,13 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
         "power_w": {"compute": 0.0, "idle": 0.0, "radio": 0.0},
         "notes": "power not measured (0 W): energy figures from this profile are meaningless",
     }
+    measured = {r.name: round(r.after_idle_ms, 3) for r in results if r.after_idle_ms is not None}
+    if measured:
+        document["after_idle_ms"] = measured
+        document["provenance"]["after_idle"] = (
+            f"median thread CPU time of a whole forward after {plan.after_idle_s:g} s of sleep minus right after "
+            "another forward, 12 interleaved pairs (simulator/ml/profiler.py measure_after_idle)")
+    return document
 
 
 def write_profile(path: Path, document: dict[str, Any]) -> None:

@@ -26,6 +26,10 @@ def profile(
     warmup: int = typer.Option(3, "--warmup", min=0, help="Untimed calls per point first"),
     name: str | None = typer.Option(None, "--name", help="Profile name [the file's stem]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
+    after_idle: float | None = typer.Option(None, "--after-idle", min=0.01, max=10.0,
+                                            help="Also measure after_idle_ms: a forward's extra CPU time after "
+                                                 "this many seconds idle (CPU only; scenario key "
+                                                 "compute_after_idle prices it)"),
 ) -> None:
     """Measure a real ViT on this host (embed, block vs tokens, head, pruning, merging) into a profile."""
     from simulator.ml.profiler import ProfilePlan, parse_batches, parse_models, parse_tokens
@@ -37,8 +41,10 @@ def profile(
         token_list = tuple(parse_tokens(tokens, min(MODELS[n].num_tokens for n in names)))
     if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
         raise InputError(None, f"--device {device!r}: expected cpu or cuda[:index]")
+    if after_idle is not None and device != "cpu":
+        raise InputError(None, "--after-idle: measured on the CPU only (thread CPU time); drop it for --device cuda")
     plan = ProfilePlan(tuple(names), token_list, tuple(parse_batches(batch)), repeats, warmup, threads,
-                       device)
+                       device, after_idle)
     path = Path(out)
     guard_file(path, ours=names_mercury_sim)  # a profile names mercury-sim in its provenance
     document = run_plan(plan, path.stem if name is None else name, quiet)

@@ -122,11 +122,26 @@ class SplitViT(nn.Module):
         x, size, source = self.embed(images), None, None
         if self.pruned and self.split_after and self.prune_point == "before_block1":
             x, source = self._prune(x, attention(self.model.blocks[0].attn, self.model.blocks[0].norm1(x)))
+        prune_after_first = bool(self.pruned) and self.prune_point == "after_block1"
         for i, block in enumerate(self.model.blocks[: self.split_after]):
-            x, size, att = block_forward(block, x, size, self.reducers[i])
-            if i == 0 and self.pruned and self.prune_point == "after_block1":
+            if i == 0 and prune_after_first:
+                x, size, att = block_forward(block, x, size, self.reducers[i])
                 x, source = self._prune(x, att)
+            else:
+                x, size = self._block(i, block, x, size)
         return Payload(x, size, source)
+
+    def _block(self, i: int, block: nn.Module, x: Tensor, size: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """Block i; timm's own forward (fused attention) when nothing needs the attention's internals.
+
+        The explicit attention costs 3-11 % more on this host's CPU (one block / a whole DeiT-Ti forward,
+        benchmarks/compute_contention.py) and the profiles time timm's blocks, so a block that neither merges
+        nor weighs merged tokens runs as timm's.
+        """
+        if size is None and self.reducers[i] is None:
+            return block(x), None
+        x, size, _ = block_forward(block, x, size, self.reducers[i])
+        return x, size
 
     def _prune(self, x: Tensor, att: AttentionResult) -> tuple[Tensor, Tensor]:
         """Keep the tokens the one-shot method selects from block 1's attention; the copy sources."""
@@ -142,7 +157,7 @@ class SplitViT(nn.Module):
         if restore is not None:
             x = restore(payload)
         for i, block in enumerate(self.model.blocks[self.split_after :], start=self.split_after):
-            x, size, _ = block_forward(block, x, size, self.reducers[i])
+            x, size = self._block(i, block, x, size)
         return self.model.forward_head(self.model.norm(x))
 
     def forward(self, images: Tensor, restore: nn.Module | None = None) -> Tensor:
