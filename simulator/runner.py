@@ -20,6 +20,7 @@ from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
 from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
 from simulator.framing import framed_setup
+from simulator.traces.retransmission import retransmitting_setup
 from simulator.graph import Compute
 from simulator.graph_engine import check_graph
 from simulator.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan, stages_ms
@@ -213,7 +214,7 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
 def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
     """Simulate every schedule of ``scenario`` and summarise."""
     inputs = resolve_inputs(scenario)
-    setup = framed_setup(engine_setup(scenario, inputs), scenario.network)
+    setup = retransmitting_setup(framed_setup(engine_setup(scenario, inputs), scenario.network), scenario.network)
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     costs: dict[Plan, PlanCost] = {}
