@@ -20,7 +20,6 @@ from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
 from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
 from simulator.framing import framed_setup
-from simulator.traces.retransmission import retransmitting_setup
 from simulator.graph import Compute
 from simulator.graph_engine import check_graph
 from simulator.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan, stages_ms
@@ -31,6 +30,7 @@ from simulator.scenario import Scenario, ServerUplink, load_scenario
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule
 from simulator.topology import ServerLink, ServerSetup, server_offsets
 from simulator.traces import Trace, read_trace_csv
+from simulator.traces.retransmission import retransmitting_setup
 from simulator.vit import ViTSpec, get_model
 
 Progress = Callable[[str, float], None]
