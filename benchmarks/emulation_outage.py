@@ -7,7 +7,9 @@ dropped, as tc's ``latency`` option does at low rates) and prints, per schedule,
 mean uplink time and total, the qdisc drops and the TCP retransmission counters of the mobile namespace.
 With the deep queue it then lists every upload that took ``--late-ms`` longer than simulated (the
 simulation framed: ``packet_overhead_bytes: 66``), with the zero-capacity samples during it: where TCP's
-retransmission timer, not the link, decided when an upload finished.
+retransmission timer, not the link, decided when an upload finished; and for every upload, what the framed
+trace gives from its measured start, fluid and with ``network.rto_min_ms: 200`` (the timer modelled;
+``simulator/traces/retransmission.py``), so the model is checked upload by upload, queueing aside.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simulator.runner import RunResult
+    from simulator.traces import Trace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -66,10 +69,14 @@ def main() -> None:
 
 def late_uploads(framed: RunResult, measured: pd.DataFrame, late_ms: float) -> None:
     """Uploads that took ``late_ms`` longer than the framed simulation, with the outages they met."""
+    from simulator.framing import framed_setup
     from simulator.outputs import replayed_window
     from simulator.runner import engine_setup
+    from simulator.traces.retransmission import RetransmittingTrace
 
     setup = engine_setup(framed.scenario, framed.inputs)
+    fluid = framed_setup(setup, framed.scenario.network).trace
+    timer = RetransmittingTrace.of(fluid, RTO_MIN_MS / 1e3)
     keys = ["schedule", "device", "request_id"]
     both = framed.records.merge(measured, on=keys, suffixes=("_sim", "_emu"))
     both = both[(both.status_sim == "ok") & (both.status_emu == "ok") & (both.uplink_ms_sim > 0)]
@@ -80,9 +87,27 @@ def late_uploads(framed: RunResult, measured: pd.DataFrame, late_ms: float) -> N
         start = (row.arrival_s_emu * 1e3 + row.mobile_queue_ms_emu + row.mobile_ms_emu + row.uplink_queue_ms_emu) / 1e3
         window = replayed_window(setup.trace, setup.start_offsets_s[row.device], start + row.uplink_ms_emu / 1e3)
         zero = window[(window.mbps == 0) & (window.time_s >= start - 1.0)].time_s
+        offset = setup.start_offsets_s[row.device]
         print(f"  {row.schedule} device {row.device} request {row.request_id}: upload from {start:.2f} s, simulated "
-              f"{row.uplink_ms_sim:.0f} ms, measured {row.uplink_ms_emu:.0f} ms ({extra:+.0f} ms); zero capacity "
+              f"{row.uplink_ms_sim:.0f} ms, measured {row.uplink_ms_emu:.0f} ms ({extra:+.0f} ms); from the measured "
+              f"start fluid {_transfer_ms(fluid, offset, start, row.uplink_bytes_emu):.0f} ms, with the timer "
+              f"{_transfer_ms(timer, offset, start, row.uplink_bytes_emu):.0f} ms; zero capacity "
               f"at {', '.join(f'{t:.1f}' for t in zero) or 'none'} s")
+    starts = (both.arrival_s_emu * 1e3 + both.mobile_queue_ms_emu + both.mobile_ms_emu + both.uplink_queue_ms_emu) / 1e3
+    for name, trace in (("fluid", fluid), (f"rto_min_ms {RTO_MIN_MS:g}", timer)):
+        model = [_transfer_ms(trace, setup.start_offsets_s[d], s, b)
+                 for d, s, b in zip(both.device, starts, both.uplink_bytes_emu, strict=True)]
+        miss = both.uplink_ms_emu - model
+        print(f"from the measured starts, {name}: measured - model median {miss.median():+.1f} ms, mean "
+              f"{miss.mean():+.1f} ms; {(miss > late_ms).sum()} more than {late_ms:g} ms late, "
+              f"{(miss < -late_ms).sum()} more than {late_ms:g} ms early")
+
+
+RTO_MIN_MS = 200.0  # Linux's TCP_RTO_MIN
+
+
+def _transfer_ms(trace: Trace, offset_s: float, start_s: float, n_bytes: int) -> float:
+    return (trace.transfer_end(start_s + offset_s, n_bytes) - offset_s - start_s) * 1e3
 
 
 if __name__ == "__main__":

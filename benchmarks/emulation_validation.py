@@ -6,9 +6,10 @@
 
 Each round visits every scenario in turn (so background load spreads over all of them): a fresh profile of
 this host (as ``mercury-sim validate --fresh``: real-time priority, with the after-idle cost), the
-emulation, then the simulation three times on that profile: the fluid uplink ("fluid"), the opt-in packet
-framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``; "framed") and framing plus the opt-in
-``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices without the framing keys).
+emulation, then the simulation four times on that profile: the fluid uplink ("fluid"), the opt-in packet
+framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``; "framed"), framing plus the opt-in
+``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices without the framing keys) and those
+plus TCP's retransmission timer after outages (``network.rto_min_ms: 200``; "framed+idle+rto").
 Prints per scenario and schedule the median and range over rounds of the mean-latency error
 (simulated - measured) / measured of the total, the uplink and the mobile and cloud compute, with the
 testbed's facts of every round (load average, off-CPU time of the computes, TCP counters).
@@ -27,6 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SCENARIOS = ["scenarios/validate-constant.yaml", "scenarios/validate-lte.yaml", "scenarios/validate-5g-blockage.yaml"]
 FRAMING = {"packet_overhead_bytes": 66, "mss_bytes": 1448}
+RTO_MIN_MS = 200.0  # Linux's TCP_RTO_MIN
 METRICS = ["total_ms", "uplink_ms", "mobile_ms", "cloud_ms"]
 
 
@@ -53,11 +55,14 @@ def main() -> None:
                 after_idle = load_profile(host).after_idle_ms(MODELS[scenario.model])
                 emulated = emulate_scenario(scenario)
                 variants = {}
-                for variant, idle in (("fluid", None), ("framed", False), ("framed+idle", True)):
+                for variant, idle, rto in (("fluid", None, None), ("framed", False, None),
+                                           ("framed+idle", True, None), ("framed+idle+rto", True, RTO_MIN_MS)):
                     data = priced.model_dump(mode="json", exclude_none=True)
                     if idle is not None:
                         data["network"].update(FRAMING)
                         data["compute_after_idle"] = idle
+                    if rto is not None:
+                        data["network"]["rto_min_ms"] = rto
                     variants[variant] = run_scenario(scenario_from_dict(data, scenario.path))
                 print(f"round {round_index + 1} {scenario.name}: profile after_idle_ms {after_idle}; "
                       + "; ".join(facts_text(emulated.facts)), flush=True)
@@ -68,14 +73,14 @@ def main() -> None:
                     for row in table[table.metric.isin(METRICS)].itertuples(index=False):
                         errors.setdefault((scenario.name, row.schedule, f"{row.metric}-{variant}"), []).append(
                             row.error_mean)
-                        print(f"  {variant:6s} {row.schedule:12s} {row.metric:9s} simulated {row.simulated_mean:8.1f} "
+                        print(f"  {variant:15s} {row.schedule:12s} {row.metric:9s} simulated {row.simulated_mean:8.1f} "
                               f"measured {row.measured_mean:8.1f} ms  error {100 * row.error_mean:+6.1f} %", flush=True)
     print(f"\n{'scenario':22s} {'schedule':12s} {'error of the mean (median over rounds, range)':>30s}")
     for (name, schedule, what), values in errors.items():
         finite = [v for v in values if v == v]
         if not finite:
             continue
-        print(f"{name:22s} {schedule:12s} {what:18s} {100 * statistics.median(finite):+7.1f} %  "
+        print(f"{name:22s} {schedule:12s} {what:25s} {100 * statistics.median(finite):+7.1f} %  "
               f"({100 * min(finite):+.1f} .. {100 * max(finite):+.1f})")
 
 

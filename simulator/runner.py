@@ -30,6 +30,7 @@ from simulator.scenario import Scenario, ServerUplink, load_scenario
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule
 from simulator.topology import ServerLink, ServerSetup, server_offsets
 from simulator.traces import Trace, read_trace_csv
+from simulator.traces.retransmission import retransmitting_setup
 from simulator.vit import ViTSpec, get_model
 
 Progress = Callable[[str, float], None]
@@ -213,7 +214,7 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
 def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
     """Simulate every schedule of ``scenario`` and summarise."""
     inputs = resolve_inputs(scenario)
-    setup = framed_setup(engine_setup(scenario, inputs), scenario.network)
+    setup = retransmitting_setup(framed_setup(engine_setup(scenario, inputs), scenario.network), scenario.network)
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     costs: dict[Plan, PlanCost] = {}

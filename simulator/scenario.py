@@ -40,11 +40,20 @@ class Network(_Strict):
         0, ge=0, description="Header bytes per packet on the link (TCP/IP, link layer); uploads see the goodput "
                              "capacity * mss / (mss + this). 0 = fluid model (simulator/framing.py)")
     mss_bytes: int = Field(1448, gt=0, description="Upload payload bytes per packet (with packet_overhead_bytes)")
+    rto_min_ms: float | None = Field(
+        None, gt=0, description="TCP's minimum retransmission timeout (Linux: 200): an upload stalled by a "
+                                "zero-capacity stretch resumes at its backed-off timer, RTO = this + rtt_ms "
+                                "doubling; null = fluid model (simulator/traces/retransmission.py)")
 
     @model_validator(mode="after")
     def _offsets(self) -> Network:
         if self.mean_mbps is not None and self.mode != "mean":
             raise _KeyError("network.mean_mbps", "applies to mode 'mean' only")
+        if self.rto_min_ms is not None and self.mode != "trace":
+            raise _KeyError("network.rto_min_ms", "applies to mode 'trace' only (the mean has no outages)")
+        if self.rto_min_ms is not None and self.sharing != "per-device":
+            raise _KeyError("network.rto_min_ms", "applies to sharing 'per-device' only (the shared cell's "
+                                                  "processor sharing has no per-upload timer)")
         offsets = self.start_offset_s
         if isinstance(offsets, list) and any(o < 0 for o in offsets):
             raise ValueError("start offsets must be >= 0")
