@@ -23,6 +23,8 @@ from simulator.schedules.mercury import MercurySchedule
 from simulator.schedules.mobile_only import MobileOnlySchedule
 from simulator.schedules.oracle import METHODS, OracleSchedule
 from simulator.schedules.otas import OtasSchedule
+from simulator.schedules.pruned_on_device import KIND as PRUNED_ON_DEVICE
+from simulator.schedules.pruned_on_device import PrunedOnDeviceConfig, build_pruned_on_device
 from simulator.validation import dotted
 
 __all__ = ["Schedule", "ScheduleError", "ScheduleInputs", "build_schedule", "register_schedule"]
@@ -88,3 +90,6 @@ def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         raise ScheduleError(f"{dotted(tuple(err['loc']))}: {err['msg']}") from None
+
+
+register_schedule(PRUNED_ON_DEVICE, build_pruned_on_device, PrunedOnDeviceConfig)
