@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", default="1,2,4", help="comma list of UNet batch sizes")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--tier", default="device", choices=["device", "cloud"])
     parser.add_argument("--name", required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -65,24 +67,25 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     batches = sorted({int(b) for b in args.batch.split(",")})
-    unet = diffusers.UNet2DConditionModel(**SD_V1_UNET).eval()
+    unet = diffusers.UNet2DConditionModel(**SD_V1_UNET).eval().to(args.device)
     params = sum(p.numel() for p in unet.parameters())
     side = SD_V1_UNET["sample_size"]
     channels = SD_V1_UNET["out_channels"]
-    inputs = {b: (torch.randn(b, channels, side, side), torch.randn(b, TEXT_TOKENS, SD_V1_UNET["cross_attention_dim"]))
-              for b in batches}
+    inputs = {b: (torch.randn(b, channels, side, side, device=args.device),
+                  torch.randn(b, TEXT_TOKENS, SD_V1_UNET["cross_attention_dim"], device=args.device)) for b in batches}
     cases = {b: (lambda b=b: unet(inputs[b][0], 500, encoder_hidden_states=inputs[b][1])) for b in batches}
     load_before = os.getloadavg()[0]
     started = dt.datetime.now(dt.UTC)
-    timings = time_cases(cases, repeats=args.repeats, warmup=args.warmup)
+    timings = time_cases(cases, repeats=args.repeats, warmup=args.warmup, device=args.device)
     for b in batches:  # on the console first: a long measurement is never lost to a failed write
         print(f"batch {b}: median {timings[b].median_ms:.1f} ms, IQR {timings[b].iqr_ms:.1f}, "
               f"samples {[round(s, 1) for s in timings[b].samples_ms]}", flush=True)
     document = {
         "format": "mercury-sim-diffusion-profile/1",
         "name": args.name,
-        "tier": "device",
-        "device": f"{cpu_model()}, {args.threads} torch thread(s), {os.cpu_count()} cores (proxy for a device)",
+        "tier": args.tier,
+        "device": (torch.cuda.get_device_name() if args.device.startswith("cuda") else
+                   f"{cpu_model()}, {args.threads} torch thread(s), {os.cpu_count()} cores (proxy for a device)"),
         "model": {
             "name": "Stable Diffusion v1 UNet",
             "source": "CompVis/stable-diffusion-v1-4 unet/config.json (published configuration; random weights)",
