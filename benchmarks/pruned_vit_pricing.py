@@ -46,7 +46,7 @@ def configurations(base_name: str) -> dict[str, PrunedViT]:
 def mac_ratio_ms(profile, model: PrunedViT) -> float:
     base, n = model.base, model.base.num_tokens
     full_block = profile.block_ms(base, n, n)
-    blocks = math.fsum(full_block * model.block_macs(b, n) / base.block_macs(n) for b in range(model.depth))
+    blocks = math.fsum(full_block * model.block_mac_ratio(b, n) for b in range(model.depth))
     return profile.stage_ms(base, "embed", n) + blocks + profile.stage_ms(base, "head", n)
 
 

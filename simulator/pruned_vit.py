@@ -67,6 +67,10 @@ class PrunedViT:
         d, a, m = self.base.embed_dim, self.attention_width(block), self.blocks[block].mlp_hidden
         return 4.0 * n * d * a + 2.0 * n * n * a + 2.0 * n * d * m
 
+    def block_mac_ratio(self, block: int, n: int) -> float:
+        """Kept block ``block``'s MACs on ``n`` tokens over the unpruned block's on the same tokens."""
+        return self.block_macs(block, n) / self.base.block_macs(n)
+
     def macs(self) -> float:
         """The whole pruned model on one image: patch embedding, every kept block, the head(s)."""
         n = self.base.num_tokens

@@ -26,6 +26,7 @@ def test_half_heads_half_mlp_block_costs_half_the_macs() -> None:
     assert HALF.block_macs(0, 198) == 233_570_304 + 30_108_672 + 467_140_608 == 730_819_584
     # unpruned: 12*198*768^2 + 2*198^2*768 = 1,401,421,824 + 60,217,344
     assert DEIT_B.block_macs(198) == 1_461_639_168 == 2 * 730_819_584
+    assert HALF.block_mac_ratio(0, 198) == 0.5
 
 
 def test_attention_and_mlp_widths_enter_their_own_terms() -> None:
