@@ -44,7 +44,7 @@ def resolve_path(value: str | Path, base_dir: Path | None) -> Path | None:
 
 # Shipped files that scenarios and commands may name by their stem: kind -> (folder in a data root, suffix).
 SHIPPED_KINDS = {"scenario": ("scenarios", ".yaml"), "trace": ("traces/synthetic", ".csv"),
-                 "profile": ("profiles", ".yaml")}
+                 "profile": ("profiles", ".yaml"), "diffusion-profile": ("profiles/diffusion", ".yaml")}
 
 
 def is_short_name(value: str | Path) -> bool:

@@ -24,6 +24,8 @@ from simulator.schedules.mercury import MercurySchedule
 from simulator.schedules.mobile_only import MobileOnlySchedule
 from simulator.schedules.oracle import METHODS, OracleSchedule
 from simulator.schedules.otas import OtasSchedule
+from simulator.schedules.pruned_on_device import KIND as PRUNED_ON_DEVICE
+from simulator.schedules.pruned_on_device import PrunedOnDeviceConfig, build_pruned_on_device
 from simulator.schedules.sharded import ShardedConfig, ShardedSchedule
 from simulator.validation import dotted
 
@@ -95,3 +97,4 @@ def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
 # Schedules of stage graphs beyond two tiers ship as plug-ins: their config models live with them.
 register_schedule("cascade", lambda c, i: CascadeSchedule(c.label or c.kind, i, c), CascadeConfig)
 register_schedule("sharded", lambda c, i: ShardedSchedule(c.label or c.kind, i, c), ShardedConfig)
+register_schedule(PRUNED_ON_DEVICE, build_pruned_on_device, PrunedOnDeviceConfig)
