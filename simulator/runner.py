@@ -53,7 +53,9 @@ class ResolvedInputs:
         return self.mobile if tier == "device" else self.cloud if tier == "cloud" else self.servers[tier][0]
 
     def price(self, compute: Compute) -> float:
-        """Seconds of one Compute of a stage graph on its tier (batch 1)."""
+        """Seconds of one Compute of a stage graph on its tier (batch 1); work that prices itself is asked."""
+        if compute.work is not None:
+            return compute.work.seconds()
         spec = get_model(compute.model) if compute.model else self.spec
         return stages_ms(self.profile_of(compute.tier), spec, compute.stages) / 1e3
 

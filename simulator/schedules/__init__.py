@@ -19,6 +19,8 @@ from simulator.schedules.adaptive_mercury import AdaptiveMercurySchedule
 from simulator.schedules.base import Schedule, ScheduleError, ScheduleInputs
 from simulator.schedules.cascade import CascadeConfig, CascadeSchedule
 from simulator.schedules.cloud_only import CloudOnlySchedule
+from simulator.schedules.hybrid_generation import KIND as HYBRID_GENERATION
+from simulator.schedules.hybrid_generation import HybridGenerationConfig, build_hybrid_generation
 from simulator.schedules.janus import JanusSchedule
 from simulator.schedules.mercury import MercurySchedule
 from simulator.schedules.mobile_only import MobileOnlySchedule
@@ -98,3 +100,4 @@ def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
 register_schedule("cascade", lambda c, i: CascadeSchedule(c.label or c.kind, i, c), CascadeConfig)
 register_schedule("sharded", lambda c, i: ShardedSchedule(c.label or c.kind, i, c), ShardedConfig)
 register_schedule(PRUNED_ON_DEVICE, build_pruned_on_device, PrunedOnDeviceConfig)
+register_schedule(HYBRID_GENERATION, build_hybrid_generation, HybridGenerationConfig)
