@@ -26,7 +26,7 @@ from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES, RecordBuffer
 from simulator.results import summarize
 from simulator.scenario import Scenario, ServerUplink, load_scenario
-from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule
+from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule, schedule_files
 from simulator.topology import ServerLink, ServerSetup, server_offsets
 from simulator.traces import Trace, read_trace_csv
 from simulator.vit import ViTSpec, get_model
@@ -204,9 +204,9 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
         except ScheduleError as exc:
             raise InputError(scenario.path, str(exc), f"schedules[{i}]") from None
         warnings.extend(f"{schedule.label}: {w}" for w in shared.warnings)
-        table = getattr(config, "table", None)  # a schedule's own data file (the cascade's escalation table)
-        if isinstance(table, str) and (path := resolve_path(table, scenario.base_dir)) is not None:
-            inputs.files[f"schedules[{i}].table"] = path
+        for key, path in schedule_files(config, scenario.base_dir).items():  # its own tables and profiles
+            if path is not None:
+                inputs.files[f"schedules[{i}].{key}"] = path
         schedules.append(schedule)
     return schedules
 

@@ -131,3 +131,17 @@ def test_shipped_scenario_runs_with_the_published_cloud_profile(repo: Path) -> N
     # 50 steps at 1000 / 21.66 ms (the published A100 rate at one prompt with guidance; the file keeps 4 decimals)
     assert means["cloud-only"] == pytest.approx(50 * 1000 / 21.66, abs=50 * 5e-5)
     assert means["hybrid-s10-n4"] == pytest.approx(10 * 1000 / 11.6, abs=10 * 5e-5)  # 4 prompts: 11.6 it/s
+
+
+def test_diffusion_profiles_count_as_the_run_inputs(gen_lab: Path) -> None:
+    from simulator.sweep import point_key
+
+    path = _scenario(gen_lab, _entry(cloud_steps=2, prompts=2))
+    main(["run", str(path), "-o", str(gen_lab / "out"), "--no-report", "-q"])
+    written = yaml.safe_load((gen_lab / "out" / "scenario.yaml").read_text())["schedules"][0]
+    assert written["cloud_profile"] == str(gen_lab.resolve() / "cloud-unet.yaml")  # re-runs from any folder
+    inputs = yaml.safe_load((gen_lab / "out" / "manifest.json").read_text())["inputs"]
+    assert inputs["schedules[0].device_profile"]["path"] == str(gen_lab.resolve() / "device-unet.yaml")
+    before = point_key(load_scenario(path), {})
+    _profile(gen_lab, "cloud-unet", "cloud", [1, 2, 4, 8], [10.0, 12.0, 16.0, 25.0])
+    assert point_key(load_scenario(path), {}) != before  # a changed profile is a new sweep point

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,8 @@ class HybridGenerationConfig(BaseModel):
     """A scenario's ``kind: hybrid-generation`` entry."""
 
     model_config = ConfigDict(extra="forbid")
+    DATA_FILES: ClassVar[dict[str, str | None]] = {"cloud_profile": "diffusion-profile",
+                                                   "device_profile": "diffusion-profile"}
     kind: Literal["hybrid-generation"]
     label: str | None = Field(None, min_length=1)
     total_steps: int = Field(gt=0, description="Denoising steps of one image")
