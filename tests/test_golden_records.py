@@ -32,6 +32,7 @@ GOLDEN = {
     "paper-fig8": "db0ad88206ac25cb2f0f09557d32f2fdfd817471616db4ca1f7a680525f00e5c",
     "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
     "paper-table1": "26f6c3f961f8ae0859503fcdd4725a03dea3109364b8ed2201e969c83daf19a7",
+    "pruned-on-device": "b9d37743a6f75123827925dfe058cfd918091db3ca283bad077c57b2c77d530e",
     "validate-5g-blockage": "f45f01d0f79fea218a1967b6f2d2f6c4f86230c2e857d0fdf9dca31fa7498a9b",
     "validate-constant": "5456ee3e86f28ec68781da76de002555876432f196f6ea59ef83d2e6ab8d7727",
     "validate-lte": "37c65085a78622c741b4675ca17366dc78ed79ce136f1b015670773ab6af6a4f",
