@@ -26,6 +26,7 @@ GOLDEN = {
     "adaptive-5g-driving": "4cb7b945df3280d36c53d7b2e93344d577cdb53c0145fb0a2b4180b4920c5ee5",
     "cell-contention": "1124f672b0b45acc518e6058574d02709118d9d97bdc92fe9970697c27d000b5",
     "default": "25594e02ddb50ce8a0cc381c954062bb603bfd637e04a422d7f9ce785928af8d",
+    "hybrid-generation": "38b2df7c863fbe208b7ad4d42a1a9ae6c29f072cf9a65898bce70d81a82347aa",
     "paper-fig10": "9d969607893123be9add74a75debee9d82cfa2bdf542eb59a7505b706e7696a6",
     "paper-fig6-4g": "6ae2edf64ae5c5ce24c501c985feed81ed37d89b8b59ec874886ca64ed65488c",
     "paper-fig6-5g": "f330c8508de3bde0c11defb3a9ee1a8ae1b82bf3d22c7bf1f58c21c364245854",
