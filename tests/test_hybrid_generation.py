@@ -90,6 +90,16 @@ def test_downlink_carries_n_latents_and_the_device_finishes_one(gen_lab: Path) -
     assert np.allclose(without_guidance.mobile_ms, 3 * 100.0, rtol=0, atol=1e-9)
 
 
+def test_first_steps_on_a_near_edge_server_use_its_link(gen_lab: Path) -> None:
+    servers = {"near-edge": {"profile": "cloud.yaml", "link": {"mbps": 8, "rtt_ms": 4, "downlink_mbps": 4}}}
+    path = write_scenario(gen_lab / "s.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+                          network=NETWORK, workload=WORKLOAD, servers=servers,
+                          schedules=[_entry(cloud_steps=5, cloud_tier="near-edge")])
+    r = run_scenario(load_scenario(path)).records
+    # 308 B at 8 Mbit/s + 2 ms; 60 ms of steps; 2 ms + one latent at 4 Mbit/s (65.536 ms)
+    assert np.allclose(r.total_ms, 0.308 + 2 + 60 + 2 + 65.536, rtol=0, atol=1e-9)
+
+
 def test_priced_work_and_vit_stages_do_not_mix(gen_lab: Path) -> None:
     steps = DenoisingSteps(load_diffusion_profile(gen_lab / "cloud-unet.yaml"), 3, 4)
     assert steps.seconds() == pytest.approx(0.048)
@@ -108,6 +118,8 @@ ENTRY_ERRORS = {
                           "schedules[0]: cloud_profile: diffusion profile 'nowhere.yaml' not found"),
     "batch beyond the profile": (_entry(cloud_steps=2, prompts=5),
                                  "cloud_profile: a batch of 10 latents is outside cloud-unet's batch sizes 1..8"),
+    "first steps on a missing tier": (_entry(cloud_steps=2, cloud_tier="edge"),
+                                      "schedules[0]: cloud_tier: no tier 'edge' in the scenario (servers: cloud)"),
     "latents of another shape": (_entry(cloud_steps=2, device_profile="wide-unet.yaml"),
                                  "device_profile: wide-unet's latent 4x96x64 cannot continue cloud-unet's 4x64x64"),
 }

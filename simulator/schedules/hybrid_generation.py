@@ -68,6 +68,9 @@ class HybridGenerationSchedule:
         c = self.config
         if c.cloud_steps > c.total_steps:
             raise ScheduleError(f"cloud_steps: {c.cloud_steps} is more than total_steps ({c.total_steps})")
+        if c.cloud_tier != "cloud" and c.cloud_tier not in self.inputs.servers:
+            raise ScheduleError(f"cloud_tier: no tier {c.cloud_tier!r} in the scenario "
+                                f"(servers: {', '.join(['cloud', *self.inputs.servers])})")
         per_prompt = 2 if c.guidance else 1
         steps: list[Step] = []
         cloud = device = None
