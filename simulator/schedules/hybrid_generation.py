@@ -11,9 +11,9 @@ Each tier's steps are priced by a diffusion profile (simulator/diffusion_profile
 ``cloud_profile`` for the cloud's steps, ``device_profile`` for the device's. With classifier-free guidance
 (``guidance: true``, Stable Diffusion's default sampling) every step runs the UNet on two latents per
 prompt (conditional and unconditional), so the cloud's batch is ``2 n`` latents and the device's 2; only one
-latent per prompt travels, at the cloud profile's size (its precision). Not priced: the candidate prompts' creation and the text encoders (small next to
-the UNet steps), the VAE decoder (the same one decode of the final latent on the device in every mode), and
-ObCLIP's cache-based accelerations.
+latent per prompt travels, at the cloud profile's size (its precision). Not priced: the candidate prompts'
+creation and the text encoders (small next to the UNet steps), the VAE decoder (the same one decode of the
+final latent on the device in every mode), and ObCLIP's cache-based accelerations.
 """
 
 from __future__ import annotations
