@@ -2,7 +2,8 @@
 
 A graph is built from five nodes, nested (a series-parallel graph with probabilistic choices):
 
-* :class:`Compute` -- stages of a ViT on a named tier (``device``, ``cloud`` or a server of the scenario);
+* :class:`Compute` -- stages of a ViT on a named tier (``device``, ``cloud`` or a server of the scenario),
+  or work that prices itself (:class:`PricedWork`: a diffusion model's denoising steps);
 * :class:`Transfer` -- bytes from one tier to another over the link between them;
 * :class:`Chain` -- steps one after the other;
 * :class:`Fork` -- branches at once; the fork ends when its last branch does (fork-join);
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Protocol, Union
 
 if TYPE_CHECKING:
     from simulator.plan import Plan, Stage
@@ -25,14 +26,27 @@ if TYPE_CHECKING:
 DEVICE, CLOUD = "device", "cloud"
 
 
+class PricedWork(Protocol):
+    """Compute that is not ViT stages and carries its own price: the tier's ViT profile cannot price it, so
+    whoever builds the graph gives it the data that can (simulator/denoising.py). Must be hashable."""
+
+    def seconds(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class Compute:
-    """ViT stages on one tier; ``model`` (a timm name) prices them, default the scenario's model."""
+    """ViT stages on one tier; ``model`` (a timm name) prices them, default the scenario's model. With
+    ``work`` the Compute is that work instead (``stages`` stays empty) and ``work.seconds()`` prices it."""
 
     tier: str
     stages: tuple[Stage, ...]
     model: str | None = None
     label: str = ""
+    work: PricedWork | None = None
+
+    def __post_init__(self) -> None:
+        if self.work is not None and self.stages:
+            raise ValueError("a Compute is ViT stages or priced work, not both")
 
     @property
     def name(self) -> str:

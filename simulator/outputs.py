@@ -140,8 +140,10 @@ def resolved_scenario(result: RunResult) -> dict[str, Any]:
             if path is not None and not is_short_name(holder[keys[-1]]):
                 holder[keys[-1]] = str(Path(path).resolve())
     for i, entry in enumerate(resolved.get("schedules", [])):
-        if f"schedules[{i}].table" in inputs.files:
-            entry["table"] = str(inputs.files[f"schedules[{i}].table"].resolve())
+        for key in list(entry):  # a schedule's own data files (simulator.schedules.schedule_files)
+            path = inputs.files.get(f"schedules[{i}].{key}")
+            if path is not None and not is_short_name(entry[key]):
+                entry[key] = str(Path(path).resolve())
     radio = resolved.get("energy", {}).get("radio")
     if radio and radio != "none" and not is_short_name(radio) and "radio_model" in inputs.files:
         resolved["energy"]["radio"] = str(inputs.files["radio_model"].resolve())

@@ -27,7 +27,7 @@ from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES, RecordBuffer
 from simulator.results import summarize
 from simulator.scenario import Scenario, ServerUplink, load_scenario
-from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule
+from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule, schedule_files
 from simulator.topology import ServerLink, ServerSetup, server_offsets
 from simulator.traces import Trace, read_trace_csv
 from simulator.traces.retransmission import retransmitting_setup
@@ -55,7 +55,9 @@ class ResolvedInputs:
         return self.mobile if tier == "device" else self.cloud if tier == "cloud" else self.servers[tier][0]
 
     def price(self, compute: Compute) -> float:
-        """Seconds of one Compute of a stage graph on its tier (batch 1)."""
+        """Seconds of one Compute of a stage graph on its tier (batch 1); work that prices itself is asked."""
+        if compute.work is not None:
+            return compute.work.seconds()
         spec = get_model(compute.model) if compute.model else self.spec
         return stages_ms(self.profile_of(compute.tier), spec, compute.stages) / 1e3
 
@@ -204,9 +206,9 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
         except ScheduleError as exc:
             raise InputError(scenario.path, str(exc), f"schedules[{i}]") from None
         warnings.extend(f"{schedule.label}: {w}" for w in shared.warnings)
-        table = getattr(config, "table", None)  # a schedule's own data file (the cascade's escalation table)
-        if isinstance(table, str) and (path := resolve_path(table, scenario.base_dir)) is not None:
-            inputs.files[f"schedules[{i}].table"] = path
+        for key, path in schedule_files(config, scenario.base_dir).items():  # its own tables and profiles
+            if path is not None:
+                inputs.files[f"schedules[{i}].{key}"] = path
         schedules.append(schedule)
     return schedules
 

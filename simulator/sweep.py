@@ -157,8 +157,9 @@ def input_files(scenario: Scenario) -> dict[str, Path | None]:
 
 
 def topology_files(scenario: Scenario) -> dict[str, Path | None]:
-    """The files of the scenario's servers (profiles, link traces) and its schedules' own ``table`` files."""
+    """The files of the scenario's servers (profiles, link traces) and its schedules' own data files."""
     from simulator.data import resolve_path, shipped_file
+    from simulator.schedules import schedule_files
 
     base = scenario.base_dir
     files: dict[str, Path | None] = {}
@@ -168,9 +169,7 @@ def topology_files(scenario: Scenario) -> dict[str, Path | None]:
             files[f"servers.{name}.link.trace"] = resolve_path(server.link.trace, base) or \
                 shipped_file("trace", server.link.trace)
     for i, entry in enumerate(scenario.schedules):
-        table = getattr(entry, "table", None)
-        if isinstance(table, str):
-            files[f"schedules[{i}].table"] = resolve_path(table, base)
+        files.update((f"schedules[{i}].{key}", path) for key, path in schedule_files(entry, base).items())
     return files
 
 

@@ -26,6 +26,7 @@ GOLDEN = {
     "adaptive-5g-driving": "1cbf84a34ee235ac0e098436a38e10c789e9c015e663120dd549fbeef62c4ea8",
     "cell-contention": "b17ded90bc391ad183a2bab267265e4ec66ee753b99377aecad1b9da6b1c2284",
     "default": "25594e02ddb50ce8a0cc381c954062bb603bfd637e04a422d7f9ce785928af8d",
+    "hybrid-generation": "38b2df7c863fbe208b7ad4d42a1a9ae6c29f072cf9a65898bce70d81a82347aa",
     "paper-fig10": "9d969607893123be9add74a75debee9d82cfa2bdf542eb59a7505b706e7696a6",
     "paper-fig6-4g": "6ae2edf64ae5c5ce24c501c985feed81ed37d89b8b59ec874886ca64ed65488c",
     "paper-fig6-5g": "413a5bdd87faf260e62c35ed83864f09a961527a4a2b9b4a44849905e1feddc2",

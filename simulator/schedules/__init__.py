@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from simulator.data import resolve_path, shipped_file
 from simulator.scenario import SCHEDULE_KINDS, Plugin, ScheduleConfig
 from simulator.schedules.adaptive_mercury import AdaptiveMercurySchedule
 from simulator.schedules.base import Schedule, ScheduleError, ScheduleInputs
 from simulator.schedules.cascade import CascadeConfig, CascadeSchedule
 from simulator.schedules.cloud_only import CloudOnlySchedule
+from simulator.schedules.hybrid_generation import KIND as HYBRID_GENERATION
+from simulator.schedules.hybrid_generation import HybridGenerationConfig, build_hybrid_generation
 from simulator.schedules.janus import JanusSchedule
 from simulator.schedules.mercury import MercurySchedule
 from simulator.schedules.mobile_only import MobileOnlySchedule
@@ -29,7 +33,7 @@ from simulator.schedules.pruned_on_device import PrunedOnDeviceConfig, build_pru
 from simulator.schedules.sharded import ShardedConfig, ShardedSchedule
 from simulator.validation import dotted
 
-__all__ = ["Schedule", "ScheduleError", "ScheduleInputs", "build_schedule", "register_schedule"]
+__all__ = ["Schedule", "ScheduleError", "ScheduleInputs", "build_schedule", "register_schedule", "schedule_files"]
 
 Builder = Callable[[Any, ScheduleInputs], Schedule]
 
@@ -94,7 +98,26 @@ def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
         raise ScheduleError(f"{dotted(tuple(err['loc']))}: {err['msg']}") from None
 
 
+def schedule_files(config: ScheduleConfig, base_dir: Path | None) -> dict[str, Path | None]:
+    """A plug-in entry's own data files by key, found as the schedule finds them (None: not found).
+
+    They count as the run's inputs (hashed in the manifest and in sweep point keys, written by absolute path
+    in the output's scenario.yaml). A config model names them in ``DATA_FILES``: key -> the shipped kind a
+    short name refers to (simulator/data.py), or None for a plain path.
+    """
+    if not isinstance(config, Plugin) or config.kind not in _PLUGINS:
+        return {}
+    model = _PLUGINS[config.kind][0]
+    files: dict[str, Path | None] = {}
+    for key, kind in getattr(model, "DATA_FILES", {}).items():
+        value = getattr(config, key, None)
+        if isinstance(value, str):
+            files[key] = resolve_path(value, base_dir) or (shipped_file(kind, value) if kind else None)
+    return files
+
+
 # Schedules of stage graphs beyond two tiers ship as plug-ins: their config models live with them.
 register_schedule("cascade", lambda c, i: CascadeSchedule(c.label or c.kind, i, c), CascadeConfig)
 register_schedule("sharded", lambda c, i: ShardedSchedule(c.label or c.kind, i, c), ShardedConfig)
 register_schedule(PRUNED_ON_DEVICE, build_pruned_on_device, PrunedOnDeviceConfig)
+register_schedule(HYBRID_GENERATION, build_hybrid_generation, HybridGenerationConfig)

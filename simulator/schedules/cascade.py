@@ -20,7 +20,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,6 +38,7 @@ class CascadeConfig(BaseModel):
     """A scenario's ``kind: cascade`` entry."""
 
     model_config = ConfigDict(extra="forbid")
+    DATA_FILES: ClassVar[dict[str, str | None]] = {"table": None}  # see simulator.schedules.schedule_files
     kind: Literal["cascade"]
     label: str | None = None
     device_model: str = Field(
