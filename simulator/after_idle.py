@@ -14,6 +14,7 @@ leave it off for back-to-back or saturated workloads.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simulator.errors import InputError
@@ -46,8 +47,20 @@ def with_after_idle(cost: PlanCost, extra_s: tuple[float, float]) -> PlanCost:
                     cost.cloud_s + cloud if cost.cloud_s > 0 else cost.cloud_s)
 
 
-def priced_after_idle(cost: Callable[[Plan], PlanCost], extra_s: tuple[float, float]) -> Callable[[Plan], PlanCost]:
-    """``cost`` with the after-idle time added (``cost`` itself when there is none: bit-for-bit as before)."""
+def priced_after_idle(cost: Callable[[Plan], PlanCost], extra_s: tuple[float, float],
+                      scenario_path: Path | None = None) -> Callable[[Plan], PlanCost]:
+    """``cost`` with the after-idle time added (``cost`` itself when there is none: bit-for-bit as before).
+
+    Only two-tier Plans: a stage graph's Computes each carry their own seconds on tiers with their own
+    profiles, which one (mobile, cloud) pair cannot price, so such a Plan is refused in one line.
+    """
     if extra_s == (0.0, 0.0):
         return cost
-    return lambda plan: with_after_idle(cost(plan), extra_s)
+
+    def priced(plan: Plan) -> PlanCost:
+        if plan.graph is not None:
+            raise InputError(scenario_path, "prices two-tier Plans only; a stage graph schedule (cascade, sharded, "
+                             "hybrid-generation, ...) cannot take it: leave the key off", "compute_after_idle")
+        return with_after_idle(cost(plan), extra_s)
+
+    return priced

@@ -24,9 +24,9 @@ from simulator.plan import Plan, PlanContext, PlanCost
 from simulator.profiles import Power
 from simulator.records import STATUS_DROPPED, STATUS_OK, RecordBuffer
 from simulator.schedules.base import Schedule
-from simulator.topology import ServerLink, ServerSetup
+from simulator.topology import ServerLink, ServerSetup, return_time_s
 from simulator.traces import Trace
-from simulator.uplink import DedicatedLink, SharedCell
+from simulator.uplink import device_links
 
 _STREAM_ARRIVALS, _STREAM_OFFSETS = 0, 1
 
@@ -71,7 +71,7 @@ class EngineSetup:
     @property
     def return_s(self) -> float:
         """The result's way back: RTT/2 plus its transfer on the downlink (if one is given)."""
-        return self.rtt_s / 2 + (self.result_bytes * 8 / (self.downlink_mbps * 1e6) if self.downlink_mbps else 0.0)
+        return return_time_s(self.rtt_s, self.downlink_mbps, self.result_bytes)
 
     @property
     def expected_requests(self) -> float:
@@ -136,12 +136,7 @@ class _Model:
             setup.expected_requests) else 1024)
         self.cpus = [simpy.Resource(self.env, capacity=1) for _ in range(setup.devices)]
         self.recent = [deque(maxlen=getattr(schedule, "bandwidth_history", 0)) for _ in range(setup.devices)]
-        if setup.sharing == "shared-cell":
-            cell = SharedCell(self.env, setup.trace, setup.start_offsets_s[0])
-            self.links: list[DedicatedLink | SharedCell] = [cell] * setup.devices
-        else:
-            self.links = [DedicatedLink(self.env, setup.trace, setup.start_offsets_s[d])
-                          for d in range(setup.devices)]
+        self.links = device_links(self.env, setup.trace, setup.start_offsets_s, setup.sharing, setup.devices)
         self.cloud = CloudPool(self.env, setup.gpus, setup.max_batch, setup.batch_timeout_s,
                                setup.cloud_batch_factor)
         self.return_s = setup.return_s

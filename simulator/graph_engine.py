@@ -23,9 +23,8 @@ import simpy
 
 from simulator.cloud import CloudPool
 from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Step, Transfer, leaves, needs_stage_table
-from simulator.topology import ServerLink, ServerSetup
-from simulator.traces import Trace
-from simulator.uplink import DedicatedLink, SharedCell
+from simulator.topology import ServerLink, ServerSetup, return_time_s
+from simulator.uplink import DedicatedLink, SharedCell, device_links
 
 _STREAM_BRANCHES = 2  # arrivals and trace offsets use streams 0 and 1 (simulator/engine.py)
 
@@ -93,8 +92,8 @@ class GraphExecutor:
         for server in setup.servers:
             self.pools[server.name] = CloudPool(env, server.gpus, server.max_batch, server.batch_timeout_s,
                                                 server.batch_factor)
-            self.uplinks[server.name] = _links(env, server.trace, server.start_offsets_s, server.sharing,
-                                               setup.devices)
+            self.uplinks[server.name] = device_links(env, server.trace, server.start_offsets_s, server.sharing,
+                                                     setup.devices)
         self.between: dict[frozenset[str], ServerLink] = {link.ends: link for link in setup.server_links}
         self.rows = StageRows()
         self.shaped = False  # whether any graph run had a fork, a branch or more than two tiers
@@ -180,7 +179,8 @@ class GraphExecutor:
             return PathSums(uplink_queue=queue, uplink=transfer + rtt / 2, uplink_rtt=rtt / 2, sent_bytes=n_bytes)
         if step.dst == DEVICE:
             server = self.servers.get(step.src)
-            back = _return_s(setup, step.n_bytes) if server is None else server.return_s(step.n_bytes)
+            back = return_time_s(setup.rtt_s, setup.downlink_mbps, step.n_bytes) if server is None else \
+                server.return_s(step.n_bytes)
             if back:
                 yield env.timeout(back)
             self._row(req, step.name, "transfer", where, ready, 0.0, back, step.n_bytes)
@@ -211,19 +211,6 @@ class _Request:
         if self.rng is None:
             self.rng = np.random.default_rng([seed, _STREAM_BRANCHES, self.device, self.rid])
         return float(self.rng.random())
-
-
-def _return_s(setup: Any, n_bytes: int) -> float:
-    """The cloud's return of ``n_bytes``, in the same arithmetic as EngineSetup.return_s."""
-    return setup.rtt_s / 2 + (n_bytes * 8 / (setup.downlink_mbps * 1e6) if setup.downlink_mbps else 0.0)
-
-
-def _links(env: simpy.Environment, trace: Trace, offsets: tuple[float, ...], sharing: str,
-           devices: int) -> list[DedicatedLink | SharedCell]:
-    """Per-device FIFO links over ``trace``, or one cell every device shares."""
-    if sharing == "shared-cell":
-        return [SharedCell(env, trace, offsets[0])] * devices
-    return [DedicatedLink(env, trace, offsets[d]) for d in range(devices)]
 
 
 def check_graph(graph: Step, servers: Sequence[str], server_links: Sequence[frozenset[str]]) -> str | None:

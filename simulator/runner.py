@@ -77,10 +77,7 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
     """Load the trace, both profiles and the accuracy tables; missing files name the scenario key."""
     where = scenario.path
     base = scenario.base_dir
-    name = scenario.network.trace
-    trace_path = resolve_path(name, base) or shipped_file("trace", name)
-    if trace_path is None or not trace_path.is_file():
-        raise InputError(where, f"trace file not found: {name}{shipped_hint('trace', name)}", "network.trace")
+    trace_path = _trace_file(scenario, scenario.network.trace, "network.trace")
     trace = read_trace_csv(trace_path, at_end=scenario.network.at_end)
     mobile = load_profile(scenario.mobile_profile, base, key="mobile_profile", scenario=where)
     cloud = load_profile(scenario.cloud_profile, base, key="cloud_profile", scenario=where)
@@ -114,16 +111,21 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
     return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio, servers)
 
 
+def _trace_file(scenario: Scenario, value: str, key: str) -> Path:
+    """The trace file a scenario key names (a path or a shipped name), or a one-line error naming the key."""
+    path = resolve_path(value, scenario.base_dir) or shipped_file("trace", value)
+    if path is None or not path.is_file():
+        raise InputError(scenario.path, f"trace file not found: {value}{shipped_hint('trace', value)}", key)
+    return path
+
+
 def _server_trace(scenario: Scenario, name: str, link: ServerUplink, files: dict[str, Path]) -> Trace:
     """A server link's trace, or its constant rate as one."""
     if link.trace is None:
         assert link.mbps is not None
         return Trace.constant(link.mbps, name=f"{name}-constant")
-    path = resolve_path(link.trace, scenario.base_dir) or shipped_file("trace", link.trace)
-    if path is None or not path.is_file():
-        raise InputError(scenario.path, f"trace file not found: {link.trace}{shipped_hint('trace', link.trace)}",
-                         f"servers.{name}.link.trace")
-    files[f"servers.{name}.link.trace"] = path
+    key = f"servers.{name}.link.trace"
+    files[key] = path = _trace_file(scenario, link.trace, key)
     return read_trace_csv(path, at_end=link.at_end)
 
 
@@ -228,7 +230,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
                 cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
         return found
 
-    cost = priced_after_idle(cost, after_idle_s(scenario, inputs))
+    cost = priced_after_idle(cost, after_idle_s(scenario, inputs), scenario.path)
 
     if scenario.engine == "fast":
         for schedule in schedules:

@@ -24,6 +24,11 @@ from simulator.traces import Trace
 _STREAM_SERVER_OFFSETS = 3  # the engine's arrivals and offsets use streams 0 and 1, its branches stream 2
 
 
+def return_time_s(rtt_s: float, downlink_mbps: float | None, n_bytes: int) -> float:
+    """Bytes back to the device: half the RTT and their time on the downlink (if one is given)."""
+    return rtt_s / 2 + (n_bytes * 8 / (downlink_mbps * 1e6) if downlink_mbps else 0.0)
+
+
 @dataclass(frozen=True)
 class ServerSetup:
     """One server tier and its link from the devices."""
@@ -41,8 +46,7 @@ class ServerSetup:
     overhead_bytes: int
 
     def return_s(self, n_bytes: int) -> float:
-        """Bytes back to the device: half the RTT and their time on the downlink (if one is given)."""
-        return self.rtt_s / 2 + (n_bytes * 8 / (self.downlink_mbps * 1e6) if self.downlink_mbps else 0.0)
+        return return_time_s(self.rtt_s, self.downlink_mbps, n_bytes)
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,12 @@ class SharedCell:
         for _, _, event in finished:
             event.succeed()
         self._reschedule()
+
+
+def device_links(env: simpy.Environment, trace: Trace, offsets_s: tuple[float, ...], sharing: str,
+                 devices: int) -> list[DedicatedLink | SharedCell]:
+    """Each device's link to one tier: its own FIFO link over ``trace`` from its offset, or one cell that
+    every device shares (from the first offset)."""
+    if sharing == "shared-cell":
+        return [SharedCell(env, trace, offsets_s[0])] * devices
+    return [DedicatedLink(env, trace, offsets_s[d]) for d in range(devices)]

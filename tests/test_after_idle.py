@@ -56,3 +56,15 @@ def test_profile_refuses_after_idle_for_a_model_it_does_not_cover(lab: Path) -> 
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(InputError, match="after_idle_ms: model deit_tiny_distilled_patch16_224 has no latency"):
         load_profile(path)
+
+
+def test_a_stage_graph_schedule_refuses_after_idle_in_one_line(lab: Path) -> None:
+    """after_idle prices a two-tier Plan's two compute sides; a stage graph has per-Compute costs it would lose."""
+    _with_after_idle(lab / "mobile.yaml", 7.0)
+    _with_after_idle(lab / "cloud.yaml", 0.5)
+    graph = {"kind": "hybrid-generation", "total_steps": 4, "cloud_steps": 4, "prompts": 1,
+             "cloud_profile": "sd-v1-5-a100"}
+    path = write_scenario(lab / "graph.yaml", compute_after_idle=True, mobile_profile="mobile.yaml",
+                          cloud_profile="cloud.yaml", schedules=[graph])
+    with pytest.raises(InputError, match="compute_after_idle.*stage graph"):
+        run_scenario(load_scenario(path))
