@@ -62,6 +62,8 @@ def main() -> None:
                         data["network"].update(FRAMING)
                         data["compute_after_idle"] = idle
                     if rto is not None:
+                        if data["network"].get("mode", "trace") != "trace":
+                            continue  # refused on the mean link, which has no outages: framed+idle is final
                         data["network"]["rto_min_ms"] = rto
                     variants[variant] = run_scenario(scenario_from_dict(data, scenario.path))
                 print(f"round {round_index + 1} {scenario.name}: profile after_idle_ms {after_idle}; "

@@ -71,6 +71,32 @@ def test_send_buffer_keeps_the_devices_behind_one_queue_below_half_of_it() -> No
     assert send_buffer_bytes(1, 8_000) == 4096  # never below one page
 
 
+def test_one_testbed_per_host_and_a_killed_holder_frees_the_lock(tmp_path: Path) -> None:
+    from simulator.emulation.exclusive import exclusive_testbed
+    from simulator.errors import InputError
+
+    lock = tmp_path / "testbed.lock"
+    with exclusive_testbed(lock):
+        with pytest.raises(InputError, match=rf"another mercury-sim emulation is running on this host \(pid "
+                                             rf"{os.getpid()}, lock {lock}\)"), exclusive_testbed(lock):
+            pass
+    with exclusive_testbed(lock):  # released on exit
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from simulator.emulation.exclusive import "
+                               f"exclusive_testbed as x\nwith x(__import__('pathlib').Path({str(lock)!r})):\n"
+                               "    print('held', flush=True); time.sleep(60)"],
+                              cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(InputError, match=f"pid {holder.pid},"), exclusive_testbed(lock):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(10)
+    with exclusive_testbed(lock):  # the kernel released the killed holder's lock
+        pass
+
+
 def test_packet_framing_scales_uploads_to_goodput(tmp_path: Path) -> None:
     from simulator.runner import run
 
@@ -348,6 +374,33 @@ def test_forced_failure_mid_run_leaves_no_namespace_and_no_process(tmp_path: Pat
         testbed.emulate_scenario(load_scenario(small_scenario(tmp_path, 2)))
     assert len(started) == 2 and _workers_alive(started) == []
     assert _ours() == []
+
+
+@needs_root
+def test_sigterm_mid_run_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
+    """``kill`` (SIGTERM) of a running emulate: exit 130 after removing the namespaces and the workers."""
+    import signal
+    import time
+
+    from pyroute2 import netns
+
+    command = [sys.executable, "-m", "simulator", "emulate", str(small_scenario(tmp_path, 20)), "-o",
+               str(tmp_path / "out"), "-q"]
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"})
+    prefix = f"msim-{run.pid}-"
+    deadline, workers = time.monotonic() + 120, []
+    while time.monotonic() < deadline and not workers:  # until its workers are up
+        time.sleep(0.5)
+        workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                   and _workers_alive([int(p.name)]) and prefix in Path(f"/proc/{p.name}/cmdline").read_bytes().decode()]
+    assert workers and any(n.startswith(prefix) for n in netns.listnetns())
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
+    assert not [n for n in netns.listnetns() if n.startswith(prefix)]
+    assert _workers_alive(workers) == []
+    assert not (tmp_path / "out").exists()
 
 
 @needs_root

@@ -182,6 +182,28 @@ def check_emulatable(scenario: Scenario) -> list[str]:
     return warnings
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (``kill``, a closed terminal) end the emulation as Ctrl-C does: through the cleanup
+    of the namespaces, qdiscs and workers, rather than leaving them for the next run. Main thread only
+    (where Python delivers signals); elsewhere the block runs unchanged."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], None] | None = None,
                      queue_bytes: int | None = None, cap_send_buffer: bool = True) -> EmulationResult:
     """Execute every schedule of ``scenario`` on the testbed; records in the simulator's schema.
@@ -189,6 +211,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     ``cap_send_buffer=False`` leaves the devices' TCP send buffers to the kernel, so a window can outgrow
     the queue (to show loss at a full queue; shaper.send_buffer_bytes says why the cap is the default).
     """
+    from simulator.emulation.exclusive import exclusive_testbed
     from simulator.emulation.network import testbed_network
     from simulator.emulation.shaper import QUEUE_BYTES, LinkShaper, send_buffer_bytes
     from simulator.outputs import replayed_window
@@ -209,6 +232,8 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
                              "load_average_start": os.getloadavg()[0]}
     frames = []
     with ExitStack() as stack:
+        stack.enter_context(terminate_as_interrupt())
+        stack.enter_context(exclusive_testbed())
         net = stack.enter_context(testbed_network(n_links))
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="msim-logs-")))
         shapers = []

@@ -1,0 +1,45 @@
+"""One testbed per host: a second emulation would share the cores and the workers' real-time priority.
+
+Two testbeds at once each pin their workers to the same cores at real-time priority, so each one's
+computes and network threads wait for the other's (seconds-long stalls in both runs' records). The
+orchestrator therefore holds an exclusive ``flock`` on one lock file for the whole emulation; the kernel
+releases it when the process ends, however it ends, so a killed run never leaves it held.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from simulator.errors import InputError
+
+LOCK_NAME = "mercury-sim-emulation.lock"
+
+
+def lock_path() -> Path:
+    run_lock = Path("/run/lock")
+    return (run_lock if run_lock.is_dir() and os.access(run_lock, os.W_OK) else Path(tempfile.gettempdir())) / LOCK_NAME
+
+
+@contextmanager
+def exclusive_testbed(path: Path | None = None) -> Iterator[None]:
+    """Hold the host's testbed lock for the block, or one line (exit 2) naming the run that holds it."""
+    path = path or lock_path()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise InputError(None, f"another mercury-sim emulation is running on this host (pid {holder}, lock "
+                                   f"{path}): two testbeds would share the cores and spoil both measurements; "
+                                   "run them one after the other") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
