@@ -176,20 +176,23 @@ def schema() -> None:
 
 @app.command()
 def check(
-    claims: str = typer.Argument(..., metavar="CLAIMS", help="Claims YAML file"),
+    claims: str = typer.Argument(..., metavar="CLAIMS", help="Claims YAML file (or a shipped name, "
+                                 "such as paper)"),
     junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML here"),
     output: str | None = typer.Option(None, "-o", "--output", help="Write each scenario's results and report, "
                                       "and claims.json, into this folder"),
     html: str | None = typer.Option(None, "--html", help="Write the claims page (HTML) here"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table (the count stays)"),
 ) -> None:
-    """Run the scenarios a claims file needs and check every claim; exit 1 if any fails."""
+    """Run the scenarios a claims file needs and check every claim; exit 1 if any fails (a known
+    discrepancy that still holds its pinned value passes). Writes only what -o, --html and --junit name."""
     from pathlib import Path
 
     from simulator.check import guard_check_outputs, run_check, write_check_outputs
     from simulator.console import claim_counts, print_claims, progress_reporter
+    from simulator.data import file_or_shipped
 
-    claims_path = Path(claims)
+    claims_path = file_or_shipped("claims", claims)
     guard_check_outputs(claims_path, junit=Path(junit) if junit else None,
                         output=Path(output) if output else None, html=Path(html) if html else None)
     with progress_reporter(enabled=not quiet) as progress:

@@ -1,4 +1,4 @@
-"""Where the shipped data (profiles, traces, accuracy tables, scenarios) lives.
+"""Where the shipped data (profiles, traces, accuracy tables, scenarios, claims) lives.
 
 In a source checkout the folders sit beside the package; an installed wheel carries copies under
 ``simulator/_data``. Both are searched, so a shipped name resolves the same way either way.
@@ -7,6 +7,8 @@ In a source checkout the folders sit beside the package; an installed wheel carr
 from __future__ import annotations
 
 from pathlib import Path
+
+from simulator.errors import InputError
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -44,7 +46,8 @@ def resolve_path(value: str | Path, base_dir: Path | None) -> Path | None:
 
 # Shipped files that scenarios and commands may name by their stem: kind -> (folder in a data root, suffix).
 SHIPPED_KINDS = {"scenario": ("scenarios", ".yaml"), "trace": ("traces/synthetic", ".csv"),
-                 "profile": ("profiles", ".yaml"), "diffusion-profile": ("profiles/diffusion", ".yaml")}
+                 "profile": ("profiles", ".yaml"), "diffusion-profile": ("profiles/diffusion", ".yaml"),
+                 "claims": ("claims", ".yaml")}
 
 
 def is_short_name(value: str | Path) -> bool:
@@ -54,7 +57,7 @@ def is_short_name(value: str | Path) -> bool:
 
 
 def shipped_names(kind: str) -> list[str]:
-    """The short names of the shipped files of ``kind`` ('scenario', 'trace', 'profile')."""
+    """The short names of the shipped files of ``kind`` ('scenario', 'trace', 'profile', 'claims')."""
     folder, suffix = SHIPPED_KINDS[kind]
     found = shipped_dir(folder)
     return sorted(p.stem for p in found.glob(f"*{suffix}")) if found else []
@@ -70,6 +73,21 @@ def shipped_file(kind: str, name: str | Path) -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
+def file_or_shipped(kind: str, value: str | Path) -> Path:
+    """A command's file argument: the file itself when it exists, else the shipped file of that short name.
+
+    An unknown short name is one line listing the shipped names; any other missing path is returned as it
+    is, for the reader to report.
+    """
+    path = Path(value)
+    if path.exists() or not is_short_name(path):
+        return path
+    shipped = shipped_file(kind, path)
+    if shipped is None:
+        raise InputError(path, f"no such file or shipped {kind}{shipped_hint(kind, path)}")
+    return shipped
+
+
 def shipped_hint(kind: str, name: str | Path | None = None) -> str:
     """``; did you mean 'lte-all'? shipped traces: 5g-all, ...`` for an error about ``name``."""
     import difflib
@@ -79,4 +97,5 @@ def shipped_hint(kind: str, name: str | Path | None = None) -> str:
         return ""
     close = difflib.get_close_matches(str(name), names, n=1) if name is not None else []
     guess = f" did you mean {close[0]!r}?" if close else ""
-    return f";{guess} shipped {kind}s: {', '.join(names)}"
+    plural = kind if kind.endswith("s") else f"{kind}s"
+    return f";{guess} shipped {plural}: {', '.join(names)}"

@@ -380,14 +380,9 @@ class _KeyError(ValueError):
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file, or a shipped one by name (``default``); the files it names are
     checked when the run resolves them."""
-    from simulator.data import is_short_name, shipped_file, shipped_hint
+    from simulator.data import file_or_shipped
 
-    path = Path(path)
-    if not path.exists() and is_short_name(path):
-        shipped = shipped_file("scenario", path)
-        if shipped is None:
-            raise InputError(path, f"no such file or shipped scenario{shipped_hint('scenario', path)}")
-        path = shipped
+    path = file_or_shipped("scenario", path)
     data = load_yaml_mapping(path)
     return scenario_from_dict(data, path)
 

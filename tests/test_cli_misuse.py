@@ -2,7 +2,8 @@
 
 Each case runs the real entry point in a subprocess (the parser's own error path, not a test double). The
 slow test repeats the table in a virtual environment holding only ``pip install .`` (the click copy and
-versions a user's core install resolves today), and checks that such a run's manifest names the commit.
+versions a user's core install resolves today), checks that such a run's manifest names the commit, and
+that the installed copy checks the shipped claims by name from an empty folder.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO
 
 # args -> the text the one error line must contain
@@ -28,6 +30,7 @@ MISUSE = {
     "workers not a number": (["sweep", "s.yaml", "-j", "two"], "Invalid value for '--workers'"),
     "option without value": (["sweep", "s.yaml", "-o"], "Option '-o' requires an argument"),
     "check without claims": (["check"], "Missing argument 'CLAIMS'"),
+    "unknown shipped claims": (["check", "papr"], "did you mean 'paper'? shipped claims: ask-the-expert, paper"),
     "report without folder": (["report"], "Missing argument 'RESULTS_DIR'"),
     "extra argument": (["schema", "extra"], "unexpected extra argument"),
     "unknown traces command": (["traces", "nope"], "No such command 'nope'"),
@@ -109,6 +112,21 @@ def test_core_install_manifest_names_the_checkouts_commit(core_venv: Path, tmp_p
     assert done.returncode == 0, done.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["git_commit"] is not None and manifest["git_commit"].split("+")[0] == head
+
+
+@pytest.mark.slow
+def test_core_install_checks_shipped_claims_by_name_from_an_empty_folder(core_venv: Path, tmp_path: Path) -> None:
+    """The wheel ships claims/ beside scenarios/: the installed copy checks them by name, writing nothing here;
+    their known discrepancies hold their pinned values, so the exit code is 0."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([str(core_venv / "bin" / "mercury-sim"), "check", "ask-the-expert", "-q"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    claims = yaml.safe_load((REPO / "claims" / "ask-the-expert.yaml").read_text())["claims"]
+    known = sum("known_discrepancy" in claim for claim in claims)
+    assert done.stdout.splitlines()[-1] == \
+        f"{len(claims)} claims: {len(claims) - known} pass, {known} known discrepancy, 0 fail"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_module_imports_the_cli_back() -> None:

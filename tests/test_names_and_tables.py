@@ -73,6 +73,37 @@ def test_shipped_trace_and_profile_by_name(tmp_path: Path) -> None:
     assert "did you mean '5g-walking'?" in str(exc.value) and ", ".join(shipped) in str(exc.value)
 
 
+def test_shipped_claims_by_name_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check ask-the-expert`` from a folder holding nothing runs the shipped claims file (the cheap one: one
+    300-frame scenario), with its ``../scenarios/`` reference resolved beside it; known discrepancies exit 0."""
+    from simulator.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    main(["check", "ask-the-expert", "-q", "-o", "out"])  # returns 0, or exits non-zero and fails here
+    document = json.loads((tmp_path / "out" / "claims.json").read_text())
+    shipped = REPO / "claims" / "ask-the-expert.yaml"
+    assert Path(document["claims_file"]) == shipped.resolve()
+    ids = [claim["id"] for claim in yaml.safe_load(shipped.read_text())["claims"]]
+    assert [claim["id"] for claim in document["claims"]] == ids
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ate", "claims.json"]
+
+
+def test_unknown_claims_name_lists_the_shipped_ones_and_writes_nothing(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "papr", "-q", "-o", "out", "--junit", "j.xml", "--html", "page.html"])
+    assert exc.value.code == 2
+    shipped = sorted(p.stem for p in (REPO / "claims").glob("*.yaml"))
+    assert shipped == ["ask-the-expert", "paper"]
+    assert capsys.readouterr().err == ("error: papr: no such file or shipped claims; did you mean 'paper'? "
+                                       f"shipped claims: {', '.join(shipped)}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def narrow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "80"}
     return subprocess.run([sys.executable, "-m", "simulator", *args], cwd=cwd, env=env, capture_output=True,
