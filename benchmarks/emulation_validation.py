@@ -4,12 +4,15 @@
     sudo HF_HUB_OFFLINE=1 PYTHONPATH=. python benchmarks/emulation_validation.py [--rounds 3] \
         [scenarios/validate-constant.yaml scenarios/validate-lte.yaml scenarios/validate-5g-blockage.yaml]
 
-Each round visits every scenario in turn (so background load spreads over all of them): a fresh profile of
-this host (as ``mercury-sim validate --fresh``: real-time priority, with the after-idle cost), the
-emulation, then the simulation four times on that profile: the fluid uplink ("fluid"), the opt-in packet
+The validation scenarios set the opt-in framing and timer keys themselves (so ``validate`` prices them);
+each variant here sets exactly its own. Each round visits every scenario in turn (so background load
+spreads over all of them): a fresh profile of this host (as ``mercury-sim validate --fresh``: real-time
+priority, means of single calls, with the after-idle cost), the emulation, then the simulation four times
+on that profile: the fluid uplink ("fluid"), the opt-in packet
 framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``; "framed"), framing plus the opt-in
-``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices without the framing keys) and those
-plus TCP's retransmission timer after outages (``network.rto_min_ms: 200``; "framed+idle+rto").
+``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices on the constant link) and those
+plus TCP's retransmission timer after outages (``network.rto_min_ms: 200``; "framed+idle+rto", what it
+prices on the two traces).
 Prints per scenario and schedule the median and range over rounds of the mean-latency error
 (simulated - measured) / measured of the total, the uplink and the mobile and cloud compute, with the
 testbed's facts of every round (load average, off-CPU time of the computes, TCP counters).
@@ -36,6 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", default=SCENARIOS)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="also write each round's emulated records here (<scenario>-<round>.parquet)")
     args = parser.parse_args()
 
     from simulator.emulation.testbed import emulate_scenario, facts_text
@@ -54,10 +59,15 @@ def main() -> None:
                 priced = with_profile(scenario, host)
                 after_idle = load_profile(host).after_idle_ms(MODELS[scenario.model])
                 emulated = emulate_scenario(scenario)
+                if args.keep is not None:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    emulated.run.records.to_parquet(args.keep / f"{scenario.name}-{round_index + 1}.parquet")
                 variants = {}
                 for variant, idle, rto in (("fluid", None, None), ("framed", False, None),
                                            ("framed+idle", True, None), ("framed+idle+rto", True, RTO_MIN_MS)):
                     data = priced.model_dump(mode="json", exclude_none=True)
+                    for key in ("packet_overhead_bytes", "mss_bytes", "rto_min_ms"):  # as the variant says
+                        data["network"].pop(key, None)
                     if idle is not None:
                         data["network"].update(FRAMING)
                         data["compute_after_idle"] = idle

@@ -34,9 +34,9 @@ GOLDEN = {
     "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
     "paper-table1": "16f0c9a15d0f6c43cf51b671ef11ffbcfc9b97b9c55b72e383a5ea4adb76b39f",
     "pruned-on-device": "b9d37743a6f75123827925dfe058cfd918091db3ca283bad077c57b2c77d530e",
-    "validate-5g-blockage": "f45f01d0f79fea218a1967b6f2d2f6c4f86230c2e857d0fdf9dca31fa7498a9b",
-    "validate-constant": "5456ee3e86f28ec68781da76de002555876432f196f6ea59ef83d2e6ab8d7727",
-    "validate-lte": "37c65085a78622c741b4675ca17366dc78ed79ce136f1b015670773ab6af6a4f",
+    "validate-5g-blockage": "daa15b6c137f415fbccf5cbf8f1f1f32b23fd5b2e2079fc373c44fdfbb9db010",
+    "validate-constant": "9af532f2acc40db00ed52bb120e6080c8767ae071e0404a97d6b600347db6594",
+    "validate-lte": "26214d661391dd9dd966f860b3ba9ad4dc674229ea4a034ef409a27092297a95",
 }
 CLAIMS_GOLDEN = "a47298c9d0b9773ab16f112ff8b9dfe6d422f0c74a710641e3193c38bfc9023c"
 
