@@ -45,7 +45,7 @@ def main() -> None:
     data["network"].update(packet_overhead_bytes=66, mss_bytes=1448)
     framed = run_scenario(scenario_from_dict(data, scenario.path))
     for queue_bytes in (QUEUE_BYTES, args.shallow_bytes):
-        result = emulate_scenario(scenario, queue_bytes=queue_bytes)
+        result = emulate_scenario(scenario, queue_bytes=queue_bytes, cap_send_buffer=queue_bytes == QUEUE_BYTES)
         measured = result.run.records
         facts = result.facts
         print(f"queue {queue_bytes} bytes, load average {facts['load_average_start']:.2f} -> "

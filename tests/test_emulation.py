@@ -61,6 +61,16 @@ def test_tbf_parameters_by_hand() -> None:
     assert tbf_parameters(0.0)["rate"] == 125  # a zero-capacity sample stalls the link (1 kbit/s)
 
 
+def test_send_buffer_keeps_the_devices_behind_one_queue_below_half_of_it() -> None:
+    from simulator.emulation.shaper import QUEUE_BYTES, send_buffer_bytes
+
+    # the kernel doubles SO_SNDBUF: 2 x 1 MB is half the 4 MB queue; four devices on a shared cell share it
+    assert send_buffer_bytes(1) == 1_000_000 == QUEUE_BYTES // 4
+    assert send_buffer_bytes(4) == 250_000
+    assert send_buffer_bytes(1, 64_000) == 16_000
+    assert send_buffer_bytes(1, 8_000) == 4096  # never below one page
+
+
 def test_packet_framing_scales_uploads_to_goodput(tmp_path: Path) -> None:
     from simulator.runner import run
 
@@ -310,6 +320,10 @@ def test_validation_on_the_constant_link_within_a_noisy_host_bound(validation: P
             if seen[f"{side}_cpu_ms"] is not None and facts["workers_realtime"]:
                 assert seen[f"{side}_off_cpu_ms"] < 0.25 * seen[f"{side}_cpu_ms"], (schedule, side, seen)
     assert facts["per_schedule"]["mobile-only"]["cloud_cpu_ms"] is None  # it never reaches the cloud
+    # --fresh prices means: the profile of single calls and the after-idle cost as a difference of means
+    provenance = yaml.safe_load((validation / "host-profile.yaml").read_text())["provenance"]
+    assert provenance["statistic"] == "mean" and "means of interleaved single calls" in provenance["method"]
+    assert provenance["after_idle"].startswith("mean thread CPU time") and "24 interleaved pairs" in provenance["after_idle"]
 
 
 @needs_root
@@ -347,7 +361,11 @@ def test_two_devices_each_get_their_own_process_and_records(tmp_path: Path) -> N
                                                                          "reduction": 0.5}]
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(data))
-    records = emulate_scenario(load_scenario(path)).run.records
+    result = emulate_scenario(load_scenario(path))
+    records = result.run.records
+    # each device's socket holds at most its share of the queue (the kernel reports the doubled value)
+    assert result.facts["send_buffer_bytes"] == 1_000_000
+    assert result.facts["send_buffer_effective"] == [2_000_000, 2_000_000]
     assert sorted(records.groupby(["schedule", "device"], observed=True).size().items()) == [
         (("cloud-only", 0), 2), (("cloud-only", 1), 2), (("mercury", 0), 2), (("mercury", 1), 2)]
     assert (records.status == "ok").all()

@@ -62,6 +62,30 @@ def test_cli_import_loads_no_torch() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_time_cases_keeps_the_faster_of_two_and_each_rounds_first_call() -> None:
+    """A round calls a case twice: the median is of the faster call, the mean of the first calls (here
+    the first of each pair sleeps 4 ms and the second returns at once)."""
+    import time
+
+    from simulator.ml.timing import time_cases
+
+    calls = []
+
+    def slow_then_fast() -> None:
+        calls.append(1)
+        if len(calls) % 2 == 1:
+            time.sleep(0.004)
+
+    timing = time_cases({"case": slow_then_fast}, repeats=5, warmup=0)["case"]
+    assert len(calls) == 10 and len(timing.first_ms) == len(timing.samples_ms) == 5
+    assert timing.value("median") == timing.median_ms < 1.0
+    assert timing.value("mean") == timing.mean_first_ms >= 4.0
+    assert min(timing.first_ms) >= 4.0 and max(timing.samples_ms) < 1.0
+    assert timing.per(4).mean_first_ms == pytest.approx(timing.mean_first_ms / 4)
+    with pytest.raises(ValueError, match="statistic"):
+        timing.value("mode")
+
+
 @pytest.fixture(scope="module")
 def tiny_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real measurement of DeiT-Ti (few points and repeats: ~5 s)."""
@@ -75,6 +99,7 @@ def test_written_profile_loads_and_is_complete(tiny_profile: Path) -> None:
     profile = load_profile(tiny_profile)
     assert profile.models == [TINY]
     assert profile.provenance["kind"] == "measured"
+    assert profile.provenance["statistic"] == "median" and "faster of two" in profile.provenance["method"]
     data = yaml.safe_load(tiny_profile.read_text())
     assert {"cpu", "cores", "threads", "torch", "timm", "date", "command"} <= set(data["host"])
     assert data["host"]["threads"] == 1
@@ -145,6 +170,7 @@ BAD_ARGS = {
     "tokens malformed": (["--model", TINY, "--tokens", "10-20"], "START:STOP:STEP"),
     "bad batch": (["--model", TINY, "--batch", "0"], "--batch"),
     "bad device": (["--model", TINY, "--device", "tpu"], "--device"),
+    "bad statistic": (["--model", TINY, "--statistic", "mode"], "--statistic 'mode': expected one of median, mean"),
 }
 
 

@@ -125,7 +125,7 @@ def assign_cores(devices: int) -> tuple[int, list[int], str]:
 
 
 @contextmanager
-def _workers(scenario: Scenario, net: Any, log_dir: Path) -> Iterator[tuple[Worker, list[Worker]]]:
+def _workers(scenario: Scenario, net: Any, log_dir: Path, send_buffer: int) -> Iterator[tuple[Worker, list[Worker]]]:
     devices = scenario.workload.devices
     cloud_core, mobile_cores, _ = assign_cores(devices)
     resolved = log_dir / "scenario.json"
@@ -144,7 +144,7 @@ def _workers(scenario: Scenario, net: Any, log_dir: Path) -> Iterator[tuple[Work
             link = net.links[d if len(net.links) > 1 else 0]
             mobiles.append(start(f"mobile-{d}", ["mobile", "--netns", link.mobile_ns, "--core",
                                                  str(mobile_cores[d]), "--device", str(d), "--cloud-ip",
-                                                 link.cloud_ip, *where]))
+                                                 link.cloud_ip, "--send-buffer", str(send_buffer), *where]))
         deadline = time.monotonic() + STARTUP_S
         for mobile in mobiles:
             mobile.ready = mobile.expect(deadline - time.monotonic())
@@ -183,10 +183,14 @@ def check_emulatable(scenario: Scenario) -> list[str]:
 
 
 def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], None] | None = None,
-                     queue_bytes: int | None = None) -> EmulationResult:
-    """Execute every schedule of ``scenario`` on the testbed; records in the simulator's schema."""
+                     queue_bytes: int | None = None, cap_send_buffer: bool = True) -> EmulationResult:
+    """Execute every schedule of ``scenario`` on the testbed; records in the simulator's schema.
+
+    ``cap_send_buffer=False`` leaves the devices' TCP send buffers to the kernel, so a window can outgrow
+    the queue (to show loss at a full queue; shaper.send_buffer_bytes says why the cap is the default).
+    """
     from simulator.emulation.network import testbed_network
-    from simulator.emulation.shaper import QUEUE_BYTES, LinkShaper
+    from simulator.emulation.shaper import QUEUE_BYTES, LinkShaper, send_buffer_bytes
     from simulator.outputs import replayed_window
     from simulator.results import summarize
 
@@ -199,8 +203,10 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     devices = setup.devices
     n_links = devices if setup.sharing == "per-device" else 1
     bound = schedule_bound_s(setup)
+    send_buffer = send_buffer_bytes(devices // n_links, queue_bytes or QUEUE_BYTES) if cap_send_buffer else 0
     facts: dict[str, Any] = {"cores": assign_cores(devices)[2], "rtt": "none (veth only)",
-                             "queue_bytes": queue_bytes or QUEUE_BYTES, "load_average_start": os.getloadavg()[0]}
+                             "queue_bytes": queue_bytes or QUEUE_BYTES, "send_buffer_bytes": send_buffer or None,
+                             "load_average_start": os.getloadavg()[0]}
     frames = []
     with ExitStack() as stack:
         net = stack.enter_context(testbed_network(n_links))
@@ -210,8 +216,9 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
             shaper = LinkShaper(link.mobile_ns, link.mobile_if, queue_bytes or QUEUE_BYTES)
             stack.callback(shaper.close)
             shapers.append(shaper)
-        cloud, mobiles = stack.enter_context(_workers(scenario, net, log_dir))
+        cloud, mobiles = stack.enter_context(_workers(scenario, net, log_dir, send_buffer))
         facts["workers_realtime"] = all(w.ready.get("realtime", False) for w in (cloud, *mobiles))
+        facts["send_buffer_effective"] = [w.ready.get("send_buffer") for w in mobiles]  # as the kernel set it
         dropped = 0
         for index, schedule in enumerate(schedules):
             if progress:
@@ -319,7 +326,9 @@ def _record(r: dict[str, Any], device: int, t0: float, setup: Any, link_free: fl
 
 def facts_text(facts: dict[str, Any]) -> list[str]:
     """The testbed's facts as lines for the terminal."""
-    lines = [f"cores: {facts['cores']}; RTT: {facts['rtt']}; tbf queue {facts['queue_bytes']} bytes; workers at "
+    buffer = facts.get("send_buffer_bytes")
+    lines = [f"cores: {facts['cores']}; RTT: {facts['rtt']}; tbf queue {facts['queue_bytes']} bytes, device send "
+             f"buffer {f'{buffer} bytes (x2 by the kernel)' if buffer else 'kernel default'}; workers at "
              f"{'real-time' if facts.get('workers_realtime') else 'normal'} priority",
              f"load average (1 min) at start {facts['load_average_start']:.2f}, at end {facts['load_average_end']:.2f}"]
     for label, seen in facts.get("per_schedule", {}).items():

@@ -135,6 +135,8 @@ class MobileDevice:
         self.sock = socket.create_connection((args.cloud_ip, PORT), timeout=30)
         self.sock.settimeout(None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if args.send_buffer:  # so TCP cannot overfill the shaped queue (shaper.send_buffer_bytes)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.send_buffer)
         self._images: dict[int, bytes] = {}
         self._answers: queue.Queue[tuple[dict, float]] = queue.Queue()
         self.realtime = _realtime()
@@ -291,7 +293,8 @@ def run_mobile(args: argparse.Namespace) -> None:
     import json
 
     device = MobileDevice(args)
-    write_line(sys.stdout.buffer, {"ready": True, "realtime": device.realtime})
+    write_line(sys.stdout.buffer, {"ready": True, "realtime": device.realtime,
+                                   "send_buffer": device.sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)})
     for line in sys.stdin.buffer:
         command = json.loads(line)
         if "warm_up" in command:
@@ -313,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenario-json", required=True, help="the scenario as the orchestrator validated it")
     parser.add_argument("--device", type=int, default=0)
     parser.add_argument("--cloud-ip", default="")
+    parser.add_argument("--send-buffer", type=int, default=0, help="SO_SNDBUF of the device's socket (0: the kernel's)")
     args = parser.parse_args(argv)
     (run_cloud if args.role == "cloud" else run_mobile)(args)
 

@@ -42,6 +42,8 @@ class ProfilePlan:
     threads: int | None = None
     device: str = "cpu"
     after_idle_s: float | None = None  # also measure after_idle_ms with this idle gap (CPU only)
+    statistic: str = "median"  # or "mean" (of single calls; simulator/ml/timing.py says when)
+    after_idle_pairs: int = 12
 
     def tokens_for(self, spec: ViTSpec) -> list[int]:
         return list(self.tokens) if self.tokens else default_tokens(spec)
@@ -118,10 +120,11 @@ class StageResult:
 
     tokens: list[int]
     timings: list[Timing]
+    statistic: str = "median"
 
     @property
     def ms(self) -> list[float]:
-        return [t.median_ms for t in self.timings]
+        return [t.value(self.statistic) for t in self.timings]
 
 
 @dataclass
@@ -238,23 +241,25 @@ def measure_model(name: str, plan: ProfilePlan, on_step: Step | None = None) -> 
     timings = time_cases(cases, repeats=plan.repeats, warmup=plan.warmup, device=plan.device, on_step=on_step)
     result = ModelResult(name)
     if plan.after_idle_s is not None:
-        result.after_idle_ms = measure_after_idle(fns, plan.after_idle_s)
+        result.after_idle_ms = measure_after_idle(fns, plan.after_idle_s, plan.after_idle_pairs, plan.statistic)
     for (stage, n), timing in timings.items():
         if stage == "batch":
             result.batch_ms[n] = timing
             continue
-        found = result.stages.setdefault(stage, StageResult([], []))
+        found = result.stages.setdefault(stage, StageResult([], [], plan.statistic))
         found.tokens.append(n)
         found.timings.append(timing.per(spec.depth) if stage in ("block", "tome_block") else timing)
     return result
 
 
-def measure_after_idle(fns: StageFns, idle_s: float, pairs: int = 12) -> float:
+def measure_after_idle(fns: StageFns, idle_s: float, pairs: int = 12, statistic: str = "median") -> float:
     """How much longer a whole forward takes after ``idle_s`` of sleep than right after another forward.
 
     Thread CPU time, not wall time, so a neighbour that takes the core while we sleep or compute does not
-    count: what is left is the core's own cold start (caches, TLBs, predictors), median over ``pairs``
-    interleaved pairs, floored at 0.
+    count: what is left is the core's own cold start (caches, TLBs, predictors), over ``pairs`` interleaved
+    pairs, floored at 0: the difference of the medians, or with ``statistic="mean"`` of the means (on a
+    quiet host the cold forwards are bimodal, some at the warm time and some 5-10 ms above it, so the
+    median of a dozen pairs can land on either mode while the mean is what a mean latency pays).
     """
     import time
 
@@ -273,7 +278,8 @@ def measure_after_idle(fns: StageFns, idle_s: float, pairs: int = 12) -> float:
                 start = time.thread_time()
                 model(image)
                 into.append((time.thread_time() - start) * 1e3)
-    return max(0.0, float(np.median(cold) - np.median(warm)))
+    center = np.mean if statistic == "mean" else np.median
+    return max(0.0, float(center(cold) - center(warm)))
 
 
 # -- fits and the profile document --------------------------------------------------------------------
@@ -338,6 +344,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+STATISTIC_METHOD = {
+    "median": "medians of interleaved repetitions, each the faster of two calls",
+    "mean": "means of interleaved single calls (each repetition's first call)",
+}
+
+
 def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
                      host: dict[str, Any]) -> dict[str, Any]:
     """The profile YAML as a mapping (schema: simulator.profiles.ProfileFile)."""
@@ -361,8 +373,9 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
         "device": f"{unit} ({host['cores']} cores), torch {host['torch']}",
         "provenance": {
             "kind": "measured",
-            "method": "mercury-sim profile: medians of interleaved repetitions (spread_ms = IQR), "
+            "method": "mercury-sim profile: " + STATISTIC_METHOD[plan.statistic] + " (spread_ms = IQR), "
                       "least-squares fit a + b*N + c*N^2 on the points",
+            "statistic": plan.statistic,
             "repeats": plan.repeats,
             "warmup": plan.warmup,
             "fit_max_residual_pct": residuals,
@@ -387,8 +400,9 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
     if measured:
         document["after_idle_ms"] = measured
         document["provenance"]["after_idle"] = (
-            f"median thread CPU time of a whole forward after {plan.after_idle_s:g} s of sleep minus right after "
-            "another forward, 12 interleaved pairs (simulator/ml/profiler.py measure_after_idle)")
+            f"{plan.statistic} thread CPU time of a whole forward after {plan.after_idle_s:g} s of sleep minus right "
+            f"after another forward, {plan.after_idle_pairs} interleaved pairs (simulator/ml/profiler.py "
+            "measure_after_idle)")
     return document
 
 

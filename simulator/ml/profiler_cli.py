@@ -30,9 +30,13 @@ def profile(
                                             help="Also measure after_idle_ms: a forward's extra CPU time after "
                                                  "this many seconds idle (CPU only; scenario key "
                                                  "compute_after_idle prices it)"),
+    statistic: str = typer.Option("median", "--statistic",
+                                  help="median (of the faster of two calls; robust on a shared host) or mean "
+                                       "(of single calls; for mean latencies on a dedicated core)"),
 ) -> None:
     """Measure a real ViT on this host (embed, block vs tokens, head, pruning, merging) into a profile."""
     from simulator.ml.profiler import ProfilePlan, parse_batches, parse_models, parse_tokens
+    from simulator.ml.timing import STATISTICS
     from simulator.vit import MODELS
 
     names = parse_models(model)
@@ -43,8 +47,10 @@ def profile(
         raise InputError(None, f"--device {device!r}: expected cpu or cuda[:index]")
     if after_idle is not None and device != "cpu":
         raise InputError(None, "--after-idle: measured on the CPU only (thread CPU time); drop it for --device cuda")
+    if statistic not in STATISTICS:
+        raise InputError(None, f"--statistic {statistic!r}: expected one of {', '.join(STATISTICS)}")
     plan = ProfilePlan(tuple(names), token_list, tuple(parse_batches(batch)), repeats, warmup, threads,
-                       device, after_idle)
+                       device, after_idle, statistic)
     path = Path(out)
     guard_file(path, ours=names_mercury_sim)  # a profile names mercury-sim in its provenance
     document = run_plan(plan, path.stem if name is None else name, quiet)
