@@ -1,16 +1,17 @@
 """Measured ToMe merging blocks (OTAS, Janus) against their price from a profile measured right before.
 
 For each round: a fresh profile of the model on this host, as ``validate --fresh`` measures it (one thread,
-tokens 10,50,100,150,198, simulator/ml/profiler.py), then the real merging blocks of OTAS (constant r) and
-Janus (alpha) run as the testbed runs them (simulator/ml/split.py ``SplitViT``: every block in turn on the
-trajectory's own tokens, explicit attention with the size term, the real merge), each block timed in thread
-CPU time. The schedules alternate in a shuffled order every repetition, so load from other processes hits
-both alike. Each merging block is compared with its price without the profile's ``tome_block`` curve (the
-fused plain block at equal MACs + the ``tome_merge`` kernel, as before) and with it
-(:meth:`simulator.profiles.Profile.merge_ms`). Per block: median over the repetitions of all rounds, and the
-median and range over rounds of the pricing error.
+tokens 10,50,100,150,198, its statistic; not pinned, not at real-time priority), then the real merging blocks
+of OTAS (constant r) and Janus (alpha) run as the testbed runs them (simulator/ml/split.py ``SplitViT``:
+every block in turn on the trajectory's own tokens, explicit attention with the size term, the real merge),
+and control forwards of timm's own fused blocks at a few token counts, each block timed in thread CPU time.
+The forwards alternate in a shuffled order every repetition, so load from other processes hits all alike.
+Each merging block is compared with its price without the profile's ``tome_block`` curve (the fused plain
+block at equal MACs + the ``tome_merge`` kernel, as before) and with it (:meth:`Profile.merge_ms`), and
+that error divided by the control's nearest in tokens (the profile's level for plain blocks in the round).
+Per block: median over the repetitions of all rounds, and the median and range over rounds of the errors.
 
-    PYTHONPATH=. python benchmarks/merging_block_cost.py --rounds 3 --reps 30
+    PYTHONPATH=. python benchmarks/merging_block_cost.py --rounds 6 --reps 30 [--statistic median]
 """
 
 from __future__ import annotations
@@ -26,17 +27,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from simulator.emulation.validate import FRESH_TOKENS  # noqa: E402
+from simulator.emulation.validate import FRESH_STATISTIC, FRESH_TOKENS  # noqa: E402
 from simulator.ml.profiler import ProfilePlan, build_model, host_facts, measure_model, profile_document  # noqa: E402
 from simulator.ml.split import SplitViT, merge_schedule  # noqa: E402
+from simulator.ml.timing import STATISTICS  # noqa: E402
 from simulator.plan import block_stages, stages_ms  # noqa: E402
 from simulator.profiles import Profile, ProfileFile  # noqa: E402
 from simulator.vit import MODELS, ViTSpec, tome_tokens  # noqa: E402
 
 
-def fresh_profiles(name: str, repeats: int) -> tuple[Profile, Profile]:
+def fresh_profiles(name: str, repeats: int, statistic: str) -> tuple[Profile, Profile]:
     """This host's profile of ``name`` now, without and with its ``tome_block`` curve."""
-    plan = ProfilePlan((name,), FRESH_TOKENS, (1,), repeats, 2, 1)
+    plan = ProfilePlan((name,), FRESH_TOKENS, (1,), repeats, 2, 1, statistic=statistic)
     document = profile_document("bench", [measure_model(name, plan)], plan, host_facts(plan))
     with_stage = Profile(ProfileFile.model_validate(document))
     del document["models"][name]["tome_block"]
@@ -91,6 +93,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--profile-repeats", type=int, default=10)
+    parser.add_argument("--statistic", choices=STATISTICS, default=FRESH_STATISTIC,
+                        help="what the profile stores (validate --fresh: mean of single calls)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     spec = MODELS[args.model]
@@ -119,7 +123,8 @@ def measure(runs: dict[str, Run], spec: ViTSpec, args: argparse.Namespace
     errors: dict[tuple[str, int, str], list[float]] = {}  # (run, block or -1 for the sum, label)
     loads = []
     for round_ in range(args.rounds):
-        profiles = dict(zip(LABELS[:2], fresh_profiles(args.model, args.profile_repeats), strict=True))
+        profiles = dict(zip(LABELS[:2], fresh_profiles(args.model, args.profile_repeats, args.statistic),
+                            strict=True))
         for run in runs.values():
             run.ms = [[] for _ in range(spec.depth)]
             for _ in range(3):  # warm-up
@@ -165,7 +170,8 @@ def round_ratios(spec: ViTSpec, run: Run, profiles: dict[str, Profile]) -> dict[
 
 def report(runs: dict[str, Run], measured: dict[tuple[str, int], list[float]],
            errors: dict[tuple[str, int, str], list[float]], loads: list[float], args: argparse.Namespace) -> None:
-    print(f"\n{args.model}, 1 thread, {args.rounds} rounds x {args.reps} interleaved reps, thread CPU time; "
+    print(f"\n{args.model}, 1 thread, {args.rounds} rounds x {args.reps} interleaved reps, thread CPU time, "
+          f"profile statistic {args.statistic}; "
           f"load average {min(loads):.2f}-{max(loads):.2f}; errors: median over rounds (range); "
           "fused level = the price / measured of the fused control nearest in tokens")
     print("| forward | block | tokens in -> out | measured ms median (IQR) | " + " | ".join(LABELS) + " |")

@@ -226,7 +226,7 @@ class Profile:
         Without a ``tome_block`` curve: the bipartite merge kernel alone (``tome_merge`` at n_in). With one,
         the whole merging block is the measured one: the split model runs it unfused (explicit attention
         with ToMe's log-size term, the merge's gathers and scatters), which costs more than the fused plain
-        block of equal MACs plus the bare kernel (OTAS and Janus on DeiT-Ti: 16 and 29 % per block,
+        block of equal MACs plus the bare kernel (OTAS and Janus on DeiT-Ti: 12-30 % per block,
         benchmarks/merging_block_cost.py). ``tome_block`` is timed at n_in merging the profiler's reference
         r (:func:`profiled_merge_count`); another r mainly changes the tokens the MLP sees, so the difference
         is priced as the plain-block curve prices it (equal MACs)::
