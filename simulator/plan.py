@@ -80,6 +80,8 @@ def stage_ms(profile: Profile, spec: ViTSpec, stage: Stage) -> float:
     """Latency of one stage on one profile (batch 1)."""
     if stage.kind == "block":
         return profile.block_ms(spec, stage.n_in, stage.n_out)
+    if stage.kind == "tome_merge":
+        return profile.merge_ms(spec, stage.n_in, stage.n_out)
     return profile.stage_ms(spec, stage.kind, stage.n_in)
 
 
@@ -101,7 +103,8 @@ def cost_graph(graph: Step, price: Callable[[Compute], float]) -> PlanCost:
 
 
 def block_stages(blocks: Sequence[BlockTokens], *, merge_step: bool = False) -> list[Stage]:
-    """Blocks as stages; ``merge_step`` adds ToMe's bipartite matching wherever a block merges tokens."""
+    """Blocks as stages; ``merge_step`` adds ToMe's bipartite matching wherever a block merges tokens
+    (priced with the profile's ``tome_block`` when it has one: :meth:`Profile.merge_ms`)."""
     out: list[Stage] = []
     for n_in, n_out in blocks:
         out.append(Stage("block", n_in, n_out))

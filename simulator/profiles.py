@@ -13,6 +13,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
         mercury_prune: {fit: {...}}     # optional: Mercury's layer-1 scoring and pruning
         attention:     {fit: {...}}     # optional: block 1's attention up to O_f (pruning before block 1)
         tome_merge:    {fit: {...}}     # optional: one ToMe bipartite merge
+        tome_block:    {fit: {...}}     # optional: a whole merging block as the split model runs it
     batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
     power_w: {compute: 6.0, idle: 0.0, radio: 0.0}
     radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/energy.py)
@@ -23,6 +24,8 @@ measured ``points``; outside them (or everywhere, without points) the fit ``a + 
 that reduces tokens inside itself (n_in -> n_out) is priced at the plain-block token count of equal MACs
 (:meth:`ViTSpec.effective_tokens`). A profile without an ``attention`` curve prices that stage as the
 block curve times the attention's share of the block's MACs (:meth:`ViTSpec.attention_macs`).
+A merging block (OTAS, Janus) is a ``block`` plus a ``tome_merge`` stage; with a ``tome_block`` curve the
+merge stage carries everything the merging block costs beyond the fused plain block (:meth:`Profile.merge_ms`).
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from simulator.data import resolve_path, shipped_file, shipped_hint, shipped_names
 from simulator.errors import InputError
 from simulator.validation import check_provenance, load_yaml_mapping, parse_model
-from simulator.vit import ViTSpec
+from simulator.vit import ViTSpec, profiled_merge_count
 
-STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention")
+STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention", "tome_block")
 REQUIRED_STAGES = ("embed", "block", "head")
 
 
@@ -216,6 +219,31 @@ class Profile:
     def block_ms(self, model: ViTSpec, n_in: int, n_out: int) -> float:
         """One block taking n_in tokens and keeping n_out (priced at the equal-MAC plain block)."""
         return self.stage_ms(model, "block", model.effective_tokens(n_in, n_out))
+
+    def merge_ms(self, model: ViTSpec, n_in: int, n_out: int) -> float:
+        """The ``tome_merge`` stage of a block merging n_in -> n_out tokens, priced on top of :meth:`block_ms`.
+
+        Without a ``tome_block`` curve: the bipartite merge kernel alone (``tome_merge`` at n_in). With one,
+        the whole merging block is the measured one: the split model runs it unfused (explicit attention
+        with ToMe's log-size term, the merge's gathers and scatters), which costs more than the fused plain
+        block of equal MACs plus the bare kernel (OTAS and Janus on DeiT-Ti: 12-30 % per block,
+        benchmarks/merging_block_cost.py). ``tome_block`` is timed at n_in merging the profiler's reference
+        r (:func:`profiled_merge_count`); another r mainly changes the tokens the MLP sees, so the difference
+        is priced as the plain-block curve prices it (equal MACs)::
+
+            merging block = tome_block(n_in) + block(n_in -> n_out) - block(n_in -> n_in - r_ref)
+
+        and this stage is that minus ``block(n_in -> n_out)``, the block stage's own price (the sum is
+        floored at 0). One curve in n_in rather than a table over (n_in, r) keeps the profiler's time
+        budget, and price / measured time stayed flat in r (4 to 97 merged at 52-198 tokens, within ±3 %).
+        """
+        if not self.has_stage(model.name, "tome_block"):
+            return self.stage_ms(model, "tome_merge", n_in)
+        reference_out = n_in - profiled_merge_count(n_in, model.prefix_tokens)
+        block = self.block_ms(model, n_in, n_out)
+        merging = (self.stage_ms(model, "tome_block", n_in) + block
+                   - self.block_ms(model, n_in, reference_out))
+        return max(0.0, merging) - block
 
     def after_idle_ms(self, model: ViTSpec) -> float | None:
         """The measured extra time of a compute burst after the device idled (None: not measured)."""

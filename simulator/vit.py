@@ -164,6 +164,12 @@ def constant_r(spec: ViTSpec, r: int) -> list[int]:
     return [int(r)] * spec.depth
 
 
+def profiled_merge_count(n_tokens: int, prefix: int) -> int:
+    """r at which profiles time the merging stages (``tome_merge``, ``tome_block``): a quarter of the
+    mergeable tokens, at least one. Pricing a merging block maps its own r onto this reference."""
+    return max(1, (n_tokens - prefix) // 4)
+
+
 def janus_deltas(spec: ViTSpec, alpha: float) -> list[int]:
     """Janus's declining schedule, Eq. 1: block l (1-based) removes floor(2^(alpha*(L-l))) tokens."""
     if alpha <= 0:

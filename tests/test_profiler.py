@@ -104,8 +104,9 @@ def test_written_profile_loads_and_is_complete(tiny_profile: Path) -> None:
     assert {"cpu", "cores", "threads", "torch", "timm", "date", "command"} <= set(data["host"])
     assert data["host"]["threads"] == 1
     stages = data["models"][TINY]
-    assert set(stages) == {"embed", "block", "head", "mercury_prune", "tome_merge", "attention"}
+    assert set(stages) == {"embed", "block", "head", "mercury_prune", "tome_merge", "attention", "tome_block"}
     assert stages["block"]["points"]["tokens"] == [10, 60, 120, 198]
+    assert stages["tome_block"]["points"]["tokens"] == [10, 60, 120, 198]
     assert stages["mercury_prune"]["points"]["tokens"] == [8, 58, 118, 196]  # patch tokens
     assert len(stages["block"]["points"]["spread_ms"]) == 4
     assert data["batch"]["sizes"] == [1, 2] and data["batch"]["factor"][0] == 1.0
@@ -113,6 +114,11 @@ def test_written_profile_loads_and_is_complete(tiny_profile: Path) -> None:
     ms = stages["block"]["points"]["ms"]
     assert ms[-1] > ms[0] > 0  # more tokens cost more
     assert 0 < stages["attention"]["points"]["ms"][-1] < ms[-1]  # the scoring pass is part of one block
+    merging = stages["tome_block"]["points"]["ms"]
+    assert merging[-1] > merging[0] > 0
+    # a whole block (per block of the stack), not the merge kernel alone
+    assert merging[-1] > 2 * stages["tome_merge"]["points"]["ms"][-1]
+    assert "tome_block = all blocks in turn" in data["provenance"]["stages"]
 
 
 def test_after_idle_measured_when_asked(tiny_profile: Path, tmp_path: Path,
@@ -193,6 +199,12 @@ BAD_PROFILES = {
     "non-monotonic points": ({"embed": {"fit": {"a_ms": 1}}, "head": {"fit": {"a_ms": 1}},
                               "block": {"points": {"tokens": [10, 100, 50], "ms": [1, 2, 3]}}},
                              "token points must increase strictly"),
+    "malformed tome_block": ({"embed": {"fit": {"a_ms": 1}}, "head": {"fit": {"a_ms": 1}},
+                              "block": {"fit": {"a_ms": 1}}, "tome_block": {"fit": {"d_ms": 1}}},
+                             f"models.{TINY}.tome_block.fit.d_ms: unknown key"),
+    "empty tome_block": ({"embed": {"fit": {"a_ms": 1}}, "head": {"fit": {"a_ms": 1}},
+                          "block": {"fit": {"a_ms": 1}}, "tome_block": {}},
+                         f"models.{TINY}.tome_block: a stage needs 'points', 'fit' or both"),
 }
 
 

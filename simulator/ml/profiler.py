@@ -25,7 +25,7 @@ import yaml
 from simulator.atomic import atomic_write_text
 from simulator.errors import InputError
 from simulator.ml.timing import Timing, time_cases
-from simulator.vit import MODELS, ViTSpec
+from simulator.vit import MODELS, ViTSpec, profiled_merge_count
 
 Step = Callable[[], None]
 
@@ -50,9 +50,11 @@ class ProfilePlan:
 
     def calls(self, spec: ViTSpec) -> int:
         """Timed and warm-up calls for one model (sizes the progress bar)."""
-        n = len(self.tokens_for(spec))
+        tokens, prefix = self.tokens_for(spec), spec.prefix_tokens
+        prune = sum(n - prefix >= 4 for n in tokens)
+        merge = sum(n - prefix >= 2 for n in tokens)  # tome_merge and tome_block
         per_case = self.repeats + self.warmup
-        return per_case * (1 + 4 * n + len(self.batches))
+        return per_case * (1 + 3 * len(tokens) + prune + 2 * merge + len(self.batches))
 
 
 # -- argument parsing ---------------------------------------------------------------------------------
@@ -193,15 +195,30 @@ class StageFns:
         return lambda: attention_heads(blk, x)
 
     def tome_merge(self, n: int) -> Step:
-        from simulator.ml.profiler_kernels import tome_merge, tome_merge_count
+        from simulator.ml.profiler_kernels import tome_merge
 
         spec, torch = self.spec, self.torch
         x = self.tokens(n)
         keys = torch.randn(1, spec.num_heads, n, spec.embed_dim // spec.num_heads,
                            generator=self.generator).to(self.device)
         size = torch.ones(1, n, 1, device=self.device)
-        r = tome_merge_count(n, spec.prefix_tokens)
+        r = profiled_merge_count(n, spec.prefix_tokens)
         return lambda: tome_merge(x, keys, size, r, spec.prefix_tokens)
+
+    def tome_block(self, n: int) -> Step:
+        """Every block in turn on n tokens as OTAS/Janus run a merging block (simulator/ml/split.py), each
+        merging ``profiled_merge_count(n)``; the caller divides by depth.
+
+        The split model's own block path: timm's attention done explicitly with ToMe's size term
+        (log(size) on the logits; sizes of 1, as after earlier merges of single tokens), the bipartite
+        merge of the residual stream, the MLP on the merged tokens.
+        """
+        from simulator.ml.split import SplitViT
+
+        spec = self.spec
+        split = SplitViT(self.model, spec.depth, "tome", profiled_merge_count(n, spec.prefix_tokens), spec=spec)
+        x, size = self.tokens(n), self.torch.ones(1, n, 1, device=self.device)
+        return lambda: [split.block(i, x, size) for i in range(spec.depth)]
 
 
 def measure_model(name: str, plan: ProfilePlan, on_step: Step | None = None) -> ModelResult:
@@ -218,6 +235,7 @@ def measure_model(name: str, plan: ProfilePlan, on_step: Step | None = None) -> 
     cases.update({("mercury_prune", n): fns.mercury_prune(n) for n in prune_at})
     cases.update({("tome_merge", n): fns.tome_merge(n) for n in merge_at})
     cases.update({("attention", n): fns.attention(n) for n in tokens})
+    cases.update({("tome_block", n): fns.tome_block(n) for n in merge_at})
     batch_n = tokens[-1]
     cases.update({("batch", b): fns.block(batch_n, b) for b in plan.batches})
     timings = time_cases(cases, repeats=plan.repeats, warmup=plan.warmup, device=plan.device, on_step=on_step)
@@ -230,7 +248,7 @@ def measure_model(name: str, plan: ProfilePlan, on_step: Step | None = None) -> 
             continue
         found = result.stages.setdefault(stage, StageResult([], [], plan.statistic))
         found.tokens.append(n)
-        found.timings.append(timing.per(spec.depth) if stage == "block" else timing)
+        found.timings.append(timing.per(spec.depth) if stage in ("block", "tome_block") else timing)
     return result
 
 
@@ -368,7 +386,9 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
                       "scoring, anchors and top-K over N patch tokens pruning half; tome_merge = "
                       "bipartite matching on head-averaged keys + size-weighted scatter merge of a quarter "
                       "of the tokens; attention = block 1's norm1, qkv and softmax(QK^T)V on N tokens "
-                      "(Mercury's scoring pass when pruning before block 1)",
+                      "(Mercury's scoring pass when pruning before block 1); tome_block = all blocks in turn "
+                      "on N tokens / depth as the split model runs a ToMe block (explicit attention with "
+                      "the log-size term, bipartite merge of (N - prefix) // 4 tokens, MLP on the rest)",
         },
         "host": host,
         "models": models,

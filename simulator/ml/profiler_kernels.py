@@ -94,11 +94,6 @@ def tome_merge(x: torch.Tensor, keys: torch.Tensor, size: torch.Tensor, r: int,
     return torch.cat([keep_x, xb], dim=1) / merged_size, merged_size
 
 
-def tome_merge_count(n_tokens: int, prefix: int) -> int:
-    """r used when profiling: a quarter of the mergeable tokens (cost is dominated by the matching)."""
-    return max(1, (n_tokens - prefix) // 4)
-
-
 def attention_heads(block: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Block ``block``'s attention on ``x`` (B, N, d) up to the concatenated heads, before the projection.
 

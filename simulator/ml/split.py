@@ -131,6 +131,10 @@ class SplitViT(nn.Module):
                 x, size = self._block(i, block, x, size)
         return Payload(x, size, source)
 
+    def block(self, i: int, x: Tensor, size: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """Block i (0-based) on ``x`` with ToMe sizes ``size``, exactly as the forward runs it."""
+        return self._block(i, self.model.blocks[i], x, size)
+
     def _block(self, i: int, block: nn.Module, x: Tensor, size: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """Block i; timm's own forward (fused attention) when nothing needs the attention's internals.
 
