@@ -34,9 +34,15 @@ def _ours() -> list[str]:
     return [n for n in netns.listnetns() if n.startswith(f"msim-{os.getpid()}-")]
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:  # gone meanwhile
+        return ""
+
+
 def _workers_alive(pids: list[int]) -> list[int]:
-    return [p for p in pids if Path(f"/proc/{p}").exists()
-            and "simulator.emulation.workers" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
+    return [p for p in pids if "simulator.emulation.workers" in _cmdline(p)]
 
 
 def small_scenario(tmp_path: Path, n_requests: int = 6, **network: object) -> Path:
@@ -76,10 +82,9 @@ def test_one_testbed_per_host_and_a_killed_holder_frees_the_lock(tmp_path: Path)
     from simulator.errors import InputError
 
     lock = tmp_path / "testbed.lock"
-    with exclusive_testbed(lock):
-        with pytest.raises(InputError, match=rf"another mercury-sim emulation is running on this host \(pid "
-                                             rf"{os.getpid()}, lock {lock}\)"), exclusive_testbed(lock):
-            pass
+    held_here = rf"another mercury-sim emulation is running on this host \(pid {os.getpid()}, lock {lock}\)"
+    with exclusive_testbed(lock), pytest.raises(InputError, match=held_here), exclusive_testbed(lock):
+        pass
     with exclusive_testbed(lock):  # released on exit
         pass
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from simulator.emulation.exclusive import "
@@ -349,7 +354,8 @@ def test_validation_on_the_constant_link_within_a_noisy_host_bound(validation: P
     # --fresh prices means: the profile of single calls and the after-idle cost as a difference of means
     provenance = yaml.safe_load((validation / "host-profile.yaml").read_text())["provenance"]
     assert provenance["statistic"] == "mean" and "means of interleaved single calls" in provenance["method"]
-    assert provenance["after_idle"].startswith("mean thread CPU time") and "24 interleaved pairs" in provenance["after_idle"]
+    assert provenance["after_idle"].startswith("mean thread CPU time")
+    assert "24 interleaved pairs" in provenance["after_idle"]
 
 
 @needs_root
@@ -392,8 +398,8 @@ def test_sigterm_mid_run_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
     deadline, workers = time.monotonic() + 120, []
     while time.monotonic() < deadline and not workers:  # until its workers are up
         time.sleep(0.5)
-        workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-                   and _workers_alive([int(p.name)]) and prefix in Path(f"/proc/{p.name}/cmdline").read_bytes().decode()]
+        workers = [pid for pid in _workers_alive([int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()])
+                   if prefix in _cmdline(pid)]
     assert workers and any(n.startswith(prefix) for n in netns.listnetns())
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=60)
