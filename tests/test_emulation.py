@@ -102,6 +102,31 @@ def test_one_testbed_per_host_and_a_killed_holder_frees_the_lock(tmp_path: Path)
         pass
 
 
+def test_sigterm_interrupts_the_emulating_process_and_kills_its_forked_helpers() -> None:
+    """SIGTERM in the emulating process is Ctrl-C (the cleanup runs); a child forked inside the block (as
+    pyroute2 forks one per namespace socket and ends it with SIGTERM) must die of it, not raise in it."""
+    import signal
+    import time
+
+    from simulator.emulation.testbed import terminate_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), terminate_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    assert signal.getsignal(signal.SIGTERM) is before
+    with terminate_as_interrupt():
+        child = os.fork()
+        if child == 0:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            finally:
+                os._exit(3)  # reached only if the signal raised instead of killing
+        _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+
+
 def test_packet_framing_scales_uploads_to_goodput(tmp_path: Path) -> None:
     from simulator.runner import run
 

@@ -186,14 +186,21 @@ def check_emulatable(scenario: Scenario) -> list[str]:
 def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP (``kill``, a closed terminal) end the emulation as Ctrl-C does: through the cleanup
     of the namespaces, qdiscs and workers, rather than leaving them for the next run. Main thread only
-    (where Python delivers signals); elsewhere the block runs unchanged."""
+    (where Python delivers signals); elsewhere the block runs unchanged. A process forked from this one
+    meanwhile (pyroute2 forks a helper to open a socket in a namespace, and ends it with SIGTERM) dies of
+    the signal as it would have without the handler."""
     import signal
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    owner = os.getpid()
 
     def interrupt(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:  # a forked child: the default action
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
