@@ -36,7 +36,7 @@ GOLDEN = {
     "pruned-on-device": "b9d37743a6f75123827925dfe058cfd918091db3ca283bad077c57b2c77d530e",
     "validate-5g-blockage": "daa15b6c137f415fbccf5cbf8f1f1f32b23fd5b2e2079fc373c44fdfbb9db010",
     "validate-constant": "9af532f2acc40db00ed52bb120e6080c8767ae071e0404a97d6b600347db6594",
-    "validate-lte": "26214d661391dd9dd966f860b3ba9ad4dc674229ea4a034ef409a27092297a95",
+    "validate-lte": "7b9080f829fef5beb28bb31f711ef2e068aca4131e38106827c9752df7aaac03",
 }
 CLAIMS_GOLDEN = "a47298c9d0b9773ab16f112ff8b9dfe6d422f0c74a710641e3193c38bfc9023c"
 
