@@ -130,7 +130,7 @@ def test_sigterm_interrupts_the_emulating_process_and_kills_its_forked_helpers()
 def test_packet_framing_scales_uploads_to_goodput(tmp_path: Path) -> None:
     from simulator.runner import run
 
-    fluid = run(small_scenario(tmp_path, 2))[0]
+    fluid = run(small_scenario(tmp_path, 2, packet_overhead_bytes=0))[0]  # validate-constant sets 66
     framed = run(small_scenario(tmp_path, 2, packet_overhead_bytes=66, mss_bytes=1448))[0]
     for frame, wire_bytes_per_payload_byte in ((fluid, 1.0), (framed, 1514 / 1448)):
         cloud = frame[frame.schedule == "cloud-only"].iloc[0]
