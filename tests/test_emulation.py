@@ -13,6 +13,7 @@ import os
 import pwd
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -83,8 +84,11 @@ def test_one_testbed_per_host_and_a_killed_holder_frees_the_lock(tmp_path: Path)
 
     lock = tmp_path / "testbed.lock"
     held_here = rf"another mercury-sim emulation is running on this host \(pid {os.getpid()}, lock {lock}\)"
-    with exclusive_testbed(lock), pytest.raises(InputError, match=held_here), exclusive_testbed(lock):
+    told: list[str] = []
+    with exclusive_testbed(lock), pytest.raises(InputError, match=held_here + " and did not end within 1.2 s"), \
+            exclusive_testbed(lock, wait_s=1.2, on_wait=told.append):
         pass
+    assert len(told) == 1 and f"pid {os.getpid()}" in told[0]  # told once while it waited
     with exclusive_testbed(lock):  # released on exit
         pass
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from simulator.emulation.exclusive import "
@@ -93,13 +97,14 @@ def test_one_testbed_per_host_and_a_killed_holder_frees_the_lock(tmp_path: Path)
                               cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(InputError, match=f"pid {holder.pid},"), exclusive_testbed(lock):
+        with pytest.raises(InputError, match=f"pid {holder.pid},"), exclusive_testbed(lock, wait_s=0):
             pass
+        threading.Timer(1.0, holder.kill).start()  # a waiting run gets the lock once the holder is gone
+        with exclusive_testbed(lock, wait_s=30):
+            assert holder.wait(10) is not None
     finally:
         holder.kill()
         holder.wait(10)
-    with exclusive_testbed(lock):  # the kernel released the killed holder's lock
-        pass
 
 
 def test_sigterm_interrupts_the_emulating_process_and_kills_its_forked_helpers() -> None:

@@ -240,7 +240,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     frames = []
     with ExitStack() as stack:
         stack.enter_context(terminate_as_interrupt())
-        stack.enter_context(exclusive_testbed())
+        stack.enter_context(exclusive_testbed(on_wait=lambda message: print(message, file=sys.stderr, flush=True)))
         net = stack.enter_context(testbed_network(n_links))
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="msim-logs-")))
         shapers = []
