@@ -43,6 +43,7 @@ def main() -> None:
                         help="also write each round's emulated records here (<scenario>-<round>.parquet)")
     args = parser.parse_args()
 
+    from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.testbed import emulate_scenario, facts_text
     from simulator.emulation.validate import comparison_table, measure_host_profile, with_profile
     from simulator.profiles import load_profile
@@ -55,10 +56,11 @@ def main() -> None:
         for round_index in range(args.rounds):
             for path in args.scenarios:
                 scenario = load_scenario(path)
-                host = measure_host_profile(scenario.model, Path(tmp) / "host.yaml")
+                with exclusive_testbed(on_wait=tell_stderr):  # no other run between profile and emulation
+                    host = measure_host_profile(scenario.model, Path(tmp) / "host.yaml")
+                    emulated = emulate_scenario(scenario)
                 priced = with_profile(scenario, host)
                 after_idle = load_profile(host).after_idle_ms(MODELS[scenario.model])
-                emulated = emulate_scenario(scenario)
                 if args.keep is not None:
                     args.keep.mkdir(parents=True, exist_ok=True)
                     emulated.run.records.to_parquet(args.keep / f"{scenario.name}-{round_index + 1}.parquet")

@@ -83,28 +83,31 @@ def test_one_testbed_per_host_and_a_killed_holder_frees_the_lock(tmp_path: Path)
     from simulator.errors import InputError
 
     lock = tmp_path / "testbed.lock"
-    held_here = rf"another mercury-sim emulation is running on this host \(pid {os.getpid()}, lock {lock}\)"
-    told: list[str] = []
-    with exclusive_testbed(lock), pytest.raises(InputError, match=held_here + " and did not end within 1.2 s"), \
-            exclusive_testbed(lock, wait_s=1.2, on_wait=told.append):
-        pass
-    assert len(told) == 1 and f"pid {os.getpid()}" in told[0]  # told once while it waited
-    with exclusive_testbed(lock):  # released on exit
-        pass
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from simulator.emulation.exclusive import "
                                f"exclusive_testbed as x\nwith x(__import__('pathlib').Path({str(lock)!r})):\n"
                                "    print('held', flush=True); time.sleep(60)"],
                               cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(InputError, match=f"pid {holder.pid},"), exclusive_testbed(lock, wait_s=0):
+        held = rf"another mercury-sim emulation is running on this host \(pid {holder.pid}, lock {lock}\)"
+        told: list[str] = []
+        with pytest.raises(InputError, match=held + " and did not end within 1.2 s"), \
+                exclusive_testbed(lock, wait_s=1.2, on_wait=told.append):
             pass
+        assert len(told) == 1 and f"pid {holder.pid}" in told[0]  # told once while it waited
         threading.Timer(1.0, holder.kill).start()  # a waiting run gets the lock once the holder is gone
         with exclusive_testbed(lock, wait_s=30):
             assert holder.wait(10) is not None
     finally:
         holder.kill()
         holder.wait(10)
+    probe = ("import sys; from pathlib import Path; from simulator.emulation.exclusive import exclusive_testbed as x\n"
+             f"try:\n    with x(Path({str(lock)!r}), wait_s=0): sys.exit(0)\nexcept Exception: sys.exit(3)")
+    with exclusive_testbed(lock):
+        with exclusive_testbed(lock):  # re-entrant in one process (validate: the profile, then the emulation)
+            pass
+        assert subprocess.run([sys.executable, "-c", probe], cwd=REPO).returncode == 3  # the outer still holds it
+    assert subprocess.run([sys.executable, "-c", probe], cwd=REPO).returncode == 0  # released on exit
 
 
 def test_sigterm_interrupts_the_emulating_process_and_kills_its_forked_helpers() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -22,11 +23,16 @@ from simulator.errors import InputError
 LOCK_NAME = "mercury-sim-emulation.lock"
 
 
+def tell_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def lock_path() -> Path:
     run_lock = Path("/run/lock")
     return (run_lock if run_lock.is_dir() and os.access(run_lock, os.W_OK) else Path(tempfile.gettempdir())) / LOCK_NAME
 
 
+_depth = 0  # this process's nesting of the block: the outermost one holds the lock (validate: profile + emulation)
 WAIT_S = 1800.0  # a second emulation waits this long for the first (two validation runs and more) at most
 POLL_S = 0.5
 
@@ -35,7 +41,17 @@ POLL_S = 0.5
 def exclusive_testbed(path: Path | None = None, *, wait_s: float = WAIT_S,
                       on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold the host's testbed lock for the block: wait (``wait_s`` at most, telling ``on_wait`` once) while
-    another emulation holds it, then one line (exit 2) naming the run that holds it."""
+    another emulation holds it, then one line (exit 2) naming the run that holds it. Re-entrant within a
+    process: ``validate --fresh`` holds it from the profile (pinned at real-time priority too) to the end
+    of the emulation, so no other run takes the cores in between."""
+    global _depth
+    if _depth:
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+        return
     path = path or lock_path()
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -57,6 +73,10 @@ def exclusive_testbed(path: Path | None = None, *, wait_s: float = WAIT_S,
                 time.sleep(POLL_S)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        _depth = 1
+        try:
+            yield
+        finally:
+            _depth = 0
     finally:
         os.close(fd)  # closing releases the lock

@@ -218,7 +218,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     ``cap_send_buffer=False`` leaves the devices' TCP send buffers to the kernel, so a window can outgrow
     the queue (to show loss at a full queue; shaper.send_buffer_bytes says why the cap is the default).
     """
-    from simulator.emulation.exclusive import exclusive_testbed
+    from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.network import testbed_network
     from simulator.emulation.shaper import QUEUE_BYTES, LinkShaper, send_buffer_bytes
     from simulator.outputs import replayed_window
@@ -240,7 +240,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     frames = []
     with ExitStack() as stack:
         stack.enter_context(terminate_as_interrupt())
-        stack.enter_context(exclusive_testbed(on_wait=lambda message: print(message, file=sys.stderr, flush=True)))
+        stack.enter_context(exclusive_testbed(on_wait=tell_stderr))
         net = stack.enter_context(testbed_network(n_links))
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="msim-logs-")))
         shapers = []

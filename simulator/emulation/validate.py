@@ -61,6 +61,7 @@ def measure_host_profile(model: str, path: Path, repeats: int = 10) -> Path:
     times the neighbours too: a DeiT-Ti forward priced at 2x its CPU time at load average 5)."""
     import os
 
+    from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.shaper import realtime
     from simulator.emulation.testbed import assign_cores
     from simulator.emulation.workers import WORKER_PRIORITY
@@ -69,17 +70,18 @@ def measure_host_profile(model: str, path: Path, repeats: int = 10) -> Path:
 
     affinity, policy, priority = os.sched_getaffinity(0), os.sched_getscheduler(0), os.sched_getparam(0)
     set_threads(1)
-    os.sched_setaffinity(0, {assign_cores(1)[1][0]})
-    try:
-        at_realtime = realtime(WORKER_PRIORITY)
-        plan = ProfilePlan((model,), FRESH_TOKENS, (1,), repeats, 2, 1, after_idle_s=AFTER_IDLE_S,
-                           statistic=FRESH_STATISTIC, after_idle_pairs=AFTER_IDLE_PAIRS)
-        document = run_plan(plan, "host-fresh", quiet=True)
-        document["host"]["realtime_priority"] = at_realtime
-        write_profile(path, document)
-    finally:
-        os.sched_setscheduler(0, policy, priority)
-        os.sched_setaffinity(0, affinity)
+    with exclusive_testbed(on_wait=tell_stderr):  # the testbed's cores at its priority: one user at a time
+        os.sched_setaffinity(0, {assign_cores(1)[1][0]})
+        try:
+            at_realtime = realtime(WORKER_PRIORITY)
+            plan = ProfilePlan((model,), FRESH_TOKENS, (1,), repeats, 2, 1, after_idle_s=AFTER_IDLE_S,
+                               statistic=FRESH_STATISTIC, after_idle_pairs=AFTER_IDLE_PAIRS)
+            document = run_plan(plan, "host-fresh", quiet=True)
+            document["host"]["realtime_priority"] = at_realtime
+            write_profile(path, document)
+        finally:
+            os.sched_setscheduler(0, policy, priority)
+            os.sched_setaffinity(0, affinity)
     return path
 
 
@@ -126,6 +128,7 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
     """Emulate, simulate (on a fresh host profile when asked), compare; write everything into ``out_dir``."""
     import simulator
     from simulator.atomic import atomic_directory
+    from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.testbed import emulate_scenario
     from simulator.outputs import write_run
     from simulator.runner import run_scenario
@@ -133,10 +136,11 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
     guard_validation_folder(out_dir, scenario)
     with atomic_directory(out_dir) as staging:
         priced = scenario
-        if fresh:
-            priced = with_profile(scenario, measure_host_profile(scenario.model, staging / "host-profile.yaml"),
-                                  after_idle=True)
-        emulated = emulate_scenario(scenario, progress=progress)
+        with exclusive_testbed(on_wait=tell_stderr):  # no other run between the profile and the emulation
+            if fresh:
+                priced = with_profile(scenario, measure_host_profile(scenario.model, staging / "host-profile.yaml"),
+                                      after_idle=True)
+            emulated = emulate_scenario(scenario, progress=progress)
         simulated = run_scenario(priced)
         labels = list(simulated.records.schedule.cat.categories)
         table = comparison_table(simulated.records, emulated.run.records, labels)
