@@ -233,11 +233,12 @@ def test_one_shot_pruning_never_drops_prefix(rate: float, seed: int, distilled: 
         tokens, _, att = block_forward(model.blocks[0], SplitViT(model, 0).embed(x))
         payload = split.mobile(x)
     assert payload.num_tokens == split.expected_upload_tokens()
-    # cls/dist rows after block 1 are the unpruned model's rows (they are never removed or moved)
+    # cls/dist rows after block 1 are the unpruned model's rows (they are never removed or moved); the two
+    # paths round differently (fused vs explicit attention), ~1e-8 on entries near 0, so atol is 1e-6
     one_block = SplitViT(model, 1, method, split.parameter, spec=spec)
     with torch.no_grad():
         assert torch.allclose(
-            one_block.mobile(x).tokens[:, : spec.prefix_tokens], tokens[:, : spec.prefix_tokens]
+            one_block.mobile(x).tokens[:, : spec.prefix_tokens], tokens[:, : spec.prefix_tokens], atol=1e-6
         )
     assert att.attn.shape[-1] == spec.num_tokens
 
