@@ -181,7 +181,11 @@ def test_shipped_sweep_is_valid() -> None:
     sweep = load_sweep(REPO / "sweeps" / "default-reduction.yaml")
     assert len(sweep.points) == 18
     assert sweep.points[-1].values == {"schedules.mercury.reduction": 0.75,
-                                       "network.trace": "../traces/synthetic/5g-all.csv", "workload.seed": 3}
+                                       "network.trace": "../traces/synthetic/5g-all.csv",
+                                       "energy.radio": "5g-nsa-mmwave-narayanan2021", "workload.seed": 3}
+    radios = {(p.values["network.trace"], p.values["energy.radio"]) for p in sweep.points}
+    assert radios == {("../traces/synthetic/lte-all.csv", "lte-huang2012"),
+                      ("../traces/synthetic/5g-all.csv", "5g-nsa-mmwave-narayanan2021")}
 
 
 def test_paired_axis_runs_the_zipped_points(lab: Path, capsys: pytest.CaptureFixture[str],
