@@ -154,10 +154,11 @@ def print_claims(results: list[ClaimResult]) -> None:
 def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
     """The sweep over seeds: a line per combination of the other axes and schedule, means with the
     half-width of their 95 % t interval."""
-    from simulator.aggregate import seed_axes, summarise
+    from simulator.aggregate import summarise
+    from simulator.sweep_axes import axis_columns, seed_axes
 
     summary = summarise(table, axes)
-    varied = [a for a in axes if a not in seed_axes(axes)]
+    varied = axis_columns(a for a in axes if a not in seed_axes(axes))  # a paired axis: a column per key
     out = Table(title="sweep (mean over seeds ± 95 % t interval half-width)")
     for column in (*varied, "schedule", "seeds", "mean ms", "p95 ms", "top-1 %", "energy J", "chosen"):
         out.add_column(column, justify="left" if column in ("schedule", *varied) else "right")

@@ -8,13 +8,16 @@ File format (YAML, ``format: mercury-sim-sweep/1``)::
     grid:                                      # every combination of these values is one point
       network.mean_mbps: [10, 20, 40]
       schedules.mercury.reduction: [0.25, 0.5, 0.75]
+      network.trace + energy.radio:            # paired: one axis, each row sets both keys
+        - [../traces/synthetic/lte-all.csv, lte-huang2012]
+        - [../traces/synthetic/5g-all.csv, 5g-nsa-mmwave-narayanan2021]
       workload.seed: [1, 2, 3]
 
 Keys are dotted paths into the scenario (:mod:`simulator.overrides`; a schedule is picked by its label or
-kind). Every point is validated before anything runs. Points run in local worker processes or on a Dask
-cluster (:mod:`simulator.executors`) and return only their summary rows, so a sweep's memory does not grow
-with run length; rows come back in point order and every point carries its own seed, so the table is the
-same, bit for bit, on any executor and any number of workers.
+kind; paired axes: :mod:`simulator.sweep_axes`). Every point is validated before anything runs. Points run
+in local worker processes or on a Dask cluster (:mod:`simulator.executors`) and return only their summary
+rows, so a sweep's memory does not grow with run length; rows come back in point order and every point
+carries its own seed, so the table is the same, bit for bit, on any executor and any number of workers.
 
 Resuming: with an output folder, each finished point is saved at once as ``points/<key>.json``, the key being
 the hash of the point's resolved scenario and the contents of its input files. A re-run into the same folder
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from simulator.errors import InputError
 from simulator.output_guard import PLOTLY_BUNDLE
 from simulator.overrides import apply_overrides
+from simulator.sweep_axes import axis_columns, grid_points
 from simulator.validation import load_yaml_mapping, parse_model
 
 if TYPE_CHECKING:
@@ -64,7 +67,8 @@ class SweepFile(BaseModel):
     description: str | None = None
     scenario: str = Field(min_length=1, description="Scenario file, relative to the sweep file")
     set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied to every point")
-    grid: dict[str, list[Any]] = Field(min_length=1, description="Axes: dotted key -> values")
+    grid: dict[str, list[Any]] = Field(min_length=1, description="Axes: dotted key -> values; keys joined by "
+                                                                 "'+' -> rows of one value per key (paired)")
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,13 @@ class Sweep:
 
     @property
     def axes(self) -> list[str]:
+        """The grid's axes as written (a paired axis is one: ``network.trace + energy.radio``)."""
         return list(self.spec.grid)
+
+    @property
+    def columns(self) -> list[str]:
+        """The table's axis columns: one per key."""
+        return axis_columns(self.axes)
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -100,9 +110,7 @@ def load_sweep(path: str | Path) -> Sweep:
 
     path = Path(path)
     spec = parse_model(SweepFile, load_yaml_mapping(path), path)
-    for key, values in spec.grid.items():
-        if not values:
-            raise InputError(path, "an axis needs at least one value", f"grid.{key}")
+    combos = grid_points(spec.grid, path)
     scenario_path = (path.parent / spec.scenario).resolve()
     if not scenario_path.is_file():
         raise InputError(path, f"scenario file not found: {spec.scenario}", "scenario")
@@ -110,8 +118,7 @@ def load_sweep(path: str | Path) -> Sweep:
     apply_overrides(base, spec.set, path, "set")
     points = []
     digests: dict[Path, str] = {}
-    for index, combo in enumerate(itertools.product(*spec.grid.values())):
-        values = dict(zip(spec.grid, combo, strict=True))
+    for index, values in enumerate(combos):
         data = copy.deepcopy(base)
         apply_overrides(data, values, path, "grid")
         data["name"] = f"{spec.name}-{index}"
@@ -353,7 +360,7 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
         if document is None:
             continue
         for row in document["rows"]:
-            rows.append({"point": point.index, **{axis: point.values[axis] for axis in sweep.axes}, **row})
+            rows.append({"point": point.index, **{key: point.values[key] for key in sweep.columns}, **row})
         for record in document["inputs"].values():
             inputs[record["path"]] = record["sha256"]
         for role, record in document["provenance"].items():  # each distinct input once, named by its file
@@ -361,7 +368,7 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
                 path = document["inputs"].get(role, {}).get("path")
                 role = f"{role} ({Path(path).name if path else f'point {point.index}'})"
             provenance.setdefault(role, record)
-    table = _tidy(pd.DataFrame(rows), sweep.axes) if rows else pd.DataFrame()
+    table = _tidy(pd.DataFrame(rows), sweep.columns) if rows else pd.DataFrame()
     failed = [{"point": point.index, "values": point.values, "point_described": point.describe(),
                "error": failures[point.index]} for point in sweep.points if point.index in failures]
     return SweepResult(table, failed, len(todo) - len(failed), len(sweep.points) - len(todo), inputs,

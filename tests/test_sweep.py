@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import write_profile, write_scenario, write_trace
+from conftest import REPO, write_profile, write_scenario, write_trace
 
 from simulator.cli import main
 from simulator.overrides import OverrideError, set_dotted
@@ -40,6 +40,7 @@ def write_sweep(lab: Path, grid: dict, **extra: object) -> Path:
     return path
 
 
+PAIR = "network.trace + energy.radio"
 GRID = {"schedules.mercury.reduction": [0.25, 0.75], "network.mode": ["trace", "mean"],
         "workload.seed": [1, 2]}
 
@@ -143,6 +144,19 @@ BAD = {
     "no grid": ({"grid": {}}, "grid"),
     "date where text belongs": ({"set": {"description": datetime.date(2024, 1, 1)}},
                                 "scenario description: point 0 (workload.seed=1): Input should be a valid string"),
+    "paired row too short": ({"grid": {PAIR: [["trace.csv", "lte-huang2012"], ["trace.csv"]]}},
+                             f"grid.{PAIR}: row 1: expected a list of 2 values, one per key (network.trace, "
+                             "energy.radio); got 1 values"),
+    "paired row not a list": ({"grid": {PAIR: ["trace.csv", "lte-huang2012"]}},
+                              f"grid.{PAIR}: row 0: expected a list of 2 values"),
+    "key alone and paired": ({"grid": {"network.trace": ["trace.csv"], PAIR: [["trace.csv", "lte-huang2012"]]}},
+                             f"grid.{PAIR}: key network.trace is set by two axes: 'network.trace' and '{PAIR}'"),
+    "key in two pairs": ({"grid": {PAIR: [["trace.csv", "lte-huang2012"]],
+                                   "workload.seed + energy.radio": [[1, "lte-huang2012"]]}},
+                         "key energy.radio is set by two axes"),
+    "unknown key in a pair": ({"grid": {"network.trace + energy.colour": [["trace.csv", "red"]]}},
+                              "scenario energy.colour: point 0 (network.trace='trace.csv', energy.colour='red')"),
+    "empty key in a pair": ({"grid": {"network.trace + ": [["trace.csv", 1]]}}, "one of them is empty"),
 }
 
 
@@ -159,13 +173,82 @@ def test_bad_sweep_is_one_line_exit_2(case: str, lab: Path, capsys: pytest.Captu
     assert exc.value.code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
     assert expected in err, err
+    assert err.startswith(f"error: {path}: ")  # names the sweep file
     assert not out.exists()
 
 
 def test_shipped_sweep_is_valid() -> None:
-    from conftest import REPO
-
     sweep = load_sweep(REPO / "sweeps" / "default-reduction.yaml")
     assert len(sweep.points) == 18
     assert sweep.points[-1].values == {"schedules.mercury.reduction": 0.75,
-                                       "network.trace": "../traces/synthetic/5g-all.csv", "workload.seed": 3}
+                                       "network.trace": "../traces/synthetic/5g-all.csv",
+                                       "energy.radio": "5g-nsa-mmwave-narayanan2021", "workload.seed": 3}
+    radios = {(p.values["network.trace"], p.values["energy.radio"]) for p in sweep.points}
+    assert radios == {("../traces/synthetic/lte-all.csv", "lte-huang2012"),
+                      ("../traces/synthetic/5g-all.csv", "5g-nsa-mmwave-narayanan2021")}
+
+
+def test_paired_axis_runs_the_zipped_points(lab: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trace moves with its radio model: 2 rows x 2 seeds = 4 points (a product of the keys would give 8)."""
+    write_trace(lab / "fast.csv", [0, 1, 2], [80, 60, 90])
+    grid = {PAIR: [["trace.csv", "lte-huang2012"], ["fast.csv", "5g-nsa-mmwave-narayanan2021"]],
+            "workload.seed": [1, 2]}
+    path = write_sweep(lab, grid)
+    sweep = load_sweep(path)
+    assert [p.values for p in sweep.points] == [
+        {"network.trace": "trace.csv", "energy.radio": "lte-huang2012", "workload.seed": 1},
+        {"network.trace": "trace.csv", "energy.radio": "lte-huang2012", "workload.seed": 2},
+        {"network.trace": "fast.csv", "energy.radio": "5g-nsa-mmwave-narayanan2021", "workload.seed": 1},
+        {"network.trace": "fast.csv", "energy.radio": "5g-nsa-mmwave-narayanan2021", "workload.seed": 2}]
+    out = lab / "out"
+    monkeypatch.setenv("COLUMNS", "200")  # the console table whole
+    assert main(["sweep", str(path), "-o", str(out), "-j", "1"]) in (0, None)
+    console = capsys.readouterr().out
+    assert "│ fast          │ 5g-nsa-mmwave-narayanan2021 │ mercury     │     2 │" in console
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert list(table.columns[:4]) == ["point", "network.trace", "energy.radio", "workload.seed"]
+    assert table.point.tolist() == [p for p in range(4) for _ in range(3)]
+    base = yaml.safe_load((lab / "scenario.yaml").read_text())
+    for point, (trace, radio, seed) in enumerate([("trace.csv", "lte-huang2012", 1), ("trace.csv", "lte-huang2012", 2),
+                                                   ("fast.csv", "5g-nsa-mmwave-narayanan2021", 1),
+                                                   ("fast.csv", "5g-nsa-mmwave-narayanan2021", 2)]):
+        data = json.loads(json.dumps(base))
+        data["network"]["trace"], data["workload"]["seed"] = trace, seed
+        data["energy"] = {"radio": radio}
+        summary = run_scenario(scenario_from_dict(data, lab / "scenario.yaml")).summary
+        rows = table[table.point == point].set_index("schedule")
+        assert (rows["network.trace"] == trace).all() and (rows["energy.radio"] == radio).all()
+        for schedule, stats in summary.items():
+            for column in ("mean_ms", "p95_ms", "mean_energy_j", "mean_uplink_bytes"):
+                assert rows.loc[schedule, column] == stats[column], (point, schedule, column)
+            assert rows.loc[schedule, "mean_energy_radio_j"] == stats["energy_mean_j"]["radio"]
+    mercury = table[table.schedule == "mercury"].set_index("point").mean_energy_radio_j
+    assert mercury[0] > 0 and mercury[2] > 0 and mercury[0] != mercury[2]
+    document = json.loads((out / "sweep.json").read_text())
+    radio_dir = REPO / "profiles" / "radio"
+    hashed = set(document["inputs_sha256"])
+    assert {str(lab / "fast.csv"), str(radio_dir / "5g-nsa-mmwave-narayanan2021.yaml"),
+            str(radio_dir / "lte-huang2012.yaml")} <= hashed
+    summary = pd.read_csv(out / "sweep-summary.csv")  # over seeds: one row per pair row and schedule
+    assert summary[["network.trace", "energy.radio"]].drop_duplicates().values.tolist() == [
+        ["trace", "lte-huang2012"], ["fast", "5g-nsa-mmwave-narayanan2021"]]
+    assert len(summary) == 2 * 3 and set(summary.n) == {2}
+    page = (out / "sweep.html").read_text()
+    assert f"Against {PAIR}" in page and "fast + 5g-nsa-mmwave-narayanan2021" in page
+
+
+def test_paired_axis_resumes_to_identical_tables(lab: Path) -> None:
+    """Points of a paired axis saved by a smaller grid are reused; the tables match an uninterrupted run's."""
+    write_trace(lab / "fast.csv", [0, 1, 2], [80, 60, 90])
+    rows = [["trace.csv", "lte-huang2012"], ["fast.csv", "5g-nsa-mmwave-narayanan2021"]]
+    first = write_sweep(lab, {PAIR: rows[1:], "workload.seed": [1, 2]})
+    resumed, whole = lab / "resumed", lab / "whole"
+    assert main(["sweep", str(first), "-o", str(resumed), "-j", "1", "-q"]) in (0, None)
+    path = write_sweep(lab, {PAIR: rows, "workload.seed": [1, 2]})
+    assert main(["sweep", str(path), "-o", str(resumed), "-j", "1", "-q"]) in (0, None)
+    assert main(["sweep", str(path), "-o", str(whole), "-j", "1", "-q"]) in (0, None)
+    document = json.loads((resumed / "sweep.json").read_text())
+    assert (document["reused"], document["computed"]) == (2, 2)
+    for name in ("sweep.parquet", "sweep.csv", "sweep-summary.parquet", "sweep-summary.csv"):
+        assert (resumed / name).read_bytes() == (whole / name).read_bytes(), name

@@ -91,7 +91,13 @@ def test_shipped_janus_auto_sweep(tmp_path: Path) -> None:
     assert table[table.schedule == "janus"].parameter_distribution.notna().any()
     summary = pd.read_parquet(out / "sweep-summary.parquet")
     assert sorted(set(summary["network.trace"])) == ["5g-all", "lte-all"]  # names, not paths
-    provenance = json.loads((out / "sweep.json").read_text())["provenance"]
+    radio = summary.set_index("network.trace")["energy.radio"]  # each trace with its own radio model
+    assert set(radio["lte-all"]) == {"lte-huang2012"} and set(radio["5g-all"]) == {"5g-nsa-mmwave-narayanan2021"}
+    document = json.loads((out / "sweep.json").read_text())
+    radio_files = {str(REPO / "profiles" / "radio" / f"{name}.yaml")
+                   for name in ("lte-huang2012", "5g-nsa-mmwave-narayanan2021")}
+    assert radio_files <= set(document["inputs_sha256"])  # both radio models hashed
+    provenance = document["provenance"]
     assert {"trace", "trace (5g-all.csv)", "mobile_profile", "cloud_profile"} <= set(provenance)
     assert provenance["trace"] != provenance["trace (5g-all.csv)"]
 

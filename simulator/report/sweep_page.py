@@ -20,11 +20,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from simulator.aggregate import INTERVAL_NOTE, label_axes, seed_axes
+from simulator.aggregate import INTERVAL_NOTE, label_axes
 from simulator.errors import InputError
 from simulator.intervals import t_interval
 from simulator.report.figures import TEMPLATE, schedule_color
 from simulator.report.html import Section, code_cell, figure_block, page, plotly_loader, provenance, table, td
+from simulator.sweep_axes import axis_columns, seed_axes
 
 PAGE_NAME = "sweep.html"
 REQUIRED = ("sweep.json", "sweep.parquet", "sweep-summary.parquet")
@@ -45,12 +46,18 @@ class StoredSweep:
 
     @property
     def axes(self) -> list[str]:
+        """The grid's axes (a paired axis is one, plotted against its joined labels)."""
         return list(self.document["sweep"]["grid"])
 
     @property
     def varied(self) -> list[str]:
         """The axes other than seeds."""
         return [a for a in self.axes if a not in seed_axes(self.axes)]
+
+    @property
+    def varied_columns(self) -> list[str]:
+        """The summary's columns of the varied axes: one per key."""
+        return axis_columns(self.varied)
 
     @property
     def schedules(self) -> list[str]:
@@ -130,7 +137,7 @@ def axis_figure(sweep: StoredSweep, axis: str) -> go.Figure:
                 "args": [{"y": [series[s][n]["mean"].tolist() for n in sweep.schedules],
                           "error_y": [_error_bars(series[s][n]) for n in sweep.schedules]},
                          {"yaxis.title.text": PLOTTED[s]}]} for s in choices]
-    categorical = {} if _numeric_axis(sweep.table[axis]) else {"xaxis_type": "category"}
+    categorical = {} if _numeric_axis(label_axes(sweep.table, sweep.axes)[axis]) else {"xaxis_type": "category"}
     return _layout(fig, f"Against {axis} (mean over seeds, 95 % t interval)", axis, PLOTTED[first],
                    updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.18, "yanchor": "top"}],
                    **categorical)
@@ -154,7 +161,7 @@ def frontier_figure(sweep: StoredSweep) -> go.Figure:
     for i, schedule in enumerate(sweep.schedules):
         rows = summary[summary.schedule == schedule]
         latency, accuracy = rows["mean_ms"].to_numpy(float), rows["mean_accuracy"].to_numpy(float)
-        labels = [", ".join(f"{a}={row[a]}" for a in sweep.varied) for _, row in rows.iterrows()]
+        labels = [", ".join(f"{a}={row[a]}" for a in sweep.varied_columns) for _, row in rows.iterrows()]
         group = f"schedule-{i}"
         fig.add_trace(go.Scatter(x=latency, y=accuracy, mode="markers", name=schedule, text=labels,
                                  legendgroup=group, marker={"color": schedule_color(i, 0.45), "size": 8}))
@@ -205,10 +212,10 @@ def summary_table(sweep: StoredSweep) -> str:
     shown = [s for s in SHOWN if s[0] in summary.columns]
     rows = []
     for _, row in summary.iterrows():
-        cells = [td(row[a]) for a in sweep.varied] + [td(row["schedule"]), _cell(row["n"], 0, 1.0)]
+        cells = [td(row[a]) for a in sweep.varied_columns] + [td(row["schedule"]), _cell(row["n"], 0, 1.0)]
         cells += [_cell(row[k], d, f, row.get(f"{k}_ci_low"), row.get(f"{k}_ci_high")) for k, _, d, f in shown]
         rows.append(cells)
-    headers = [*sweep.varied, "schedule", "seeds", *(h for _, h, _, _ in shown)]
+    headers = [*sweep.varied_columns, "schedule", "seeds", *(h for _, h, _, _ in shown)]
     return (f"<p>{INTERVAL_NOTE}. Every value: mean over seeds [interval].</p>"
             + table(headers, rows).replace("<table>", '<table id="sweep-summary-table">', 1))
 
