@@ -4,9 +4,10 @@ For each configuration (the unpruned model and the pruned ones of scenarios/prun
 pruned timm model is built (simulator/ml/width_prune.py, random weights) and its forward on one 224x224
 image timed (interleaved rounds, medians). Two predictions from the profile's block curve:
 
-* ``equal-MAC tokens`` (what the simulator uses): each pruned block at the plain-block token count of
-  equal MACs (simulator/pruned_vit.py);
-* ``MAC ratio at N``: each pruned block as the plain block at the real token count times its MAC ratio.
+* ``MAC ratio at N`` (what the simulator uses, simulator/schedules/pruned_on_device.py): each pruned block
+  as the plain block at the real token count times its MAC ratio (a stage's ``mac_scale``);
+* ``equal-MAC tokens`` (the simulator's former rule): each pruned block at the plain-block token count of
+  equal MACs (:meth:`PrunedViT.equal_mac_tokens`).
 
 The ``vs full`` columns divide each by the unpruned model's, which cancels the host's load drift since the
 profile was measured: what is left is the pricing rule's own error.
@@ -17,14 +18,13 @@ profile was measured: what is left is the pricing rule's own error.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from pathlib import Path
 
 import yaml
 
-from simulator.plan import stages_ms
-from simulator.profiles import load_profile
+from simulator.plan import Stage, stages_ms
+from simulator.profiles import Profile, load_profile
 from simulator.pruned_vit import PrunedViT
 from simulator.schedules.pruned_on_device import pruned_stages
 from simulator.vit import get_model
@@ -43,11 +43,11 @@ def configurations(base_name: str) -> dict[str, PrunedViT]:
     return out
 
 
-def mac_ratio_ms(profile, model: PrunedViT) -> float:
+def equal_mac_ms(profile: Profile, model: PrunedViT) -> float:
+    """The former rule: embed, each pruned block at its equal-MAC token count on the block curve, the head."""
     base, n = model.base, model.base.num_tokens
-    full_block = profile.block_ms(base, n, n)
-    blocks = math.fsum(full_block * model.block_mac_ratio(b, n) for b in range(model.depth))
-    return profile.stage_ms(base, "embed", n) + blocks + profile.stage_ms(base, "head", n)
+    blocks = [Stage("block", x, x) for x in (model.equal_mac_tokens(b, n) for b in range(model.depth))]
+    return stages_ms(profile, base, [Stage("embed", n, n), *blocks, Stage("head", n, n)])
 
 
 def main() -> None:
@@ -74,22 +74,22 @@ def main() -> None:
                          repeats=args.rounds, warmup=args.warmup)
     base = models["unpruned"].base
     full_pred = stages_ms(profile, base, pruned_stages(models["unpruned"]))
+    full_former = equal_mac_ms(profile, models["unpruned"])
     full_meas = timings["unpruned"].median_ms
     print(f"{args.model} on {profile.name}, {args.threads} thread(s), {args.rounds} rounds, "
           f"load {load:.2f} -> {os.getloadavg()[0]:.2f}")
-    print("| model | MAC fraction | measured ms (IQR) | equal-MAC tokens ms | error | vs full: measured / "
-          "predicted | MAC ratio at N ms | vs full |")
+    print("| model | MAC fraction | measured ms (IQR) | MAC ratio at N ms (simulator) | error | vs full: "
+          "measured / predicted | equal-MAC tokens ms (former) | vs full |")
     print("|---|---|---|---|---|---|---|---|")
     for name, model in models.items():
         measured = timings[name].median_ms
         predicted = stages_ms(profile, base, pruned_stages(model))
-        ratio = mac_ratio_ms(profile, model)
-        meas_rel, pred_rel, ratio_rel = measured / full_meas, predicted / full_pred, ratio / mac_ratio_ms(
-            profile, models["unpruned"])
+        former = equal_mac_ms(profile, model)
+        meas_rel, pred_rel, former_rel = measured / full_meas, predicted / full_pred, former / full_former
         print(f"| {name} | {model.mac_fraction():.3f} | {measured:.1f} ({timings[name].iqr_ms:.1f}) | "
               f"{predicted:.1f} | {100 * (predicted / measured - 1):+.1f} % | {meas_rel:.3f} / {pred_rel:.3f} "
-              f"({100 * (pred_rel / meas_rel - 1):+.1f} %) | {ratio:.1f} | {ratio_rel:.3f} "
-              f"({100 * (ratio_rel / meas_rel - 1):+.1f} %) |")
+              f"({100 * (pred_rel / meas_rel - 1):+.1f} %) | {former:.1f} | {former_rel:.3f} "
+              f"({100 * (former_rel / meas_rel - 1):+.1f} %) |")
 
 
 if __name__ == "__main__":

@@ -20,11 +20,16 @@ from simulator.vit import BlockTokens, ViTSpec
 
 
 class Stage(NamedTuple):
-    """One unit of work: ``kind`` is embed | block | head | mercury_prune | tome_merge | attention."""
+    """One unit of work: ``kind`` is embed | block | head | mercury_prune | tome_merge | attention.
+
+    ``mac_scale`` prices a narrower stage than the profile measured: its curve at ``n_in`` tokens times the
+    scale (a width-pruned block: its MACs over the unpruned block's on the same tokens). 1.0: as measured.
+    """
 
     kind: str
     n_in: int
     n_out: int
+    mac_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,14 @@ class PlanContext:
 
 
 def stage_ms(profile: Profile, spec: ViTSpec, stage: Stage) -> float:
-    """Latency of one stage on one profile (batch 1)."""
+    """Latency of one stage on one profile (batch 1): its curve at its tokens, times its ``mac_scale``."""
     if stage.kind == "block":
-        return profile.block_ms(spec, stage.n_in, stage.n_out)
-    if stage.kind == "tome_merge":
-        return profile.merge_ms(spec, stage.n_in, stage.n_out)
-    return profile.stage_ms(spec, stage.kind, stage.n_in)
+        curve_ms = profile.block_ms(spec, stage.n_in, stage.n_out)
+    elif stage.kind == "tome_merge":
+        curve_ms = profile.merge_ms(spec, stage.n_in, stage.n_out)
+    else:
+        curve_ms = profile.stage_ms(spec, stage.kind, stage.n_in)
+    return curve_ms * stage.mac_scale  # x * 1.0 == x exactly: unscaled stages price as measured
 
 
 def stages_ms(profile: Profile, spec: ViTSpec, stages: Sequence[Stage]) -> float:

@@ -9,9 +9,12 @@ head_dim`` attention width and ``m`` MLP channels on N tokens (pure arithmetic, 
     = 4*N*d*a + 2*N^2*a + 2*N*d*m        (a = d, m = mlp_ratio*d gives the unpruned 12*N*d^2 + 2*N^2*d)
 
 Pricing on a device profile: the profiles are measured (or fitted) on the unpruned model's plain block
-against tokens, so a pruned block is priced at the plain-block token count of equal MACs, the rule the
-profiles already apply to blocks that merge tokens (:meth:`ViTSpec.effective_tokens`). Its error against a
-real width-pruned timm model is measured by benchmarks/pruned_vit_pricing.py (README, pruned-on-device).
+against tokens, so a pruned block is priced as that block on the same tokens times its MAC ratio
+(:meth:`PrunedViT.block_mac_ratio`, a Plan stage's ``mac_scale``): a narrow GEMM over all tokens runs at
+about the unpruned block's efficiency, a plain block at fewer tokens does not, so the equal-MAC token count
+(:meth:`PrunedViT.equal_mac_tokens`, the rule for blocks that merge tokens) leans slow here. Both rules'
+errors against a real width-pruned timm model are measured by benchmarks/pruned_vit_pricing.py (README,
+pruned-on-device).
 """
 
 from __future__ import annotations

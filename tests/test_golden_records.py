@@ -33,7 +33,7 @@ GOLDEN = {
     "paper-fig8": "a21a9ab12911b991468a4ae0a1ac52b8df206697fa74bb64d3347a982d193c22",
     "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
     "paper-table1": "16f0c9a15d0f6c43cf51b671ef11ffbcfc9b97b9c55b72e383a5ea4adb76b39f",
-    "pruned-on-device": "b9d37743a6f75123827925dfe058cfd918091db3ca283bad077c57b2c77d530e",
+    "pruned-on-device": "4dffcca30e7ef0a0e387449d243aebd747bc79963629ad1415eb0fa5c063052c",
     "validate-5g-blockage": "daa15b6c137f415fbccf5cbf8f1f1f32b23fd5b2e2079fc373c44fdfbb9db010",
     "validate-constant": "9af532f2acc40db00ed52bb120e6080c8767ae071e0404a97d6b600347db6594",
     "validate-lte": "7b9080f829fef5beb28bb31f711ef2e068aca4131e38106827c9752df7aaac03",

@@ -1,18 +1,24 @@
-"""Pruned-on-device (TAP-ViTs): per-block MACs by hand, equal-MAC pricing, the schedule's records, bad entries,
-and a real width-pruned timm model whose counted MACs equal the analytic ones."""
+"""Pruned-on-device (TAP-ViTs): per-block MACs by hand, MAC-ratio pricing by hand on a synthetic profile, the
+schedule's records on both engines, bad entries, and a real width-pruned timm model whose counted MACs equal
+the analytic ones."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, write_scenario
 
 import simulator
 from simulator.errors import InputError
+from simulator.plan import Stage, stage_ms, stages_ms
+from simulator.profiles import load_profile
 from simulator.pruned_vit import PrunedViT
+from simulator.runner import run_scenario
 from simulator.scenario import load_scenario
+from simulator.schedules.pruned_on_device import pruned_stages
 from simulator.vit import get_model
 
 DEIT_B = get_model("deit_base_distilled_patch16_224")
@@ -79,8 +85,9 @@ def test_schedule_runs_the_pruned_model_on_the_device(tmp_path: Path) -> None:
     entry = {"kind": "pruned-on-device", "label": "half", "heads": [6] * 12, "mlp_hidden": [1536] * 12}
     records, summary = simulator.run(_pruned_scenario(tmp_path, entry))
     half = records[records.schedule == "half"]
-    # raspberry-pi-4b: embed 13.4731, head 0.179011, block 0.824882 N + 0.000179011 N^2 at N = 101.0385:
-    # 83.3448 + 1.8275 = 85.1723 per block; 12 blocks 1022.07; total 1035.72 ms
+    # raspberry-pi-4b: embed 13.4731, head 0.179011, block 0.824882 N + 0.000179011 N^2 at N = 198:
+    # 163.3266 + 7.0179 = 170.3445, times the MAC ratio 0.5 = 85.1723 per block; 12 blocks 1022.07;
+    # total 1035.72 ms (the fitted Pi curve is proportional to MACs, so the equal-MAC rule gave the same)
     assert half.mobile_ms.tolist() == pytest.approx([1035.72] * 3, abs=0.02)
     assert (half.uplink_bytes == 0).all() and (half.cloud_ms == 0).all()
     assert half.parameter.iloc[0] == pytest.approx(0.50332, abs=1e-5)
@@ -96,6 +103,78 @@ def test_dropped_blocks_and_a_sourced_top1(tmp_path: Path) -> None:
     # six unpruned blocks at 198: 0.824882*198 + 0.000179011*198^2 = 163.3266 + 7.0179 = 170.3445 each
     assert rows.mobile_ms.iloc[0] == pytest.approx(13.4731 + 6 * 170.3445 + 0.179011, abs=0.01)
     assert rows.split_after.iloc[0] == 6 and summary["pruned-on-device"]["mean_accuracy"] == pytest.approx(80.0)
+
+
+# A synthetic DeiT-B profile whose block curve is NOT proportional to MACs (an intercept, a steep linear
+# term), so pricing at the real token count times the MAC ratio and at the equal-MAC token count differ.
+EMBED_MS, HEAD_MS = 10.0, 0.2
+BLOCK_A, BLOCK_B, BLOCK_C = 5.0, 0.5, 1e-3  # block: 5 + 0.5 N + 0.001 N^2 ms
+
+
+def _synthetic_profile(path: Path) -> Path:
+    stages = {"embed": {"fit": {"a_ms": EMBED_MS}}, "head": {"fit": {"a_ms": HEAD_MS}},
+              "block": {"fit": {"a_ms": BLOCK_A, "b_ms": BLOCK_B, "c_ms": BLOCK_C}}}
+    path.write_text(yaml.safe_dump({"format": "mercury-sim-profile/1", "name": path.stem, "device": "test",
+                                    "provenance": {"kind": "fitted", "method": "constants chosen by the test"},
+                                    "models": {DEIT_B.name: stages}}))
+    return path
+
+
+# Three kept blocks (heads, mlp_hidden): unpruned; half; 3 heads (a = 192) and 512 channels.
+MIXED = PrunedViT.from_lists(DEIT_B, [12, 6, 3], [3072, 1536, 512])
+# MACs per block, 4*N*d*a + 2*N^2*a + 2*N*d*m at N = 198, d = 768 (README, pruned-on-device):
+# unpruned 1,461,639,168; half 730,819,584;
+# a = 192, m = 512: 116,785,152 + 15,054,336 + 155,713,536 = 287,553,024
+MIXED_RATIOS = (1.0, 0.5, 287_553_024 / 1_461_639_168)
+BLOCK_AT_198 = 5.0 + 0.5 * 198 + 1e-3 * 198 ** 2  # 143.204 ms
+MIXED_MS = EMBED_MS + BLOCK_AT_198 * (1.0 + 0.5 + 287_553_024 / 1_461_639_168) + HEAD_MS  # 253.1790 ms
+
+
+def test_pruned_block_priced_at_the_real_tokens_times_its_mac_ratio(tmp_path: Path) -> None:
+    profile = load_profile(_synthetic_profile(tmp_path / "p.yaml"))
+    stages = pruned_stages(MIXED)
+    assert [s.kind for s in stages] == ["embed", "block", "block", "block", "head"]
+    for stage, ratio in zip(stages[1:-1], MIXED_RATIOS, strict=True):
+        assert (stage.n_in, stage.n_out) == (198, 198) and stage.mac_scale == pytest.approx(ratio, rel=1e-15)
+        assert stage_ms(profile, DEIT_B, stage) == pytest.approx(BLOCK_AT_198 * ratio, rel=1e-12)
+    assert stages_ms(profile, DEIT_B, stages) == pytest.approx(MIXED_MS, rel=1e-12)
+    # the former rule, the half block at its equal-MAC 101.0385 tokens: 5 + 50.519 + 10.209 = 65.728 ms,
+    # not 143.204 * 0.5 = 71.602 ms
+    assert stage_ms(profile, DEIT_B, stages[2]) == pytest.approx(71.602, abs=1e-3)
+
+
+def test_an_unscaled_stage_prices_exactly_as_its_curve(tmp_path: Path) -> None:
+    profile = load_profile(_synthetic_profile(tmp_path / "p.yaml"))
+    for n in (1, 101.0385, 198):
+        assert stage_ms(profile, DEIT_B, Stage("block", n, n)) == BLOCK_A + BLOCK_B * n + BLOCK_C * n * n
+        assert stage_ms(profile, DEIT_B, Stage("block", n, n, 1.0)) == profile.block_ms(DEIT_B, n, n)
+    assert stage_ms(profile, DEIT_B, Stage("embed", 198, 198)) == EMBED_MS
+    assert stage_ms(profile, DEIT_B, Stage("embed", 198, 198, 0.25)) == EMBED_MS / 4  # any kind scales
+    assert stage_ms(profile, DEIT_B, Stage("block", 198, 120)) == profile.block_ms(DEIT_B, 198, 120)
+
+
+def test_both_engines_give_the_hand_priced_pruned_model(tmp_path: Path) -> None:
+    _synthetic_profile(tmp_path / "mobile.yaml")
+    entry = {"kind": "pruned-on-device", "label": "mixed", "heads": [12, 6, 3], "mlp_hidden": [3072, 1536, 512]}
+    path = write_scenario(tmp_path / "s.yaml", model=DEIT_B.name, mobile_profile="mobile.yaml",
+                          network={"trace": str(REPO / "traces" / "synthetic" / "lte-all.csv"), "mode": "trace"},
+                          schedules=[entry])
+    runs = {}
+    for engine in ("des", "fast"):
+        scenario = load_scenario(path).model_copy(update={"engine": engine})
+        result = run_scenario(scenario)
+        assert result.engines == {"mixed": engine}
+        runs[engine] = result.records
+    assert runs["des"].mobile_ms.tolist() == pytest.approx([MIXED_MS] * 5, rel=1e-12)
+    pd.testing.assert_frame_equal(runs["des"], runs["fast"], check_exact=True)
+
+
+def test_shipped_scenario_same_on_both_engines() -> None:
+    path = REPO / "scenarios" / "pruned-on-device.yaml"
+    des = run_scenario(load_scenario(path).model_copy(update={"engine": "des"}))
+    fast = run_scenario(load_scenario(path).model_copy(update={"engine": "auto"}))
+    assert set(fast.engines.values()) == {"fast"} and set(des.engines.values()) == {"des"}
+    pd.testing.assert_frame_equal(des.records, fast.records, check_exact=True)
 
 
 @pytest.mark.parametrize(("entry", "message"), [
