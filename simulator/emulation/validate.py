@@ -30,7 +30,7 @@ FRESH_TOKENS = (10, 50, 100, 150, 198)
 AFTER_IDLE_S = 0.5  # the validation scenarios' frame interval (2 fps)
 # The comparison is of mean latencies, and on the dedicated core at real-time priority nothing preempts the
 # measurement: so the profile stores means of single calls, not the robust median of the faster of two
-# (10 % lower on a DeiT-Ti forward), and the after-idle cost is a difference of means over enough pairs
+# (7-8 % below the mean DeiT-Ti forward), and the after-idle cost is a difference of means over enough pairs
 # for its bimodal cold forwards (README "How close to reality").
 FRESH_STATISTIC = "mean"
 AFTER_IDLE_PAIRS = 24

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ class StoredSweep:
     def axes(self) -> list[str]:
         """The grid's axes (a paired axis is one, plotted against its joined labels)."""
         return list(self.document["sweep"]["grid"])
+
+    @cached_property
+    def labelled(self) -> pd.DataFrame:
+        """The table with its axes shown by readable labels (a paired axis: a column of joined labels)."""
+        return label_axes(self.table, self.axes)
 
     @property
     def varied(self) -> list[str]:
@@ -98,7 +104,7 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, **extra: Any) -> go.Figu
 
 def axis_series(sweep: StoredSweep, axis: str, statistic: str) -> dict[str, pd.DataFrame]:
     """Per schedule: axis value -> mean over seeds (of the average over the other axes), CI bounds."""
-    table = label_axes(sweep.table, sweep.axes)
+    table = sweep.labelled
     seeds = seed_axes(sweep.axes)
     out = {}
     for schedule in sweep.schedules:
@@ -137,7 +143,7 @@ def axis_figure(sweep: StoredSweep, axis: str) -> go.Figure:
                 "args": [{"y": [series[s][n]["mean"].tolist() for n in sweep.schedules],
                           "error_y": [_error_bars(series[s][n]) for n in sweep.schedules]},
                          {"yaxis.title.text": PLOTTED[s]}]} for s in choices]
-    categorical = {} if _numeric_axis(label_axes(sweep.table, sweep.axes)[axis]) else {"xaxis_type": "category"}
+    categorical = {} if _numeric_axis(sweep.labelled[axis]) else {"xaxis_type": "category"}
     return _layout(fig, f"Against {axis} (mean over seeds, 95 % t interval)", axis, PLOTTED[first],
                    updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.18, "yanchor": "top"}],
                    **categorical)
@@ -178,7 +184,7 @@ def heatmap_figure(sweep: StoredSweep, statistic: str = "mean_ms") -> go.Figure:
     """The statistic over the first two axes (averaged over seeds and any further axes), one schedule shown
     at a time (menu)."""
     x_axis, y_axis = sweep.varied[:2]
-    table = label_axes(sweep.table, sweep.axes)
+    table = sweep.labelled
     fig = go.Figure()
     for i, schedule in enumerate(sweep.schedules):
         grid = (table[table.schedule == schedule].groupby([y_axis, x_axis], sort=False, dropna=False)[statistic]
