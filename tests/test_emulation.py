@@ -65,7 +65,21 @@ def test_tbf_parameters_by_hand() -> None:
 
     assert tbf_parameters(20.0) == {"rate": 2_500_000, "burst": 3028, "limit": QUEUE_BYTES}
     assert tbf_parameters(100.0, 5000) == {"rate": 12_500_000, "burst": 12_500, "limit": 5000}
-    assert tbf_parameters(0.0)["rate"] == 125  # a zero-capacity sample stalls the link (1 kbit/s)
+    assert tbf_parameters(0.0)["rate"] == 500  # a zero-capacity sample stalls the link (4 kbit/s)
+
+
+def test_every_bucket_passes_a_full_frame_so_nothing_is_dropped_or_stuck() -> None:
+    """The kernel's largest packet, by hand: bucket time in whole microseconds, 15.625 ticks of 64 ns each,
+    capped at 2^32 ns, times the rate. At the old stall rate of 125 B/s the cap left 536 bytes, so tbf dropped
+    every frame sent during an outage."""
+    from simulator.emulation.shaper import FRAME_BYTES, largest_packet_bytes, tbf_parameters
+
+    assert largest_packet_bytes(125, 3028) == 536  # 24.2 s of bucket capped at 4.295 s
+    assert largest_packet_bytes(500, 3028) == 2147
+    assert largest_packet_bytes(1_434_500, 3028) == 3026  # 2110 us -> 32968 ticks -> 2109952 ns
+    for mbps in (0.0, 0.001, 0.0073, 0.5, 6.0, 11.476, 24.2, 32.068, 100.0, 2000.0):
+        params = tbf_parameters(mbps)
+        assert largest_packet_bytes(params["rate"], params["burst"]) >= FRAME_BYTES, mbps
 
 
 def test_send_buffer_keeps_the_devices_behind_one_queue_below_half_of_it() -> None:
@@ -309,7 +323,7 @@ def test_5mb_over_a_constant_shaped_rate_takes_size_over_rate() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with testbed_network(1) as net:
         link = net.links[0]
-        shaper = LinkShaper(link.mobile_ns, link.mobile_if)
+        shaper = LinkShaper(link.mobile_ns, link.mobile_if, link.cloud_ip)
         try:
             shaper.set_rate(mbps)
             receiver = subprocess.Popen([sys.executable, "-c", _RECEIVER, net.cloud_ns, str(size)],
@@ -334,6 +348,81 @@ def _realtime_allowed() -> bool:
     """Whether this system grants a process SCHED_FIFO (asked in a child, which exits at once)."""
     code = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"
     return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+_CHUNK_TIMES = """
+import json, socket, sys, time
+from simulator.emulation.network import enter_namespace
+enter_namespace(sys.argv[1])
+server = socket.create_server(("0.0.0.0", 47001)); server.settimeout(20)
+print("ready", flush=True)
+conn, _ = server.accept(); conn.settimeout(20)
+got, times = 0, []
+while got < int(sys.argv[2]):
+    chunk = conn.recv(1 << 16)
+    if not chunk:
+        break
+    got += len(chunk)
+    times.append(time.monotonic())
+print(json.dumps([got, times]), flush=True)
+"""
+
+
+def _gso_max_segs(namespace: str, ifname: str) -> int:
+    from pyroute2 import NetNS
+
+    with NetNS(namespace) as ns:
+        return int(ns.get_links(ns.link_lookup(ifname=ifname)[0])[0].get_attr("IFLA_GSO_MAX_SEGS"))
+
+
+@needs_root
+def test_a_stalled_link_resumes_when_its_rate_comes_back_not_at_tcps_next_retransmission() -> None:
+    """tbf keeps the watchdog it armed at the stall rate across a rate change, so without the shaper's kick
+    the stream resumed only at TCP's backed-off retransmission (measured 94-235 ms after the rate came back
+    for 0.5-1.0 s stalls; for this 0.7 s stall the timer fires 0.7 s after the stall ended). With it, the
+    first bytes arrive within a millisecond; the bound leaves room for a loaded host."""
+    import time
+
+    from simulator.emulation.network import testbed_network
+    from simulator.emulation.shaper import LinkShaper
+
+    size, mbps, stall_s = 3_000_000, 20.0, 0.7
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with testbed_network(1) as net:
+        link = net.links[0]
+        shaper = LinkShaper(link.mobile_ns, link.mobile_if, link.cloud_ip)
+        try:
+            shaper.set_rate(mbps)
+            receiver = subprocess.Popen([sys.executable, "-c", _CHUNK_TIMES, net.cloud_ns, str(size)],
+                                        stdout=subprocess.PIPE, text=True, env=env)
+            try:
+                assert receiver.stdout is not None and receiver.stdout.readline().strip() == "ready"
+                sender = subprocess.Popen([sys.executable, "-c", _SENDER, link.mobile_ns, link.cloud_ip, str(size)],
+                                          stdout=subprocess.PIPE, text=True, env=env)
+                assert sender.stdout is not None
+                start = float(sender.stdout.readline())
+                time.sleep(max(0.0, start + 0.4 - time.monotonic()))
+                shaper.set_rate(0.0)
+                time.sleep(stall_s)
+                shaper.set_rate(mbps)
+                back = time.monotonic()
+                got, times = json.loads(receiver.stdout.readline())
+                sender.wait(timeout=30)
+                drops = shaper.drops()
+                gso_max_segs = _gso_max_segs(link.mobile_ns, link.mobile_if)
+            finally:
+                receiver.kill()
+                receiver.wait()
+        finally:
+            shaper.close()
+    assert got == size
+    resumed_ms = (min(t for t in times if t > back) - back) * 1e3
+    assert resumed_ms < 100.0, f"first bytes {resumed_ms:.0f} ms after the rate came back"
+    assert drops == 0  # the stall rate's bucket holds a full frame (2 and 5 drops at the old 125 B/s)
+    assert gso_max_segs == 1  # one frame per packet: none larger than a bucket gets stuck
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert max(gaps) > 0.5 * stall_s  # the stall did hold the link
+    assert _ours() == []
 
 
 @pytest.fixture(scope="module")

@@ -245,7 +245,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="msim-logs-")))
         shapers = []
         for link in net.links:
-            shaper = LinkShaper(link.mobile_ns, link.mobile_if, queue_bytes or QUEUE_BYTES)
+            shaper = LinkShaper(link.mobile_ns, link.mobile_if, link.cloud_ip, queue_bytes or QUEUE_BYTES)
             stack.callback(shaper.close)
             shapers.append(shaper)
         cloud, mobiles = stack.enter_context(_workers(scenario, net, log_dir, send_buffer))
