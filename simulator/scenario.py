@@ -41,9 +41,10 @@ class Network(_Strict):
                              "capacity * mss / (mss + this). 0 = fluid model (simulator/framing.py)")
     mss_bytes: int = Field(1448, gt=0, description="Upload payload bytes per packet (with packet_overhead_bytes)")
     rto_min_ms: float | None = Field(
-        None, gt=0, description="TCP's minimum retransmission timeout (Linux: 200): an upload stalled by a "
-                                "zero-capacity stretch resumes at its backed-off timer, RTO = this + rtt_ms "
-                                "doubling; null = fluid model (simulator/traces/retransmission.py)")
+        None, gt=0, description="TCP's minimum retransmission timeout (Linux: 200), for a link that loses what it "
+                                "holds in an outage: an upload stalled by a zero-capacity stretch resumes at its "
+                                "backed-off timer, RTO = this + rtt_ms doubling; null = fluid model, a link that "
+                                "keeps its packets (simulator/traces/retransmission.py)")
 
     @model_validator(mode="after")
     def _offsets(self) -> Network:

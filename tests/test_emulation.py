@@ -425,13 +425,17 @@ def test_a_stalled_link_resumes_when_its_rate_comes_back_not_at_tcps_next_retran
     assert _ours() == []
 
 
+VALIDATION_REQUESTS = 10  # per schedule: the CI validation's sample (5 s of arrivals at 2 fps)
+COMPUTES = {"mobile-only": 1, "cloud-only": 1, "otas": 2, "janus": 2, "mercury": 2}  # on a request's path
+
+
 @pytest.fixture(scope="module")
 def validation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from simulator.cli import main
 
     tmp = tmp_path_factory.mktemp("validate")
     out = tmp / "out"
-    main(["validate", str(small_scenario(tmp)), "-o", str(out), "-q", "--fresh"])
+    main(["validate", str(small_scenario(tmp, VALIDATION_REQUESTS)), "-o", str(out), "-q", "--fresh"])
     return out
 
 
@@ -441,7 +445,7 @@ def test_short_emulation_gives_simulator_records_for_all_five_schedules(validati
     simulated = pd.read_parquet(validation / "simulated/records.parquet")
     assert list(emulated.columns) == [*COLUMNS, "source"] and set(emulated.source) == {"emulated"}
     assert list(emulated.schedule.cat.categories) == ["mobile-only", "cloud-only", "otas", "janus", "mercury"]
-    assert (emulated.status == "ok").all() and len(emulated) == 5 * 6
+    assert (emulated.status == "ok").all() and len(emulated) == 5 * VALIDATION_REQUESTS
     # the testbed uploads exactly the bytes the simulator prices (tokens, ToMe sizes; none for mobile-only)
     assert emulated.groupby("schedule", observed=True).uplink_bytes.first().to_dict() == \
         simulated.groupby("schedule", observed=True).uplink_bytes.first().to_dict()
@@ -453,20 +457,26 @@ def test_short_emulation_gives_simulator_records_for_all_five_schedules(validati
 
 @needs_root
 def test_validation_on_the_constant_link_within_a_noisy_host_bound(validation: Path) -> None:
-    """Bound for a loaded 2-core host. The workers and the fresh profile run at real-time priority, so the
-    neighbours no longer stretch compute 2-2.5x (README); with the after-idle cost priced, the benchmark's
-    errors on this link are within 10 % at load average 5. Six requests per schedule and the first-call
-    transients of a short run get a wider bound: the total mean within 30 %, the uplink of cloud-only within
-    10 %; and the computes waited off the CPU for less than a quarter of their CPU time. Where the system
-    refuses real-time priority (a container without it) the neighbours can stretch compute 2-2.5x again, so
-    there the old bound holds: a factor 3 either way."""
+    """Bound for a noisy 2-core host. The workers and the fresh profile run at real-time priority, so the
+    neighbours no longer stretch compute 2-2.5x (README); the benchmark's errors on this link are within
+    10 %. A short run gets a wider bound: the simulated mean total within 30 % of the measured one plus 5 ms
+    per compute on the request's path, since each compute after an idle frame interval pays a cold-cache
+    cost that is bimodal on this host (modes 5-10 ms apart, README "Compute after idle"): ten requests
+    average it only roughly, and on Janus's 20 ms total that alone moved the error from -15 to +38 % between
+    runs. Cloud-only's uplink within 10 %; the computes waited off the CPU for less than a quarter of their
+    CPU time. Where the system refuses real-time priority (a container without it) the neighbours can
+    stretch compute 2-2.5x again, so there the old bound holds: a factor 3 either way."""
     table = pd.read_csv(validation / "comparison.csv").set_index(["schedule", "metric"])
     facts = json.loads((validation / "emulated/emulation.json").read_text())
     assert facts["workers_realtime"] is _realtime_allowed()
-    for schedule in ("mobile-only", "cloud-only", "otas", "janus", "mercury"):
-        error = table.loc[(schedule, "total_ms"), "error_mean"]
-        bound = (-0.30, 0.30) if facts["workers_realtime"] else (1 / 3 - 1, 3 - 1)
-        assert bound[0] <= error <= bound[1], f"{schedule}: error of the simulated mean {100 * error:+.1f} %"
+    for schedule, computes in COMPUTES.items():
+        row = table.loc[(schedule, "total_ms")]
+        simulated, measured = row["simulated_mean"], row["measured_mean"]
+        if facts["workers_realtime"]:
+            assert abs(simulated - measured) <= 0.30 * measured + 5.0 * computes, \
+                f"{schedule}: simulated {simulated:.1f} ms, measured {measured:.1f} ms"
+        else:
+            assert measured / 3 <= simulated <= 3 * measured, f"{schedule}: {simulated:.1f} vs {measured:.1f} ms"
     assert abs(table.loc[("cloud-only", "uplink_ms"), "error_mean"]) <= 0.10
     for schedule, seen in facts["per_schedule"].items():
         for side in ("mobile", "cloud"):

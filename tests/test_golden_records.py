@@ -34,7 +34,7 @@ GOLDEN = {
     "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
     "paper-table1": "16f0c9a15d0f6c43cf51b671ef11ffbcfc9b97b9c55b72e383a5ea4adb76b39f",
     "pruned-on-device": "4dffcca30e7ef0a0e387449d243aebd747bc79963629ad1415eb0fa5c063052c",
-    "validate-5g-blockage": "daa15b6c137f415fbccf5cbf8f1f1f32b23fd5b2e2079fc373c44fdfbb9db010",
+    "validate-5g-blockage": "1d0d7c04d5740f70f08337ae76ca9a01b2b27d491a19cd1a5588929274d42d22",
     "validate-constant": "9af532f2acc40db00ed52bb120e6080c8767ae071e0404a97d6b600347db6594",
     "validate-lte": "7b9080f829fef5beb28bb31f711ef2e068aca4131e38106827c9752df7aaac03",
 }

@@ -1,11 +1,16 @@
 """TCP's retransmission timer after an outage (opt-in ``network.rto_min_ms``): a trace whose transfers wait for it.
 
-The fluid model resumes an upload the instant capacity returns after a zero-capacity stretch. TCP does not:
-the segments in flight when the link stalls get no acknowledgement, the sender's retransmission timer fires
-after one RTO and doubles at each fire that goes unanswered (Linux: RTO = smoothed RTT + at least
-``tcp_rto_min``, 200 ms; RFC 6298 back-off), so it resumes only at the first retransmission sent after the
-capacity returned. Measured on the testbed (5G trace with outages): the uploads that finished late waited
-200 ms times 1, 2 or 4 beyond the fluid model; README, "How close to reality".
+The fluid model resumes an upload the instant capacity returns after a zero-capacity stretch. That is what
+TCP does when the link keeps what it holds through the outage (a cellular uplink's deep buffers; the
+project's testbed, whose 4 MB queue keeps every packet): the queued segments leave when capacity returns and
+their acknowledgements undo the spurious timeouts (measured: the validation scenarios' uploads match the
+fluid model around every outage; README, "How close to reality"). It is not what TCP does when the link
+*loses* what it holds (a radio link failure that flushes the buffers, a shallow queue): no acknowledgement
+comes back, the sender's retransmission timer fires after one RTO and doubles at each fire that goes
+unanswered (Linux: RTO = smoothed RTT + at least ``tcp_rto_min``, 200 ms; RFC 6298 back-off), so the
+upload resumes only at the first retransmission sent after the capacity returned. This key models that
+second kind of link. (Earlier validations fitted it to the testbed; the wait they measured came from the
+testbed's own qdisc, which resumed only at TCP's next retransmission: ``simulator/emulation/shaper.py``.)
 
 The model: an upload with bits left as its link enters a zero-capacity stretch at time ``a`` (or one that
 starts inside one, then ``a`` is its start) retransmits at ``a + RTO``, ``a + 3 RTO``, ``a + 7 RTO``, ... with
