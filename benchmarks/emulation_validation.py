@@ -4,18 +4,21 @@
     sudo HF_HUB_OFFLINE=1 PYTHONPATH=. python benchmarks/emulation_validation.py [--rounds 3] \
         [scenarios/validate-constant.yaml scenarios/validate-lte.yaml scenarios/validate-5g-blockage.yaml]
 
-The validation scenarios set the opt-in framing and timer keys themselves (so ``validate`` prices them);
-each variant here sets exactly its own. Each round visits every scenario in turn (so background load
+The validation scenarios set the opt-in framing key themselves (so ``validate`` prices it); each variant
+here sets exactly its own. Each round visits every scenario in turn (so background load
 spreads over all of them): a fresh profile of this host (as ``mercury-sim validate --fresh``: real-time
 priority, means of single calls, with the after-idle cost), the emulation, then the simulation four times
 on that profile: the fluid uplink ("fluid"), the opt-in packet
 framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``; "framed"), framing plus the opt-in
-``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices on the constant link) and those
-plus TCP's retransmission timer after outages (``network.rto_min_ms: 200``; "framed+idle+rto", what it
-prices on the two traces).
+``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices) and those plus TCP's
+retransmission timer after outages (``network.rto_min_ms: 200``; "framed+idle+rto", the model of a link
+that loses what it holds in an outage, shown for contrast on the two traces); and "framed+idle" once more
+with the host's drift removed ("drift removed", as ``validate`` also reports it: each schedule on the
+profile scaled to the whole forward its workers timed right before it).
 Prints per scenario and schedule the median and range over rounds of the mean-latency error
 (simulated - measured) / measured of the total, the uplink and the mobile and cloud compute, with the
-testbed's facts of every round (load average, off-CPU time of the computes, TCP counters).
+testbed's facts of every round (load average, off-CPU time of the computes, TCP counters) and the host's
+drift: each worker's timing of the whole forward right before each schedule against the profile's price.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import os
 import statistics
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -45,7 +49,13 @@ def main() -> None:
 
     from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.testbed import emulate_scenario, facts_text
-    from simulator.emulation.validate import comparison_table, measure_host_profile, with_profile
+    from simulator.emulation.validate import (
+        comparison_table,
+        drift_removed_records,
+        host_speed_table,
+        measure_host_profile,
+        with_profile,
+    )
     from simulator.profiles import load_profile
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario, scenario_from_dict
@@ -64,6 +74,7 @@ def main() -> None:
                 if args.keep is not None:
                     args.keep.mkdir(parents=True, exist_ok=True)
                     emulated.run.records.to_parquet(args.keep / f"{scenario.name}-{round_index + 1}.parquet")
+                speed = host_speed_table(priced, emulated.facts)
                 variants = {}
                 for variant, idle, rto in (("fluid", None, None), ("framed", False, None),
                                            ("framed+idle", True, None), ("framed+idle+rto", True, RTO_MIN_MS)):
@@ -78,9 +89,16 @@ def main() -> None:
                             continue  # refused on the mean link, which has no outages: framed+idle is final
                         data["network"]["rto_min_ms"] = rto
                     variants[variant] = run_scenario(scenario_from_dict(data, scenario.path))
+                labels = list(variants["fluid"].records.schedule.cat.categories)
+                framed_idle = variants["framed+idle"].scenario  # what validate prices; next, its drift removed
+                drift_free = drift_removed_records(framed_idle, labels, speed, Path(tmp))
+                variants["drift removed"] = SimpleNamespace(records=drift_free)
                 print(f"round {round_index + 1} {scenario.name}: profile after_idle_ms {after_idle}; "
                       + "; ".join(facts_text(emulated.facts)), flush=True)
                 print(f"  per schedule: {json.dumps(emulated.facts.get('per_schedule', {}))}", flush=True)
+                print("  host drift, the whole forward right before each schedule / the profile's price - 1: "
+                      + "; ".join(f"{r.schedule} {r.side} {100 * r.drift:+.1f} %" for r in speed.itertuples()),
+                      flush=True)
                 for variant, simulated in variants.items():
                     labels = list(simulated.records.schedule.cat.categories)
                     table = comparison_table(simulated.records, emulated.run.records, labels)

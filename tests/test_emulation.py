@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -158,6 +159,65 @@ def test_packet_framing_scales_uploads_to_goodput(tmp_path: Path) -> None:
         cloud = frame[frame.schedule == "cloud-only"].iloc[0]
         # 500 000 image bytes at 20 Mbit/s: 0.2 s fluid; each 1448 payload bytes cost 1514 on the wire
         assert cloud.uplink_ms == pytest.approx(500_000 * 8 * wire_bytes_per_payload_byte / 20e6 * 1e3, rel=1e-9)
+
+
+def test_host_speed_sets_each_workers_forward_beside_the_profiles_price_by_hand() -> None:
+    from simulator.emulation.validate import host_speed_table
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(REPO / "scenarios/validate-constant.yaml")
+    curves = yaml.safe_load((REPO / "profiles/x86-2c-1t.yaml").read_text())["models"][scenario.model]
+    at_198 = {stage: dict(zip(curves[stage]["points"]["tokens"], curves[stage]["points"]["ms"], strict=True))[198]
+              for stage in ("embed", "block", "head")}
+    priced = at_198["embed"] + 12 * at_198["block"] + at_198["head"]  # DeiT-Ti: 12 blocks on 198 tokens
+    facts = {"per_schedule": {"mobile-only": {"reference_forward_ms": {"mobile": 30.0, "cloud": 33.0}},
+                              "otas": {"reference_forward_ms": None}}}
+    table = host_speed_table(scenario, facts)
+    assert table[["schedule", "side"]].values.tolist() == [["mobile-only", "mobile"], ["mobile-only", "cloud"]]
+    assert table.priced_forward_ms.tolist() == pytest.approx([priced, priced], rel=1e-12)
+    assert table.drift.tolist() == pytest.approx([30.0 / priced - 1, 33.0 / priced - 1], rel=1e-12)
+
+
+def test_drift_removed_scales_each_schedules_computes_by_its_sides_drift(tmp_path: Path) -> None:
+    """Each schedule re-simulated on its own profiles times (1 + drift): its computes scale by exactly that
+    (stage prices are linear in the curves; no after-idle cost here), the uplink and the arrivals do not."""
+    from simulator.emulation.validate import drift_removed_records
+    from simulator.runner import run_scenario
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(small_scenario(tmp_path, 4))
+    plain = run_scenario(scenario).records
+    labels = list(plain.schedule.cat.categories)
+    speed = pd.DataFrame([("mobile-only", "mobile", 0.10), ("cloud-only", "cloud", -0.20), ("mercury", "mobile", 0.5),
+                          ("mercury", "cloud", 0.0)], columns=["schedule", "side", "drift"])
+    removed = drift_removed_records(scenario, labels, speed, tmp_path)
+    assert list(removed.schedule.cat.categories) == labels and len(removed) == len(plain)
+    factor = {("mobile-only", "mobile_ms"): 1.1, ("cloud-only", "cloud_ms"): 0.8, ("mercury", "mobile_ms"): 1.5}
+    for label in labels:
+        before, after = (r[r.schedule == label].reset_index(drop=True) for r in (plain, removed))
+        assert after.arrival_s.tolist() == before.arrival_s.tolist()
+        assert np.allclose(after.uplink_ms, before.uplink_ms, rtol=1e-12, atol=0)
+        for column in ("mobile_ms", "cloud_ms"):
+            expected = before[column] * factor.get((label, column), 1.0)
+            assert np.allclose(after[column], expected, rtol=1e-12, atol=1e-12), (label, column)
+    assert removed[removed.schedule == "mobile-only"].mobile_ms.iloc[0] > 0
+
+
+def test_scaled_profile_scales_curves_and_keeps_the_after_idle_cost(tmp_path: Path) -> None:
+    from simulator.emulation.validate import scaled_profile
+
+    source = REPO / "profiles/x86-2c-1t.yaml"
+    original = yaml.safe_load(source.read_text())
+    original["after_idle_ms"] = {"deit_tiny_distilled_patch16_224": 2.5}
+    (tmp_path / "in.yaml").write_text(yaml.safe_dump(original))
+    scaled = yaml.safe_load(scaled_profile(tmp_path / "in.yaml", 1.25, tmp_path / "out.yaml").read_text())
+    block, before = scaled["models"]["deit_tiny_distilled_patch16_224"]["block"], \
+        original["models"]["deit_tiny_distilled_patch16_224"]["block"]
+    assert block["points"]["ms"] == pytest.approx([1.25 * v for v in before["points"]["ms"]], rel=1e-12)
+    assert block["points"]["tokens"] == before["points"]["tokens"]
+    assert block["fit"]["b_ms"] == pytest.approx(1.25 * before["fit"]["b_ms"], rel=1e-12)
+    assert scaled["after_idle_ms"] == {"deit_tiny_distilled_patch16_224": 2.5}
+    assert "x 1.25" in scaled["provenance"]["scaled"]
 
 
 def test_records_from_timestamps_by_hand() -> None:
@@ -452,6 +512,8 @@ def test_short_emulation_gives_simulator_records_for_all_five_schedules(validati
     assert (emulated[emulated.schedule == "mobile-only"].uplink_ms == 0).all()
     assert (emulated[emulated.schedule != "mobile-only"].uplink_ms > 0).all()
     assert (validation / "emulated/report.html").is_file() and (validation / "validation.html").is_file()
+    speed = pd.read_csv(validation / "host-speed.csv")
+    assert len(speed) == 2 * 5 and speed.measured_forward_ms.between(5.0, 500.0).all()  # both cores, each schedule
     assert _ours() == []
 
 

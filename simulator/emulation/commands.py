@@ -94,5 +94,5 @@ def validate(
     with _testbed_failure():
         validation = run_validation(loaded, out_dir, fresh=fresh, progress=_progress(quiet), command=command_line())
     if not quiet:
-        print_comparison(validation.table, typer.echo)
+        print_comparison(validation.table, typer.echo, validation.speed, validation.drift_removed)
         typer.echo(f"wrote {out_dir}/")

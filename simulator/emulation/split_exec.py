@@ -17,10 +17,12 @@ from simulator.plan import Plan
 METHOD_OF_KIND = {"mobile-only": "none", "cloud-only": "none", "otas": "tome", "janus": "janus",
                   "mercury": "mercury"}
 DTYPE_OF_PRECISION = {"fp32": "float32", "fp16": "float16"}
+REFERENCE_REPEATS = 5  # forwards per reference timing (about 0.15 s of DeiT-Ti on this host)
 
 
 def job_of(config: Any, plan: Plan, depth: int) -> dict[str, Any]:
-    """The JSON-able description of one request's work: ``where`` is mobile | cloud | split."""
+    """The JSON-able description of one request's work: ``where`` is mobile | cloud | split (``reference``, the
+    cloud's timing of the whole forward, is the testbed's own job)."""
     method = METHOD_OF_KIND[config.kind]
     if not plan.offloads:
         return {"where": "mobile", "method": method, "split_after": depth, "parameter": _param(plan)}
@@ -117,6 +119,19 @@ class SplitExecutor:
                 source = torch.frombuffer(bytearray(payload[offset:]), dtype=torch.int32).view(1, -1).long()
             restore = self._restore(job, split)
             return split.cloud(Payload(tokens, size, source), restore).float().numpy().tobytes()
+
+    # -- both sides ----------------------------------------------------------------------------------
+    def reference_ms(self, repeats: int = REFERENCE_REPEATS) -> float:
+        """Mean thread CPU time of the whole unreduced forward (timm's own, fused attention), after one call
+        not counted: this core's speed right now, to set beside the profile's price of the same forward."""
+        import time
+
+        with self.torch.inference_mode():
+            self.model(self.image)
+            start = time.thread_time()
+            for _ in range(repeats):
+                self.model(self.image)
+            return (time.thread_time() - start) / repeats * 1e3
 
     def _restore(self, job: dict[str, Any], split: Any) -> Any:
         mode = job.get("reconstruction", "none")

@@ -259,8 +259,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
                 shaper.set_rate(WARM_UP_MBPS)
             for mobile in mobiles:
                 mobile.send({"warm_up": index})
-            for mobile in mobiles:
-                mobile.expect(STARTUP_S)
+            warm = [mobile.expect(STARTUP_S) for mobile in mobiles]
             t0 = time.monotonic() + START_DELAY_S
             until = t0 + bound
             for d, shaper in enumerate(shapers):
@@ -275,7 +274,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
             drops = sum(s.drops() for s in shapers)
             facts.setdefault("per_schedule", {})[schedule.label] = {
                 "tcp_per_device": [answer.get("tcp", {}) for answer in answers], "qdisc_drops": drops - dropped,
-                **off_cpu_ms(raw)}
+                "reference_forward_ms": warm[0].get("reference_ms"), **off_cpu_ms(raw)}
             dropped = drops
             frames.append(records_frame(raw, t0, setup, schedule.label))
             if progress:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -35,7 +36,8 @@ AFTER_IDLE_S = 0.5  # the validation scenarios' frame interval (2 fps)
 FRESH_STATISTIC = "mean"
 AFTER_IDLE_PAIRS = 24
 VALIDATION_MARKER = "validation.json"
-VALIDATION_FILES = frozenset({VALIDATION_MARKER, "comparison.csv", "validation.html", "host-profile.yaml"})
+VALIDATION_FILES = frozenset({VALIDATION_MARKER, "comparison.csv", "comparison-drift-removed.csv", "host-speed.csv",
+                              "validation.html", "host-profile.yaml"})
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Validation:
     simulated: Any  # RunResult
     emulated: Any   # EmulationResult
     table: pd.DataFrame
+    speed: pd.DataFrame  # host_speed_table
+    drift_removed: pd.DataFrame  # the comparison again, the simulation on drift_removed_records
 
 
 def with_profile(scenario: Scenario, profile_path: Path, *, after_idle: bool = False) -> Scenario:
@@ -113,6 +117,77 @@ def comparison_table(simulated: pd.DataFrame, emulated: pd.DataFrame, schedules:
     return pd.DataFrame(rows)
 
 
+def host_speed_table(scenario: Scenario, facts: dict[str, Any]) -> pd.DataFrame:
+    """Per schedule and side: the whole unreduced forward as each worker timed it right before the schedule
+    (thread CPU time) against the profile's price of it, and the drift (measured / priced - 1).
+
+    The profile is measured minutes before the emulation, and this host's compute speed drifts by up to
+    25 % within a minute (two profile runs a minute apart), which no simulator can know: a compute error of
+    the comparison that matches the drift here is the host's, not the model's.
+    """
+    from simulator.plan import stages_ms
+    from simulator.runner import resolve_inputs
+    from simulator.schedules.base import full_model_stages
+
+    inputs = resolve_inputs(scenario)
+    priced = {side: stages_ms(profile, inputs.spec, full_model_stages(inputs.spec))
+              for side, profile in (("mobile", inputs.mobile), ("cloud", inputs.cloud))}
+    rows = []
+    for schedule, seen in facts.get("per_schedule", {}).items():
+        reference = seen.get("reference_forward_ms") or {}
+        for side in ("mobile", "cloud"):
+            if side in reference:
+                rows.append({"schedule": schedule, "side": side, "measured_forward_ms": reference[side],
+                             "priced_forward_ms": priced[side], "drift": reference[side] / priced[side] - 1})
+    return pd.DataFrame(rows, columns=["schedule", "side", "measured_forward_ms", "priced_forward_ms", "drift"])
+
+
+def scaled_profile(path: Path, factor: float, out: Path) -> Path:
+    """The profile with every stage curve (points, their spread, the fit) times ``factor``, written to ``out``;
+    its after-idle cost, batch scaling and power kept (a cold cache and a batch are relative costs)."""
+    import yaml
+
+    document = yaml.safe_load(path.read_text())
+    for stages in document["models"].values():
+        for curve in stages.values():
+            points, fit = curve.get("points") or {}, curve.get("fit") or {}
+            for key in ("ms", "spread_ms"):
+                if key in points:
+                    points[key] = [value * factor for value in points[key]]
+            for key in ("a_ms", "b_ms", "c_ms"):
+                if key in fit:
+                    fit[key] *= factor
+    document.setdefault("provenance", {})["scaled"] = f"every stage curve x {factor:.6g} (host drift removed)"
+    out.write_text(yaml.safe_dump(document, sort_keys=False))
+    return out
+
+
+def drift_removed_records(priced: Scenario, labels: list[str], speed: pd.DataFrame, work_dir: Path) -> pd.DataFrame:
+    """The simulation again with the host's drift taken out: each schedule alone (arrivals depend on the seed
+    and device only, so they are the same), each side's profile scaled to the whole forward its worker timed
+    right before that schedule (``host_speed_table``; factor 1 where none was timed). What then remains of an
+    error is the model's: the per-stage and per-token shape of the profile, the network, the queues."""
+    from simulator.runner import resolve_inputs, run_scenario
+
+    inputs = resolve_inputs(priced)
+    paths = {"mobile": inputs.mobile.path, "cloud": inputs.cloud.path}
+    drift = {(r.schedule, r.side): r.drift for r in speed.itertuples(index=False)}
+    base = priced.model_dump(mode="json", exclude_none=True)
+    frames = []
+    for index, (schedule, label) in enumerate(zip(base["schedules"], labels, strict=True)):
+        data = {**base, "schedules": [schedule]}
+        for side in ("mobile", "cloud"):
+            if paths[side] is None:
+                raise ValueError(f"the {side} profile has no file to scale")
+            factor = 1.0 + drift.get((label, side), 0.0)
+            data[f"{side}_profile"] = str(scaled_profile(Path(paths[side]), factor, work_dir / f"{index}-{side}.yaml"))
+        records = run_scenario(scenario_from_dict(data, Path(priced.path or "."))).records
+        frames.append(records.assign(schedule=label))
+    records = pd.concat(frames, ignore_index=True)
+    records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
+    return records
+
+
 def guard_validation_folder(out_dir: Path, scenario: Scenario) -> None:
     """Refuse (one line, exit 2) an output folder that is not new, empty or an earlier validation's."""
     from simulator.output_guard import guard_folder
@@ -148,12 +223,19 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
         write_run(emulated.run, staging / "emulated", report=True,
                   extra={"emulation.json": json.dumps(emulated.facts, indent=2) + "\n"})
         table.to_csv(staging / "comparison.csv", index=False, float_format="%.6g")
+        speed = host_speed_table(priced, emulated.facts)
+        speed.to_csv(staging / "host-speed.csv", index=False, float_format="%.6g")
+        with tempfile.TemporaryDirectory(prefix="msim-scaled-") as work:
+            drift_free = comparison_table(drift_removed_records(priced, labels, speed, Path(work)),
+                                          emulated.run.records, labels)
+        drift_free.to_csv(staging / "comparison-drift-removed.csv", index=False, float_format="%.6g")
         marker = {"mercury_sim_version": simulator.__version__, "command": command,
                   "scenario": str(scenario.path), "fresh_profile": fresh}
         (staging / VALIDATION_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         (staging / "validation.html").write_text(validation_page(scenario, table, simulated.records,
-                                                                 emulated.run.records, emulated.facts, fresh))
-    return Validation(simulated, emulated, table)
+                                                                 emulated.run.records, emulated.facts, fresh,
+                                                                 speed, drift_free))
+    return Validation(simulated, emulated, table, speed, drift_free)
 
 
 def _cell(value: float, percent: bool = False) -> str:
@@ -191,8 +273,22 @@ def cdf_figure(name: str, simulated: pd.DataFrame, emulated: pd.DataFrame) -> An
     return fig
 
 
+def speed_html(speed: pd.DataFrame) -> str:
+    if speed.empty:
+        return "<p>No reference forwards were timed.</p>"
+    rows = "".join(f"<tr><td>{escape(str(r.schedule))}</td><td>{escape(str(r.side))}</td>"
+                   f"<td>{r.measured_forward_ms:.1f}</td><td>{r.priced_forward_ms:.1f}</td>"
+                   f"<td>{_cell(r.drift, percent=True)}</td></tr>" for r in speed.itertuples(index=False))
+    return ("<p>The whole unreduced forward as each worker timed it right before the schedule (mean thread CPU "
+            "time of 5) against the profile's price of it. The host's compute speed drifts by minutes; a compute "
+            "error above that matches the drift here is the host's, not the model's.</p><table><thead><tr>"
+            "<th>schedule</th><th>side</th><th>measured (ms)</th><th>priced (ms)</th><th>drift</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def validation_page(scenario: Scenario, table: pd.DataFrame, simulated: pd.DataFrame, emulated: pd.DataFrame,
-                    facts: dict[str, Any], fresh: bool) -> str:
+                    facts: dict[str, Any], fresh: bool, speed: pd.DataFrame | None = None,
+                    drift_free: pd.DataFrame | None = None) -> str:
     from simulator.emulation.testbed import facts_text
     from simulator.report.html import Section, figure_block, page
 
@@ -202,16 +298,31 @@ def validation_page(scenario: Scenario, table: pd.DataFrame, simulated: pd.DataF
              f"{profile}; measured on the emulated testbed. Error = (simulated - measured) / measured, over "
              "completed requests.</p><ul>" + "".join(f"<li>{escape(x)}</li>" for x in facts_text(facts)) + "</ul>")
     sections = [Section("comparison", "Simulated vs measured", intro + table_html(table))]
+    if speed is not None:
+        sections.append(Section("host-speed", "The host's speed at each schedule", speed_html(speed)))
+    if drift_free is not None:
+        note = ("<p>The same comparison with each side's profile scaled, per schedule, to the whole forward its "
+                "worker timed right before it (the drift above taken out; each schedule simulated alone, on the "
+                "same arrivals). What remains is the model's error.</p>")
+        sections.append(Section("drift-removed", "With the host's drift removed", note + table_html(drift_free)))
     for i, name in enumerate(table.schedule.unique()):
         sections.append(Section(f"cdf-{i}", f"{name}: CDF", figure_block(f"cdf-{i}", cdf_figure(name, simulated,
                                                                                                  emulated))))
     return page(f"Validation: {scenario.name}", sections)
 
 
-def print_comparison(table: pd.DataFrame, echo: Any) -> None:
-    """The total-latency rows, for the terminal."""
+def print_comparison(table: pd.DataFrame, echo: Any, speed: pd.DataFrame | None = None,
+                     drift_free: pd.DataFrame | None = None) -> None:
+    """The total-latency rows, for the terminal, each with the host's drift (``host_speed_table``) and the
+    error with it removed."""
+    drift = {} if speed is None else {(r.schedule, r.side): r.drift for r in speed.itertuples(index=False)}
+    without = {} if drift_free is None else \
+        {r.schedule: r.error_mean for r in drift_free[drift_free.metric == "total_ms"].itertuples(index=False)}
     echo(f"{'schedule':14s} {'sim mean':>9s} {'meas mean':>9s} {'err':>7s} {'sim p95':>8s} {'meas p95':>8s} "
-         f"{'err':>7s}")
+         f"{'err':>7s}  host drift (mobile / cloud)  err, drift removed")
     for row in table[table.metric == "total_ms"].itertuples(index=False):
+        host = " / ".join(_cell(drift.get((row.schedule, side), math.nan), percent=True)
+                          for side in ("mobile", "cloud"))
         echo(f"{row.schedule:14s} {row.simulated_mean:9.1f} {row.measured_mean:9.1f} {100 * row.error_mean:+6.1f}% "
-             f"{row.simulated_p95:8.1f} {row.measured_p95:8.1f} {100 * row.error_p95:+6.1f}%")
+             f"{row.simulated_p95:8.1f} {row.measured_p95:8.1f} {100 * row.error_p95:+6.1f}%  {host:>27s}  "
+             f"{_cell(without.get(row.schedule, math.nan), percent=True)}")

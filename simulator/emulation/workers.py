@@ -100,8 +100,12 @@ def run_cloud(args: argparse.Namespace) -> None:
             except queue.Empty:
                 continue
             started, cpu = time.monotonic(), time.thread_time()
-            logits = executor.cloud(header["job"], header, payload)
-            finished, cpu = time.monotonic(), time.thread_time() - cpu
+            if header["job"]["where"] == "reference":  # this core's speed now (MobileDevice.reference_ms)
+                logits, cpu = b"", executor.reference_ms() / 1e3
+            else:
+                logits = executor.cloud(header["job"], header, payload)
+                cpu = time.thread_time() - cpu
+            finished = time.monotonic()
             result = (logits + bytes(max(0, result_bytes - len(logits))))[:result_bytes]
             reply = {"schedule": header["schedule"], "rid": header["rid"], "received": received,
                      "started": started, "finished": finished, "cpu": cpu}
@@ -168,6 +172,14 @@ class MobileDevice:
             header = {"schedule": -1, "rid": -1, "job": job, **(upload.header if upload else {})}
             send_message(self.sock, header, upload.payload if upload else self.image(job["image_bytes"]))
             self._answers.get(timeout=60.0)
+
+    def reference_ms(self) -> dict[str, float]:
+        """Both cores' speed right before a schedule: each side's mean CPU time of the whole forward, which
+        the profile also prices (validate compares them: the host's compute drifts by minutes)."""
+        send_message(self.sock, {"schedule": -1, "rid": -1, "job": {"where": "reference"}}, b"")
+        mobile = self.executor.reference_ms()
+        answer, _ = self._answers.get(timeout=60.0)
+        return {"mobile": mobile, "cloud": answer["cpu"] * 1e3}
 
     def run_schedule(self, index: int, t0: float, until: float) -> list[dict[str, Any]]:
         from simulator.emulation.split_exec import job_of
@@ -299,7 +311,7 @@ def run_mobile(args: argparse.Namespace) -> None:
         command = json.loads(line)
         if "warm_up" in command:
             device.warm_up(command["warm_up"])
-            write_line(sys.stdout.buffer, {"warm": True})
+            write_line(sys.stdout.buffer, {"warm": True, "reference_ms": device.reference_ms()})
             continue
         before = tcp_counters()
         records = device.run_schedule(command["schedule"], command["t0"], command["until"])
