@@ -14,7 +14,10 @@ import pwd
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -374,30 +377,38 @@ print(start, flush=True)
 """
 
 
-@needs_root
-def test_5mb_over_a_constant_shaped_rate_takes_size_over_rate() -> None:
+@contextmanager
+def _shaped_link_with_receiver(script: str, size: int, mbps: float) -> Iterator[tuple[Any, Any, Any, dict]]:
+    """One testbed link shaped to ``mbps`` and a receiver of ``size`` bytes (``script``) in the cloud namespace,
+    ready; the link, its shaper, the receiver process and the environment for a sender."""
     from simulator.emulation.network import testbed_network
     from simulator.emulation.shaper import LinkShaper
 
-    size, mbps = 5_000_000, 20.0
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with testbed_network(1) as net:
         link = net.links[0]
         shaper = LinkShaper(link.mobile_ns, link.mobile_if, link.cloud_ip)
         try:
             shaper.set_rate(mbps)
-            receiver = subprocess.Popen([sys.executable, "-c", _RECEIVER, net.cloud_ns, str(size)],
+            receiver = subprocess.Popen([sys.executable, "-c", script, net.cloud_ns, str(size)],
                                         stdout=subprocess.PIPE, text=True, env=env)
             try:
                 assert receiver.stdout is not None and receiver.stdout.readline().strip() == "ready"
-                sender = subprocess.run([sys.executable, "-c", _SENDER, link.mobile_ns, link.cloud_ip, str(size)],
-                                        capture_output=True, text=True, env=env, timeout=60, check=True)
-                got, end = receiver.stdout.readline().split()
+                yield link, shaper, receiver, env
             finally:
                 receiver.kill()
                 receiver.wait()
         finally:
             shaper.close()
+
+
+@needs_root
+def test_5mb_over_a_constant_shaped_rate_takes_size_over_rate() -> None:
+    size, mbps = 5_000_000, 20.0
+    with _shaped_link_with_receiver(_RECEIVER, size, mbps) as (link, _, receiver, env):
+        sender = subprocess.run([sys.executable, "-c", _SENDER, link.mobile_ns, link.cloud_ip, str(size)],
+                                capture_output=True, text=True, env=env, timeout=60, check=True)
+        got, end = receiver.stdout.readline().split()
     assert int(got) == size
     elapsed, fluid = float(end) - float(sender.stdout.strip()), size * 8 / (mbps * 1e6)
     assert fluid * 0.9 <= elapsed <= fluid * 1.1, f"{elapsed:.3f} s vs size/rate {fluid:.3f} s"
@@ -443,38 +454,21 @@ def test_a_stalled_link_resumes_when_its_rate_comes_back_not_at_tcps_next_retran
     first bytes arrive within a millisecond; the bound leaves room for a loaded host."""
     import time
 
-    from simulator.emulation.network import testbed_network
-    from simulator.emulation.shaper import LinkShaper
-
     size, mbps, stall_s = 3_000_000, 20.0, 0.7
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with testbed_network(1) as net:
-        link = net.links[0]
-        shaper = LinkShaper(link.mobile_ns, link.mobile_if, link.cloud_ip)
-        try:
-            shaper.set_rate(mbps)
-            receiver = subprocess.Popen([sys.executable, "-c", _CHUNK_TIMES, net.cloud_ns, str(size)],
-                                        stdout=subprocess.PIPE, text=True, env=env)
-            try:
-                assert receiver.stdout is not None and receiver.stdout.readline().strip() == "ready"
-                sender = subprocess.Popen([sys.executable, "-c", _SENDER, link.mobile_ns, link.cloud_ip, str(size)],
-                                          stdout=subprocess.PIPE, text=True, env=env)
-                assert sender.stdout is not None
-                start = float(sender.stdout.readline())
-                time.sleep(max(0.0, start + 0.4 - time.monotonic()))
-                shaper.set_rate(0.0)
-                time.sleep(stall_s)
-                shaper.set_rate(mbps)
-                back = time.monotonic()
-                got, times = json.loads(receiver.stdout.readline())
-                sender.wait(timeout=30)
-                drops = shaper.drops()
-                gso_max_segs = _gso_max_segs(link.mobile_ns, link.mobile_if)
-            finally:
-                receiver.kill()
-                receiver.wait()
-        finally:
-            shaper.close()
+    with _shaped_link_with_receiver(_CHUNK_TIMES, size, mbps) as (link, shaper, receiver, env):
+        sender = subprocess.Popen([sys.executable, "-c", _SENDER, link.mobile_ns, link.cloud_ip, str(size)],
+                                  stdout=subprocess.PIPE, text=True, env=env)
+        assert sender.stdout is not None
+        start = float(sender.stdout.readline())
+        time.sleep(max(0.0, start + 0.4 - time.monotonic()))
+        shaper.set_rate(0.0)
+        time.sleep(stall_s)
+        shaper.set_rate(mbps)
+        back = time.monotonic()
+        got, times = json.loads(receiver.stdout.readline())
+        sender.wait(timeout=30)
+        drops = shaper.drops()
+        gso_max_segs = _gso_max_segs(link.mobile_ns, link.mobile_if)
     assert got == size
     resumed_ms = (min(t for t in times if t > back) - back) * 1e3
     assert resumed_ms < 100.0, f"first bytes {resumed_ms:.0f} ms after the rate came back"
