@@ -173,12 +173,19 @@ def test_host_speed_sets_each_workers_forward_beside_the_profiles_price_by_hand(
     at_198 = {stage: dict(zip(curves[stage]["points"]["tokens"], curves[stage]["points"]["ms"], strict=True))[198]
               for stage in ("embed", "block", "head")}
     priced = at_198["embed"] + 12 * at_198["block"] + at_198["head"]  # DeiT-Ti: 12 blocks on 198 tokens
-    facts = {"per_schedule": {"mobile-only": {"reference_forward_ms": {"mobile": 30.0, "cloud": 33.0}},
+    facts = {"per_schedule": {"mobile-only": {"reference_forward_ms": {"mobile": 30.0, "cloud": 33.0},
+                                              "reference_after_ms": {"mobile": 32.0, "cloud": 45.0}},
+                              "cloud-only": {"reference_forward_ms": {"mobile": 20.0, "cloud": 21.0}},
                               "otas": {"reference_forward_ms": None}}}
     table = host_speed_table(scenario, facts)
-    assert table[["schedule", "side"]].values.tolist() == [["mobile-only", "mobile"], ["mobile-only", "cloud"]]
-    assert table.priced_forward_ms.tolist() == pytest.approx([priced, priced], rel=1e-12)
-    assert table.drift.tolist() == pytest.approx([30.0 / priced - 1, 33.0 / priced - 1], rel=1e-12)
+    assert table[["schedule", "side"]].values.tolist() == [["mobile-only", "mobile"], ["mobile-only", "cloud"],
+                                                           ["cloud-only", "mobile"], ["cloud-only", "cloud"]]
+    assert table.priced_forward_ms.tolist() == pytest.approx([priced] * 4, rel=1e-12)
+    # the mean of the snapshots before and after (only before where none was timed after)
+    assert table.drift.tolist() == pytest.approx([31.0 / priced - 1, 39.0 / priced - 1, 20.0 / priced - 1,
+                                                  21.0 / priced - 1], rel=1e-12)
+    # steady: the two within 10 % of their mean (2 of 31 ms yes, 12 of 39 ms no; one snapshot alone yes)
+    assert table.steady.tolist() == [True, False, True, True]
 
 
 def test_drift_removed_scales_each_schedules_computes_by_its_sides_drift(tmp_path: Path) -> None:
@@ -507,7 +514,8 @@ def test_short_emulation_gives_simulator_records_for_all_five_schedules(validati
     assert (emulated[emulated.schedule != "mobile-only"].uplink_ms > 0).all()
     assert (validation / "emulated/report.html").is_file() and (validation / "validation.html").is_file()
     speed = pd.read_csv(validation / "host-speed.csv")
-    assert len(speed) == 2 * 5 and speed.measured_forward_ms.between(5.0, 500.0).all()  # both cores, each schedule
+    assert len(speed) == 2 * 5  # both cores, each schedule, timed before and after it
+    assert speed.before_ms.between(5.0, 500.0).all() and speed.after_ms.between(5.0, 500.0).all()
     assert _ours() == []
 
 

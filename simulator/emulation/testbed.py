@@ -274,7 +274,8 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
             drops = sum(s.drops() for s in shapers)
             facts.setdefault("per_schedule", {})[schedule.label] = {
                 "tcp_per_device": [answer.get("tcp", {}) for answer in answers], "qdisc_drops": drops - dropped,
-                "reference_forward_ms": warm[0].get("reference_ms"), **off_cpu_ms(raw)}
+                "reference_forward_ms": warm[0].get("reference_ms"),
+                "reference_after_ms": answers[0].get("reference_after_ms"), **off_cpu_ms(raw)}
             dropped = drops
             frames.append(records_frame(raw, t0, setup, schedule.label))
             if progress:

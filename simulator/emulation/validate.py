@@ -117,13 +117,18 @@ def comparison_table(simulated: pd.DataFrame, emulated: pd.DataFrame, schedules:
     return pd.DataFrame(rows)
 
 
+STEADY = 0.10  # the before and after snapshots of a schedule within this of their mean: a steady host
+
+
 def host_speed_table(scenario: Scenario, facts: dict[str, Any]) -> pd.DataFrame:
-    """Per schedule and side: the whole unreduced forward as each worker timed it right before the schedule
-    (thread CPU time) against the profile's price of it, and the drift (measured / priced - 1).
+    """Per schedule and side: the whole unreduced forward as each worker timed it right before and right after
+    the schedule (thread CPU time), their mean against the profile's price of it, the drift (measured / priced
+    - 1), and whether the host held steady meanwhile (the two snapshots within ``STEADY`` of their mean).
 
     The profile is measured minutes before the emulation, and this host's compute speed drifts by up to
-    25 % within a minute (two profile runs a minute apart), which no simulator can know: a compute error of
-    the comparison that matches the drift here is the host's, not the model's.
+    25 % within a minute, which no simulator can know: a compute error of the comparison that matches the
+    drift here is the host's, not the model's. A snapshot is 5 forwards; a burst that one of them caught
+    and the schedule did not shows as an unsteady row.
     """
     from simulator.plan import stages_ms
     from simulator.runner import resolve_inputs
@@ -134,12 +139,18 @@ def host_speed_table(scenario: Scenario, facts: dict[str, Any]) -> pd.DataFrame:
               for side, profile in (("mobile", inputs.mobile), ("cloud", inputs.cloud))}
     rows = []
     for schedule, seen in facts.get("per_schedule", {}).items():
-        reference = seen.get("reference_forward_ms") or {}
+        before, after = seen.get("reference_forward_ms") or {}, seen.get("reference_after_ms") or {}
         for side in ("mobile", "cloud"):
-            if side in reference:
-                rows.append({"schedule": schedule, "side": side, "measured_forward_ms": reference[side],
-                             "priced_forward_ms": priced[side], "drift": reference[side] / priced[side] - 1})
-    return pd.DataFrame(rows, columns=["schedule", "side", "measured_forward_ms", "priced_forward_ms", "drift"])
+            if side not in before:
+                continue
+            snapshots = [before[side], *([after[side]] if side in after else [])]
+            measured = sum(snapshots) / len(snapshots)
+            rows.append({"schedule": schedule, "side": side, "before_ms": before[side],
+                         "after_ms": after.get(side, math.nan), "measured_forward_ms": measured,
+                         "priced_forward_ms": priced[side], "drift": measured / priced[side] - 1,
+                         "steady": max(snapshots) - min(snapshots) <= STEADY * measured})
+    return pd.DataFrame(rows, columns=["schedule", "side", "before_ms", "after_ms", "measured_forward_ms",
+                                       "priced_forward_ms", "drift", "steady"])
 
 
 def scaled_profile(path: Path, factor: float, out: Path) -> Path:
@@ -277,12 +288,15 @@ def speed_html(speed: pd.DataFrame) -> str:
     if speed.empty:
         return "<p>No reference forwards were timed.</p>"
     rows = "".join(f"<tr><td>{escape(str(r.schedule))}</td><td>{escape(str(r.side))}</td>"
-                   f"<td>{r.measured_forward_ms:.1f}</td><td>{r.priced_forward_ms:.1f}</td>"
-                   f"<td>{_cell(r.drift, percent=True)}</td></tr>" for r in speed.itertuples(index=False))
-    return ("<p>The whole unreduced forward as each worker timed it right before the schedule (mean thread CPU "
-            "time of 5) against the profile's price of it. The host's compute speed drifts by minutes; a compute "
-            "error above that matches the drift here is the host's, not the model's.</p><table><thead><tr>"
-            "<th>schedule</th><th>side</th><th>measured (ms)</th><th>priced (ms)</th><th>drift</th></tr></thead>"
+                   f"<td>{_cell(r.before_ms)}</td><td>{_cell(r.after_ms)}</td><td>{r.priced_forward_ms:.1f}</td>"
+                   f"<td>{_cell(r.drift, percent=True)}</td><td>{'yes' if r.steady else 'no'}</td></tr>"
+                   for r in speed.itertuples(index=False))
+    return ("<p>The whole unreduced forward as each worker timed it right before and right after the schedule "
+            "(mean thread CPU time of 5 each) against the profile's price of it; the drift is of their mean. The "
+            f"host's compute speed drifts by minutes; a compute error above that matches the drift here is the "
+            f"host's, not the model's, where the host held steady (the two snapshots within {STEADY:.0%} of "
+            "each other).</p><table><thead><tr><th>schedule</th><th>side</th><th>before (ms)</th>"
+            "<th>after (ms)</th><th>priced (ms)</th><th>drift</th><th>steady</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>")
 
 
@@ -303,9 +317,8 @@ def validation_page(scenario: Scenario, table: pd.DataFrame, simulated: pd.DataF
     if drift_free is not None:
         note = ("<p>The same comparison with each side's profile scaled, per schedule, to the whole forward its "
                 "worker timed right before it (the drift above taken out; each schedule simulated alone, on the "
-                "same arrivals). What remains is the model's error, as far as that snapshot of 5 forwards held "
-                "through the schedule (on the development host it came within 9 points of the schedule's own "
-                "forwards in 6 of 9 rounds, and once caught a burst the schedule did not see).</p>")
+                "same arrivals). What remains is the model's error, as far as the host held steady through the "
+                "schedule (the table above says where it did not).</p>")
         sections.append(Section("drift-removed", "With the host's drift removed", note + table_html(drift_free)))
     for i, name in enumerate(table.schedule.unique()):
         sections.append(Section(f"cdf-{i}", f"{name}: CDF", figure_block(f"cdf-{i}", cdf_figure(name, simulated,
@@ -318,6 +331,7 @@ def print_comparison(table: pd.DataFrame, echo: Any, speed: pd.DataFrame | None 
     """The total-latency rows, for the terminal, each with the host's drift (``host_speed_table``) and the
     error with it removed."""
     drift = {} if speed is None else {(r.schedule, r.side): r.drift for r in speed.itertuples(index=False)}
+    unsteady = set() if speed is None else {r.schedule for r in speed.itertuples(index=False) if not r.steady}
     without = {} if drift_free is None else \
         {r.schedule: r.error_mean for r in drift_free[drift_free.metric == "total_ms"].itertuples(index=False)}
     echo(f"{'schedule':14s} {'sim mean':>9s} {'meas mean':>9s} {'err':>7s} {'sim p95':>8s} {'meas p95':>8s} "
@@ -327,4 +341,5 @@ def print_comparison(table: pd.DataFrame, echo: Any, speed: pd.DataFrame | None 
                           for side in ("mobile", "cloud"))
         echo(f"{row.schedule:14s} {row.simulated_mean:9.1f} {row.measured_mean:9.1f} {100 * row.error_mean:+6.1f}% "
              f"{row.simulated_p95:8.1f} {row.measured_p95:8.1f} {100 * row.error_p95:+6.1f}%  {host:>27s}  "
-             f"{_cell(without.get(row.schedule, math.nan), percent=True)}")
+             f"{_cell(without.get(row.schedule, math.nan), percent=True)}"
+             f"{' (host not steady)' if row.schedule in unsteady else ''}")

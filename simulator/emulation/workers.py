@@ -35,6 +35,7 @@ from simulator.emulation.network import PORT, enter_namespace
 from simulator.emulation.protocol import recv_message, send_message, write_line
 
 _POLL_S = 0.2
+REFERENCE_RID = -2  # the reference forward's message (warm-up plans are -1)
 WORKER_PRIORITY = 1  # below the rate thread's (shaper.RATE_PRIORITY)
 
 
@@ -174,12 +175,15 @@ class MobileDevice:
             self._answers.get(timeout=60.0)
 
     def reference_ms(self) -> dict[str, float]:
-        """Both cores' speed right before a schedule: each side's mean CPU time of the whole forward, which
-        the profile also prices (validate compares them: the host's compute drifts by minutes)."""
-        send_message(self.sock, {"schedule": -1, "rid": -1, "job": {"where": "reference"}}, b"")
+        """Both cores' speed now (right before and right after a schedule): each side's mean CPU time of the
+        whole forward, which the profile also prices (validate compares them: the host's compute drifts)."""
+        send_message(self.sock, {"schedule": -1, "rid": REFERENCE_RID, "job": {"where": "reference"}}, b"")
         mobile = self.executor.reference_ms()
-        answer, _ = self._answers.get(timeout=60.0)
-        return {"mobile": mobile, "cloud": answer["cpu"] * 1e3}
+        deadline = time.monotonic() + 60.0
+        while True:  # a late answer of the schedule may come first
+            answer, _ = self._answers.get(timeout=max(0.0, deadline - time.monotonic()))
+            if answer["schedule"] == -1 and answer["rid"] == REFERENCE_RID:
+                return {"mobile": mobile, "cloud": answer["cpu"] * 1e3}
 
     def run_schedule(self, index: int, t0: float, until: float) -> list[dict[str, Any]]:
         from simulator.emulation.split_exec import job_of
@@ -316,7 +320,8 @@ def run_mobile(args: argparse.Namespace) -> None:
         before = tcp_counters()
         records = device.run_schedule(command["schedule"], command["t0"], command["until"])
         after = tcp_counters()
-        write_line(sys.stdout.buffer, {"records": records, "tcp": {k: after[k] - before.get(k, 0) for k in after}})
+        write_line(sys.stdout.buffer, {"records": records, "tcp": {k: after[k] - before.get(k, 0) for k in after},
+                                       "reference_after_ms": device.reference_ms()})
 
 
 def main(argv: list[str] | None = None) -> None:
