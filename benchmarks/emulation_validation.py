@@ -18,7 +18,8 @@ profile scaled to the whole forward its workers timed right before it).
 Prints per scenario and schedule the median and range over rounds of the mean-latency error
 (simulated - measured) / measured of the total, the uplink and the mobile and cloud compute, with the
 testbed's facts of every round (load average, off-CPU time of the computes, TCP counters) and the host's
-drift: each worker's timing of the whole forward right before each schedule against the profile's price.
+drift: each worker's timing of the whole forward right before and after each schedule against the
+profile's price.
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def main() -> None:
                 print(f"round {round_index + 1} {scenario.name}: profile after_idle_ms {after_idle}; "
                       + "; ".join(facts_text(emulated.facts)), flush=True)
                 print(f"  per schedule: {json.dumps(emulated.facts.get('per_schedule', {}))}", flush=True)
-                print("  host drift, the whole forward right before each schedule / the profile's price - 1: "
-                      + "; ".join(f"{r.schedule} {r.side} {100 * r.drift:+.1f} %" for r in speed.itertuples()),
-                      flush=True)
+                print("  host drift, the whole forward before / after each schedule against the profile's price: "
+                      + "; ".join(f"{r.schedule} {r.side} {100 * (r.before_ms / r.priced_forward_ms - 1):+.1f} / "
+                                  f"{100 * (r.after_ms / r.priced_forward_ms - 1):+.1f} %"
+                                  f"{'' if r.steady else ' (not steady)'}" for r in speed.itertuples()), flush=True)
                 for variant, simulated in variants.items():
                     labels = list(simulated.records.schedule.cat.categories)
                     table = comparison_table(simulated.records, emulated.run.records, labels)
