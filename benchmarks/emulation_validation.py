@@ -14,7 +14,7 @@ framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``; "framed"), 
 retransmission timer after outages (``network.rto_min_ms: 200``; "framed+idle+rto", the model of a link
 that loses what it holds in an outage, shown for contrast on the two traces); and "framed+idle" once more
 with the host's drift removed ("drift removed", as ``validate`` also reports it: each schedule on the
-profile scaled to the whole forward its workers timed right before it).
+profile scaled to the mean of the whole forwards its workers timed right before and after it).
 Prints per scenario and schedule the median and range over rounds of the mean-latency error
 (simulated - measured) / measured of the total, the uplink and the mobile and cloud compute, with the
 testbed's facts of every round (load average, off-CPU time of the computes, TCP counters) and the host's
