@@ -7,8 +7,8 @@
 The validation scenarios set the opt-in framing key themselves (so ``validate`` prices it); each variant
 here sets exactly its own. Each round visits every scenario in turn (so background load
 spreads over all of them): a fresh profile of this host (as ``mercury-sim validate --fresh``: real-time
-priority, means of single calls, with the after-idle cost), the emulation, then the simulation four times
-on that profile: the fluid uplink ("fluid"), the opt-in packet
+priority, means of single calls, with the after-idle cost), the emulation, then the simulation on that
+profile as: the fluid uplink ("fluid"), the opt-in packet
 framing (``network.packet_overhead_bytes: 66``, ``mss_bytes: 1448``; "framed"), framing plus the opt-in
 ``compute_after_idle`` ("framed+idle", what ``validate --fresh`` prices) and those plus TCP's
 retransmission timer after outages (``network.rto_min_ms: 200``; "framed+idle+rto", the model of a link

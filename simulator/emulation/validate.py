@@ -117,13 +117,14 @@ def comparison_table(simulated: pd.DataFrame, emulated: pd.DataFrame, schedules:
     return pd.DataFrame(rows)
 
 
-STEADY = 0.10  # the before and after snapshots of a schedule within this of their mean: a steady host
+STEADY = 0.10  # a steady host: a schedule's before and after snapshots differ by at most this of their mean
 
 
 def host_speed_table(scenario: Scenario, facts: dict[str, Any]) -> pd.DataFrame:
     """Per schedule and side: the whole unreduced forward as each worker timed it right before and right after
     the schedule (thread CPU time), their mean against the profile's price of it, the drift (measured / priced
-    - 1), and whether the host held steady meanwhile (the two snapshots within ``STEADY`` of their mean).
+    - 1), and whether the host held steady meanwhile (the two snapshots differ by at most ``STEADY`` of their
+    mean).
 
     The profile is measured minutes before the emulation, and this host's compute speed drifts by up to
     25 % within a minute, which no simulator can know: a compute error of the comparison that matches the
@@ -176,20 +177,19 @@ def scaled_profile(path: Path, factor: float, out: Path) -> Path:
 def drift_removed_records(priced: Scenario, labels: list[str], speed: pd.DataFrame, work_dir: Path) -> pd.DataFrame:
     """The simulation again with the host's drift taken out: each schedule alone (arrivals depend on the seed
     and device only, so they are the same), each side's profile scaled to the whole forward its worker timed
-    right before that schedule (``host_speed_table``; factor 1 where none was timed). What then remains of an
-    error is the model's: the per-stage and per-token shape of the profile, the network, the queues."""
+    around that schedule (``host_speed_table``; factor 1 where none was timed). What then remains of an error
+    is the model's, where the host held steady: the per-stage and per-token shape of the profile, the
+    network, the queues."""
     from simulator.runner import resolve_inputs, run_scenario
 
     inputs = resolve_inputs(priced)
-    paths = {"mobile": inputs.mobile.path, "cloud": inputs.cloud.path}
+    paths = {"mobile": inputs.mobile.path, "cloud": inputs.cloud.path}  # a scenario's profiles are files
     drift = {(r.schedule, r.side): r.drift for r in speed.itertuples(index=False)}
     base = priced.model_dump(mode="json", exclude_none=True)
     frames = []
     for index, (schedule, label) in enumerate(zip(base["schedules"], labels, strict=True)):
         data = {**base, "schedules": [schedule]}
         for side in ("mobile", "cloud"):
-            if paths[side] is None:
-                raise ValueError(f"the {side} profile has no file to scale")
             factor = 1.0 + drift.get((label, side), 0.0)
             data[f"{side}_profile"] = str(scaled_profile(Path(paths[side]), factor, work_dir / f"{index}-{side}.yaml"))
         records = run_scenario(scenario_from_dict(data, Path(priced.path or "."))).records
@@ -315,10 +315,10 @@ def validation_page(scenario: Scenario, table: pd.DataFrame, simulated: pd.DataF
     if speed is not None:
         sections.append(Section("host-speed", "The host's speed at each schedule", speed_html(speed)))
     if drift_free is not None:
-        note = ("<p>The same comparison with each side's profile scaled, per schedule, to the whole forward its "
-                "worker timed right before it (the drift above taken out; each schedule simulated alone, on the "
-                "same arrivals). What remains is the model's error, as far as the host held steady through the "
-                "schedule (the table above says where it did not).</p>")
+        note = ("<p>The same comparison with each side's profile scaled, per schedule, to the mean of the whole "
+                "forwards its worker timed before and after it (the drift above taken out; each schedule "
+                "simulated alone, on the same arrivals). What remains is the model's error, as far as the host "
+                "held steady through the schedule (the table above says where it did not).</p>")
         sections.append(Section("drift-removed", "With the host's drift removed", note + table_html(drift_free)))
     for i, name in enumerate(table.schedule.unique()):
         sections.append(Section(f"cdf-{i}", f"{name}: CDF", figure_block(f"cdf-{i}", cdf_figure(name, simulated,
