@@ -58,9 +58,15 @@ def run_import(capsys, tmp_path: Path, fmt: str, text: str, *options: str, name:
     return code, err, dest
 
 
-def rows_of(path: Path) -> list[tuple[float, float]]:
+def rows_of(path: Path) -> np.ndarray:
+    """The trace's (time_s, mbps) rows as an n x 2 array, which pytest.approx compares element-wise."""
     trace = read_trace_csv(path)
-    return list(zip(trace.times_s.tolist(), trace.mbps.tolist(), strict=True))
+    return np.column_stack([trace.times_s, trace.mbps])
+
+
+def approx_rows(rows: list[tuple[float, float]], **tolerance: float) -> object:
+    """``pytest.approx`` of expected (time_s, mbps) rows: as an array, since approx refuses nested lists."""
+    return pytest.approx(np.array(rows, dtype=float).reshape(-1, 2), **tolerance)
 
 
 def assert_rows(path: Path, expected: list[tuple[float, float]], duration: float) -> None:
@@ -110,7 +116,7 @@ def test_resample_is_time_weighted(capsys, tmp_path: Path) -> None:
     code, err, dest = run_import(capsys, tmp_path, "ucc4g", gnettrack(UCC4G_HEADER, UCC4G_ROWS), "--resample", "2")
     assert code == 0, err
     # bins of 2 s over the 15 s series; the last bin [14, 15) is one second long
-    assert rows_of(dest) == pytest.approx([(0, 1.5), (2, 4.0), (4, 4.0), (6, 3.25), (8, 0.0), (10, 0.0),
+    assert rows_of(dest) == approx_rows([(0, 1.5), (2, 4.0), (4, 4.0), (6, 3.25), (8, 0.0), (10, 0.0),
                                            (12, 0.4), (14, 0.9)])
 
 
@@ -147,14 +153,14 @@ def test_rate_units(capsys, tmp_path: Path, unit: str, mbps: float) -> None:
     code, err, dest = run_import(capsys, tmp_path, "csv", "t;r\n0;2000\n500;2000\n1000;2000\n",
                                  "--time-col", "t", "--rate-col", "r", "--time-unit", "ms", "--rate-unit", unit)
     assert code == 0, err
-    assert rows_of(dest) == pytest.approx([(0, mbps), (0.5, mbps), (1.0, mbps)])
+    assert rows_of(dest) == approx_rows([(0, mbps), (0.5, mbps), (1.0, mbps)])
 
 
 def test_numbered_columns_with_and_without_header(capsys, tmp_path: Path) -> None:
     for text in ("a,time,b,rate\nx,10,y,1\nx,11,y,2\nx,12,y,3\n", "x,10,y,1\nx,11,y,2\nx,12,y,3\n"):
         code, err, dest = run_import(capsys, tmp_path, "csv", text, "--time-col", "2", "--rate-col", "4")
         assert code == 0, err
-        assert rows_of(dest) == pytest.approx([(0, 1), (1, 2), (2, 3)])
+        assert rows_of(dest) == approx_rows([(0, 1), (1, 2), (2, 3)])
 
 
 def test_where_and_custom_missing_marker(capsys, tmp_path: Path) -> None:
@@ -162,13 +168,13 @@ def test_where_and_custom_missing_marker(capsys, tmp_path: Path) -> None:
     code, err, dest = run_import(capsys, tmp_path, "csv", text, "--time-col", "time", "--rate-col", "rate",
                                  "--where", "mode == a", "--missing", "n.a.")
     assert code == 0, err
-    assert rows_of(dest) == pytest.approx([(0, 1), (3, 3), (4, 4)])  # seconds 1, 2 missing: bridged
+    assert rows_of(dest) == approx_rows([(0, 1), (3, 3), (4, 4)])  # seconds 1, 2 missing: bridged
 
 
 def test_pensieve_form_unchanged(capsys, tmp_path: Path) -> None:
     code, err, dest = run_import(capsys, tmp_path, "csv", "3 1.5\n4 2.5\n5 3.5\n")
     assert code == 0, err
-    assert rows_of(dest) == pytest.approx([(0, 1.5), (1, 2.5), (2, 3.5)])
+    assert rows_of(dest) == approx_rows([(0, 1.5), (1, 2.5), (2, 3.5)])
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
@@ -228,7 +234,7 @@ def test_folder_import_with_one_broken_file(capsys, tmp_path: Path) -> None:
                                                       "failures.csv", "notes.txt", "stats.csv"]
     assert (dest / "notes.txt").read_text() == "mine"
     assert "broken.csv" in (dest / "failures.csv").read_text()
-    assert rows_of(dest / "Download__Driving__B_1.csv") == pytest.approx([(s, s + 1.0) for s in range(6)])
+    assert rows_of(dest / "Download__Driving__B_1.csv") == approx_rows([(s, s + 1.0) for s in range(6)])
     import csv
 
     stats = {row["trace"]: row for row in csv.DictReader((dest / "stats.csv").open())}
