@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conftest import write_scenario
+
 from simulator.graph import Step
 from simulator.plan import Plan, PlanContext
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import load_scenario
 from simulator.schedules import register_schedule
-from tests.conftest import write_scenario
 
 
 @dataclass

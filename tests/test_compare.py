@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from _report_runs import run_cli, scenario_file
 
 from simulator.compare import compare, compare_runs, load_compared, paired
-from tests._report_runs import run_cli, scenario_file
 
 STATISTICS = {"mean_ms", "p50_ms", "p95_ms", "deadline_miss_rate", "mean_accuracy", "mean_energy_j"}
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import write_scenario
 
 from simulator.cli import main
 from simulator.denoising import DenoisingSteps
@@ -22,7 +23,6 @@ from simulator.graph import Compute
 from simulator.plan import Stage
 from simulator.runner import run_scenario
 from simulator.scenario import load_scenario
-from tests.conftest import write_scenario
 
 LATENT = 4 * 64 * 64 * 2
 NETWORK = {"trace": "trace.csv", "mode": "trace", "rtt_ms": 20, "downlink_mbps": 8}

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _graph_runs import run_graph as _run
+from conftest import write_scenario
 
 from simulator.cli import main
 from simulator.graph import DEVICE, Chain, Compute, Transfer
 from simulator.schedules.base import full_model_stages
 from simulator.vit import get_model
-from tests._graph_runs import run_graph as _run
-from tests.conftest import write_scenario
 
 SPEC = get_model("deit_base_distilled_patch16_224")
 NEAR_EDGE = {"near-edge": {"profile": "cloud.yaml", "link": {"mbps": 8, "rtt_ms": 4, "downlink_mbps": 4}}}

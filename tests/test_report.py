@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from _report_runs import CLAIMS, run_cli, scenario_file
 from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from simulator.outputs import replayed_window
@@ -17,7 +18,6 @@ from simulator.report.figures import TRACE_POINTS, latency_cdf_figure, latency_t
 from simulator.report.html import figure_json, plotly_bundle_name, script_safe_json
 from simulator.report.series import CDF_POINTS, TIME_BINS, cdf_points, latency_band
 from simulator.traces import Trace
-from tests._report_runs import CLAIMS, run_cli, scenario_file
 
 ORDER = ["run", "summary", "breakdown", "latency-time", "latency-cdf", "accuracy-latency", "energy",
          "provenance"]

@@ -11,9 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from tests._browser import chromium_page
-from tests._report_runs import CLAIMS, HOSTILE, run_cli, scenario_file
+from _browser import chromium_page
+from _report_runs import CLAIMS, HOSTILE, run_cli, scenario_file
 
 MARKS = ".scatterlayer path.js-line, .barlayer path, .scatterlayer .point"
 pytestmark = pytest.mark.browser

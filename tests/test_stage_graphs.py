@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _graph_runs import run_graph as _run
 
 from simulator.errors import InputError
 from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Transfer, chain_of
 from simulator.plan import PlanContext, Stage
 from simulator.schedules.base import full_model_stages
 from simulator.vit import get_model
-from tests._graph_runs import run_graph as _run
 
 SPEC = get_model("deit_base_distilled_patch16_224")
 N = SPEC.num_tokens
@@ -117,8 +117,9 @@ def test_a_shared_server_cell_splits_its_rate_between_devices(lab: Path) -> None
 
 
 def test_run_writes_stages_parquet_only_for_shaped_graphs(lab: Path) -> None:
+    from conftest import write_scenario
+
     from simulator.cli import main
-    from tests.conftest import write_scenario
 
     sharded = write_scenario(lab / "sharded.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
                              servers=TWO_SERVERS, schedules=[{"kind": "sharded", "servers": ["a", "b"]}])

@@ -9,9 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
-from tests._browser import CHROMIUM, chromium_page
-from tests._report_runs import HOSTILE, run_cli, scenario_file
+from _browser import CHROMIUM, chromium_page
+from _report_runs import HOSTILE, run_cli, scenario_file
 
 pytestmark = pytest.mark.browser
 TRACES = "'.scatterlayer .trace, .heatmaplayer .hm, .barlayer .trace'"
