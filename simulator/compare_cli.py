@@ -39,10 +39,10 @@ def compare(
 
 
 def print_comparison(table) -> None:  # noqa: ANN001 (a DataFrame; pandas stays out of start-up)
-    from rich.console import Console
     from rich.table import Table
 
     from simulator.compare import METHOD_NOTE, STATISTICS
+    from simulator.console import print_table
 
     out = Table(title="run − baseline", caption=METHOD_NOTE)
     for column in ("run", "schedule", "statistic", "baseline", "run value", "difference", "95 % interval",
@@ -53,10 +53,7 @@ def print_comparison(table) -> None:  # noqa: ANN001 (a DataFrame; pandas stays 
         a, b, difference, low, high = (_shown(row[k], spec) for k in ("a", "b", "difference", "ci_low", "ci_high"))
         out.add_row(row["run"], row["schedule"], STATISTICS[row["statistic"]], a, b, difference, f"[{low}, {high}]",
                     row["method"])
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 140)
-    console.print(out)
+    print_table(out)
 
 
 def _shown(value: float, spec: str) -> str:

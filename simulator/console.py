@@ -1,4 +1,5 @@
-"""Terminal output: the summary table and a progress bar that appears only on runs longer than ~2 s."""
+"""Terminal output: the tables (numbers always whole) and a progress bar that appears only on runs longer
+than ~2 s."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.padding import Padding
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -61,17 +62,98 @@ def _ms(value: float | None) -> str:
     return _number(value, ",.1f")
 
 
-def _console(piped_width: int = 140) -> Console:
-    """A console for tables: the terminal's width, or ``piped_width`` when piped (unless COLUMNS is set)."""
+UNLIMITED = 1_000_000  # piped output's width: a table row stays one line, however long
+NAME_FLOOR = 10  # a name column folds down to this many characters before a number's header must wrap
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width (or COLUMNS when set); piped, no width limit, so a file or
+    ``| cat`` gets every row on one line and every digit."""
     console = Console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = max(console.width, piped_width)
+        console.width = UNLIMITED
     return console
 
 
+def _width(console: Console, table: Table) -> int:
+    unbounded = console.options.update_width(UNLIMITED)  # a table's measure is capped at the width it is given
+    return Measurement.get(console, unbounded, table).maximum
+
+
 def _fits(console: Console, table: Table) -> bool:
-    unbounded = console.options.update_width(10_000)  # a table's measure is capped at the width it is given
-    return Measurement.get(console, unbounded, table).maximum <= console.width
+    return _width(console, table) <= console.width
+
+
+def _plain(console: Console, cell: object) -> str | None:
+    """A cell's text (markup rendered), or None for a renderable that is not text."""
+    if isinstance(cell, str):
+        return console.render_str(cell).plain
+    return cell.plain if isinstance(cell, Text) else None
+
+
+def _is_number(text: str | None) -> bool:
+    try:
+        float((text or "").replace(",", "").removesuffix("%"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_numeric(console: Console, column: Column) -> bool:
+    """Right-aligned columns hold numbers (the project's convention), and so does a column of numbers only."""
+    if column.justify == "right":
+        return True
+    cells = [_plain(console, cell) for cell in column.cells]
+    return bool(cells) and all(_is_number(text) for text in cells)
+
+
+def keep_numbers_whole(console: Console, table: Table) -> int:
+    """Lay ``table`` out so that no number is cut, wrapped or ellipsized; returns the width it needs.
+
+    A number's column is at least as wide as its widest cell and never wraps (only its header may, at
+    spaces); names fold instead of losing characters. When the table is wider than the console, numbers'
+    headers wrap and names fold down to NAME_FLOOR characters; the width returned is what that takes.
+    """
+    numbers = [c for c in table.columns if _is_numeric(console, c)]
+    names = [c for c in table.columns if c not in numbers]
+    for column in numbers:
+        column.no_wrap = True
+        column.min_width = max((Measurement.get(console, console.options, cell).maximum for cell in column.cells),
+                               default=0)
+        header = console.render_str(column.header) if isinstance(column.header, str) else column.header
+        if isinstance(header, Text):
+            header.no_wrap, header.justify = False, column.justify  # the header wraps; the numbers do not
+            column.header = header
+    for column in names:
+        column.no_wrap, column.overflow = False, "fold"
+    if _fits(console, table):
+        return _width(console, table)
+    for column in numbers:
+        words = (_plain(console, column.header) or "").split()
+        column.max_width = max([column.min_width or 0, *(len(w) for w in words)])
+    kept = [column.max_width for column in names]
+    for column in names:
+        column.max_width = NAME_FLOOR if column.max_width is None else min(column.max_width, NAME_FLOOR)
+    needed = _width(console, table)
+    for column, max_width in zip(names, kept, strict=True):
+        column.max_width = max_width
+    return needed
+
+
+def print_table(table: Table, console: Console | None = None, narrow: Table | None = None) -> None:
+    """Print ``table`` with every number whole (:func:`keep_numbers_whole`); ``narrow`` stands in for a table
+    too wide for the console. When not even that fits, the lines outgrow the console rather than a number
+    lose a digit."""
+    console = console or table_console()
+    if narrow is not None and not _fits(console, table):
+        table = narrow
+    needed = keep_numbers_whole(console, table)
+    width = console.width
+    console.width = max(width, needed)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 SUMMARY_NARROW_DROPS = ("p50", "p99", "max")  # below the full table's width; p95 and the mean stay
@@ -99,9 +181,7 @@ def summary_table(result: RunResult, narrow: bool = False) -> Table:
 
 def print_summary(result: RunResult) -> None:
     """The per-schedule summary as a table on stdout, fewer columns when the terminal is narrow."""
-    console = _console()
-    table = summary_table(result)
-    console.print(table if _fits(console, table) else summary_table(result, narrow=True))
+    print_table(summary_table(result), narrow=summary_table(result, narrow=True))
 
 
 CLAIMS_TABLE_MIN_WIDTH = 120  # below it the claim texts wrap to a few words a line: a list reads better
@@ -147,8 +227,11 @@ def claim_counts(results: list[ClaimResult]) -> str:
 
 def print_claims(results: list[ClaimResult]) -> None:
     """The claims table, or a list of them on a terminal narrower than CLAIMS_TABLE_MIN_WIDTH."""
-    console = _console(piped_width=160)
-    console.print(claims_table(results) if console.width >= CLAIMS_TABLE_MIN_WIDTH else claims_list(results))
+    console = table_console()
+    if console.width >= CLAIMS_TABLE_MIN_WIDTH:
+        print_table(claims_table(results), console)
+    else:
+        console.print(claims_list(results))
 
 
 def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
@@ -174,8 +257,8 @@ def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
         out.add_row(*(str(row[a]) for a in varied), str(row["schedule"]), str(row["n"]),
                     cell(row, "mean_ms", ",.1f"), cell(row, "p95_ms", ",.1f"), cell(row, "mean_accuracy", ".2f"),
                     cell(row, "mean_energy_j", ".3f"), _number(row.get("parameter"), ".3g"))
-    console = _console()
-    console.print(out)
+    console = table_console()
+    print_table(out, console)
     if len(summary) > limit:
         console.print(f"... {len(summary) - limit} more rows (sweep-summary.csv)")
 

@@ -82,3 +82,64 @@ def test_bad_file_via_subprocess(tmp_path: Path, fmt: str, text: str, fragment: 
     assert len(lines) == 1 and str(src) in lines[0] and fragment in lines[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.fixture
+def shipped(monkeypatch, tmp_path: Path) -> Path:
+    """A data root of our own whose shipped traces are two tiny files (kind, duration and mean known)."""
+    import simulator.data
+
+    folder = tmp_path / "data" / "traces" / "synthetic"
+    folder.mkdir(parents=True)
+    (folder / "tiny.csv").write_text("# kind: synthetic\ntime_s,mbps\n0,2\n1,6\n")  # 2 s, mean 4
+    (folder / "flat.csv").write_text("# kind: imported\ntime_s,mbps\n0,0.5\n0.5,0.5\n")  # 1 s, mean 0.5
+    monkeypatch.setattr(simulator.data, "data_roots", lambda: [tmp_path / "data"])
+    return folder
+
+
+def test_stats_and_export_take_a_shipped_name(capsys, shipped: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(["traces", "stats", "--json", "tiny"], capsys)
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert row["name"] == "tiny" and row["mean"] == pytest.approx(4.0) and row["duration_s"] == pytest.approx(2.0)
+    code, out, err = run_cli(["traces", "stats", "--csv", "tiny", "flat"], capsys)
+    assert code == 0, err
+    assert [line.split(",")[:2] for line in out.splitlines()[1:]] == [["tiny", str(shipped / "tiny.csv")],
+                                                                      ["flat", str(shipped / "flat.csv")]]
+    code, _, err = run_cli(["traces", "export", "mahimahi", "tiny", str(tmp_path)], capsys)
+    assert code == 0, err
+    # 2 Mbit/s for 1 s, then 6: 2e6 / 12000 = 166.67 then 500 packets of 1500 bytes: 666 whole ones in 2 s
+    assert len((tmp_path / "tiny.up").read_text().splitlines()) == 666
+
+
+def test_a_path_wins_over_a_shipped_name(capsys, shipped: Path, tmp_path: Path, monkeypatch) -> None:
+    work = tmp_path / "work"
+    (work / "tiny").mkdir(parents=True)
+    (work / "tiny" / "mine.csv").write_text("time_s,mbps\n0,10\n1,30\n")
+    monkeypatch.chdir(work)
+    code, out, err = run_cli(["traces", "stats", "--json", "tiny"], capsys)  # the folder ./tiny, not the trace
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert row["name"] == "mine" and row["mean"] == pytest.approx(20.0)
+
+
+def test_an_unknown_name_says_which_are_shipped(capsys, shipped: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for args in (["traces", "stats", "tiyn"], ["traces", "export", "mahimahi", "tiyn", "out.up"]):
+        code, _, err = run_cli(args, capsys)
+        assert code == 2
+        assert err == "error: tiyn: no such file or shipped trace; did you mean 'tiny'? shipped traces: flat, tiny\n"
+    assert not (tmp_path / "out.up").exists()
+
+
+def test_list_shows_the_shipped_traces(capsys, shipped: Path, monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    code, out, err = run_cli(["traces", "list"], capsys)
+    assert code == 0, err
+    cells = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+             for line in out.splitlines() if line.startswith("│")}
+    # name: kind, duration s, mean, median, p5, p95, outage <1, lag-1 acf (two samples: none)
+    assert cells == {"flat": ["imported", "1.0", "0.50", "0.50", "0.50", "0.50", "1.000", "nan"],
+                     "tiny": ["synthetic", "2.0", "4.00", "4.00", "2.00", "6.00", "0.000", "nan"]}
+    assert f"in {shipped};" in out and "'mercury-sim traces stats flat'" in out

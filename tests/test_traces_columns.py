@@ -295,3 +295,53 @@ def test_stats_of_an_imported_folder_skips_its_tables(capsys, tmp_path: Path) ->
 
     [row] = json.loads(out)
     assert row["name"] == "a" and row["mean"] == pytest.approx(27.2 / 15)  # bits worked out above / 15 s
+
+
+# Seconds 0..10 at (s + 1) Mbit/s, and between seconds 3 and 4 one row whose clock stepped back to second 2.
+STEPPED_BACK = [(s, "5G", "900", str(1000 * (s + 1))) for s in range(4)] + [(2, "5G", "900", "99000")] + \
+    [(s, "5G", "900", str(1000 * (s + 1))) for s in range(4, 11)]
+
+
+def test_a_row_going_back_in_time_is_dropped_and_counted(capsys, tmp_path: Path) -> None:
+    code, err, dest = run_import(capsys, tmp_path, "ucc5g", gnettrack(UCC5G_HEADER, STEPPED_BACK))
+    assert code == 0, err
+    # 1 of 12 rows dropped (8 %, under the 10 % limit): the 99 Mbit/s of the stepped-back row is gone
+    assert_rows(dest, [(s, s + 1.0) for s in range(11)], duration=11.0)
+    meta = read_trace_csv(dest).meta
+    assert meta["rows_read"] == 12 and meta["samples"] == 11 and meta["rows_dropped_backwards"] == 1
+    assert err == "warning: rows dropped, their time before an earlier row's: log.csv (1)\n"
+
+
+def test_a_file_mostly_out_of_time_order_fails_saying_why(capsys, tmp_path: Path) -> None:
+    rows = [(s, "5G", "900", "1000") for s in (0, 5, 1, 2, 3, 6)]
+    code, err, dest = run_import(capsys, tmp_path, "ucc5g", gnettrack(UCC5G_HEADER, rows))
+    assert code == 2 and not dest.exists()
+    assert err == (f"error: {tmp_path / 'log.csv'}: line 4, column Timestamp: time goes backwards on 3 of 6 rows "
+                   "(50%; first 2019-12-16 13:40:05 after 2019-12-16 13:40:09 on line 3); more than 10% means the "
+                   "rows are not in time order: sort them by time\n")
+
+
+def test_folder_import_counts_dropped_rows_and_warns_of_low_capacity(capsys, tmp_path: Path) -> None:
+    src = tmp_path / "5Gdataset"
+    (src / "Download" / "Driving").mkdir(parents=True)
+    (src / "Netflix" / "Static").mkdir(parents=True)
+    (src / "Download" / "Driving" / "B_1.csv").write_text(gnettrack(UCC5G_HEADER, STEPPED_BACK))
+    # the uplink side of a video stream: 50 kbit/s, the level of the UCC production set's UL_bitrate
+    (src / "Netflix" / "Static" / "B_2.csv").write_text(
+        gnettrack(UCC5G_HEADER, [(s, "5G", "20000", "50") for s in range(6)]))
+    dest = tmp_path / "imported"
+    code, out, err = run_cli(["traces", "import", "ucc5g", str(src), str(dest)], capsys)
+    assert code == 0, err
+    assert out == f"wrote 2 trace file(s) and stats.csv to {dest}\n"
+    assert err.splitlines() == [
+        "warning: rows dropped, their time before an earlier row's: Download/Driving/B_1.csv (1)",
+        "warning: low capacity: 1 of 2 trace(s) average below 1 Mbit/s, too slow for split inference (300 kB take "
+        "> 2.4 s): Netflix__Static__B_2 (0.05) (Mbit/s)"]
+    import csv
+
+    stats = {row["trace"]: row for row in csv.DictReader((dest / "stats.csv").open())}
+    assert stats["Download__Driving__B_1"]["rows_dropped_backwards"] == "1"
+    assert stats["Netflix__Static__B_2"]["rows_dropped_backwards"] == "0"
+    assert float(stats["Download__Driving__B_1"]["mean_mbps"]) == pytest.approx(6.0)  # mean of 1..11
+    code, _, err = run_cli(["traces", "import", "ucc5g", str(src), str(dest)], capsys)
+    assert code == 0, err  # its own stats.csv, with the new column, is replaced

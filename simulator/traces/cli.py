@@ -1,6 +1,8 @@
-"""``mercury-sim traces ...``: import, export, describe, fit and synthesise uplink traces.
+"""``mercury-sim traces ...``: import, export, describe, list, fit and synthesise uplink traces.
 
-Bad input raises :class:`InputError`; the top-level CLI prints it as one line and exits 2.
+A command that reads a project trace takes a file or a shipped trace's name (``lte-all``), as a scenario's
+``network.trace`` does; an existing path wins over a name. Bad input raises :class:`InputError`; the
+top-level CLI prints it as one line and exits 2.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from simulator.data import file_or_shipped, shipped_file, shipped_names
 from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.traces import synth
@@ -24,13 +27,17 @@ from simulator.traces.importers import FORMATS, check_format, import_traces
 from simulator.traces.logs import import_folder, import_log  # also registers the tables' headers
 from simulator.traces.mahimahi import check_export_destination, write_mahimahi
 from simulator.traces.presets import PRESETS
-from simulator.traces.stats import TraceStats, trace_stats
+from simulator.traces.stats import OUTAGE_MBPS, TraceStats, stats_csv, trace_stats
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 EXPORT_FORMATS = ("mahimahi",)
 IMPORT_NAMES = (*FORMATS, *PRESETS)
 LEGS_HELP = "ghoshal2022 5G runs: 'sum' (NR + LTE legs) or 'nr' (NR leg only)."
+TRACE_HELP = "A trace CSV or a shipped trace's name (mercury-sim traces list)"
+# An imported trace whose mean is below the outage line is too slow for split inference: at 1 Mbit/s the
+# smallest payload the default scenario uploads (Mercury's 307,200 bytes) takes 2.46 s, a 2.2 MB image 17.6 s.
+LOW_MEAN_MBPS = OUTAGE_MBPS
 
 
 def _command(*parts: object) -> str:
@@ -79,6 +86,7 @@ def import_cmd(
     written = import_traces(name, src, dest, legs=legs, bin_ms=bin_ms,  # type: ignore[arg-type]
                             command=_command("import", name, src, dest, *extra))
     typer.echo(f"wrote {len(written)} trace file(s) to {dest}")
+    _warn_low_capacity({p.stem: read_trace_csv(p).mean_mbps for p in written})
 
 
 def _import_columns(name: str, src: Path, dest: Path, given: dict) -> None:
@@ -88,6 +96,8 @@ def _import_columns(name: str, src: Path, dest: Path, given: dict) -> None:
     if src.is_dir():
         result = import_folder(src, dest, mapping, provenance, command)
         typer.echo(f"wrote {len(result.written)} trace file(s) and {result.stats_path.name} to {dest}")
+        _warn_dropped(result.dropped)
+        _warn_low_capacity({s.name: s.mean for s in result.stats})
         for _, reason in result.failures:
             typer.echo(f"failed: {reason}", err=True)
         if result.failures:
@@ -95,18 +105,39 @@ def _import_columns(name: str, src: Path, dest: Path, given: dict) -> None:
                              f"files failed (listed above and in {dest / 'failures.csv'}); the others were written")
         return
     target = output_file(dest, f"{src.stem}.csv", inputs=[src])
-    import_log(src, target, mapping, provenance, command)
+    item = import_log(src, target, mapping, provenance, command)
     typer.echo(f"wrote {target}")
+    _warn_dropped({src.name: item.series.rows_dropped} if item.series.rows_dropped else {})
+    _warn_low_capacity({target.stem: item.stats(target.stem).mean})
+
+
+def _warn_dropped(dropped: dict[str, int]) -> None:
+    """One line naming every file that had rows dropped for going back in time, and how many."""
+    if dropped:
+        listed = ", ".join(f"{source} ({n})" for source, n in dropped.items())
+        typer.echo(f"warning: rows dropped, their time before an earlier row's: {listed}", err=True)
+
+
+def _warn_low_capacity(means: dict[str, float], shown: int = 5) -> None:
+    """One line naming the traces whose mean capacity is below LOW_MEAN_MBPS (the first ``shown`` of them)."""
+    low = {name: mean for name, mean in means.items() if mean < LOW_MEAN_MBPS}
+    if not low:
+        return
+    listed = ", ".join(f"{name} ({mean:.3g})" for name, mean in list(low.items())[:shown])
+    more = f" and {len(low) - shown} more" if len(low) > shown else ""
+    typer.echo(f"warning: low capacity: {len(low)} of {len(means)} trace(s) average below {LOW_MEAN_MBPS:g} "
+               f"Mbit/s, too slow for split inference (300 kB take > 2.4 s): {listed}{more} (Mbit/s)", err=True)
 
 
 @app.command("export")
 def export_cmd(
     fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=f"One of: {', '.join(EXPORT_FORMATS)}.")],
-    src: Annotated[Path, typer.Argument(help="Project trace CSV.")],
+    src: Annotated[Path, typer.Argument(help=f"{TRACE_HELP}.")],
     dest: Annotated[Path, typer.Argument(help="Output file.")],
 ) -> None:
     """Write a project trace in a foreign format (mahimahi: one line per 1500-byte delivery opportunity)."""
     check_format(fmt, EXPORT_FORMATS)
+    src = file_or_shipped("trace", src)
     target = dest / f"{src.stem}.up" if dest.is_dir() and not dest.is_symlink() else dest
     check_export_destination(target, [src])  # before the trace is read: a refusal costs nothing
     trace = read_trace_csv(src)
@@ -116,8 +147,10 @@ def export_cmd(
 
 
 def _files(paths: list[Path]) -> list[Path]:
+    """Trace files named by paths, folders (their .csv traces) and shipped names."""
     files: list[Path] = []
-    for path in paths:
+    for value in paths:
+        path = file_or_shipped("trace", value)
         if path.is_dir():
             found = sorted(p for p in path.glob("*.csv") if not is_our_table(p))
             if not found:
@@ -130,33 +163,60 @@ def _files(paths: list[Path]) -> list[Path]:
 
 @app.command("stats")
 def stats_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Trace CSV files or folders of them.")],
+    paths: Annotated[list[Path], typer.Argument(help="Trace CSV files, folders of them, or shipped trace names "
+                                                    "(mercury-sim traces list).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table (a folder import's "
+                                                       "stats.csv columns).")] = False,
 ) -> None:
     """Duration, mean, median, p5, p95, outage share (< 1 Mbit/s) and lag-1 autocorrelation."""
-    rows = [trace_stats(read_trace_csv(p), p.stem) for p in _files(paths)]
+    if as_json and as_csv:
+        raise InputError(None, "give one of --json and --csv", "--csv")
+    files = _files(paths)
+    rows = [trace_stats(read_trace_csv(p), p.stem) for p in files]
     if as_json:
         typer.echo(json.dumps([_jsonable(r) for r in rows], indent=2))
-        return
-    _print_table(rows)
+    elif as_csv:
+        typer.echo(stats_csv(rows, [str(p) for p in files]), nl=False)
+    else:
+        _print_table(rows, "Trace statistics (Mbit/s, time-weighted)")
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """The shipped traces, with their kind and statistics: each name works wherever a trace file does
+    (a scenario's network.trace, traces stats, traces export)."""
+    paths = [path for name in shipped_names("trace") if (path := shipped_file("trace", name)) is not None]
+    if not paths:
+        raise InputError(None, "no shipped traces found (installed without the package's data?)")
+    traces = [read_trace_csv(path) for path in paths]
+    _print_table([trace_stats(t, t.name) for t in traces], "Shipped traces (Mbit/s, time-weighted)",
+                 [str(t.meta.get("kind", "-")) for t in traces])
+    typer.echo(f"in {paths[0].parent}; use a name wherever a trace file is asked for, e.g. "
+               f"'mercury-sim traces stats {paths[0].stem}' or 'network: {{trace: {paths[0].stem}}}'")
 
 
 def _jsonable(stats: TraceStats) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in stats.as_dict().items()}
 
 
-def _print_table(rows: list[TraceStats]) -> None:
-    from rich.console import Console
+def _print_table(rows: list[TraceStats], title: str, kinds: list[str] | None = None) -> None:
+    """The statistics table (with a kind column when ``kinds`` is given); numbers are never cut."""
     from rich.table import Table
 
-    table = Table(title="Trace statistics (Mbit/s, time-weighted)")
-    table.add_column("trace", no_wrap=True)
+    from simulator.console import print_table
+
+    table = Table(title=title)
+    table.add_column("trace")
+    if kinds is not None:
+        table.add_column("kind")
     for column in ("duration s", "mean", "median", "p5", "p95", "outage <1", "lag-1 acf"):
         table.add_column(column, justify="right")
-    for r in rows:
-        table.add_row(r.name, f"{r.duration_s:.1f}", f"{r.mean:.2f}", f"{r.median:.2f}", f"{r.p5:.2f}",
-                      f"{r.p95:.2f}", f"{r.outage_fraction:.3f}", f"{r.lag1_autocorr:.3f}")
-    Console().print(table)
+    for i, r in enumerate(rows):
+        table.add_row(r.name, *([kinds[i]] if kinds is not None else []), f"{r.duration_s:.1f}", f"{r.mean:.2f}",
+                      f"{r.median:.2f}", f"{r.p5:.2f}", f"{r.p95:.2f}", f"{r.outage_fraction:.3f}",
+                      f"{r.lag1_autocorr:.3f}")
+    print_table(table)
 
 
 @app.command("fit")

@@ -5,7 +5,9 @@ timestamps at about one second (with repeated and skipped seconds), throughput i
 such as ``-`` for missing values. :class:`ColumnMapping` says how to read one; :func:`read_columns`
 turns a file into a piecewise-constant series under stated rules (traces/README.md, "Column-mapped CSV"):
 
-* rows must be sorted by time; a row whose time goes backwards is refused with its line number;
+* a row whose time is before the last kept row's is dropped (and counted: ``rows_dropped_backwards``), as
+  loggers whose clock steps back write a row or two out of order; when more than ``MAX_BACKWARDS_SHARE`` of
+  the rows go backwards the file is not in time order and is refused, naming the first such line;
 * rows sharing a timestamp are merged by ``repeated``: ``mean`` (default), ``last`` or ``sum``;
 * a row whose rate is a missing-value marker is left out; the sample before it is held (bridged) when
   at most ``max_gap`` samples are missing, otherwise the time is an outage (0 Mbit/s) or, with
@@ -40,6 +42,7 @@ Repeated = Literal["mean", "last", "sum"]
 GapRule = Literal["outage", "bridge"]
 RateAt = Literal["start", "end"]
 DELIMITERS = ",;\t"
+MAX_BACKWARDS_SHARE = 0.1  # above it, rows going backwards are a file out of order, not a clock that stepped back
 
 
 @dataclass(frozen=True)
@@ -135,11 +138,12 @@ class Series:
     repeated_rows: int
     gaps_bridged: int
     outages: int
+    rows_dropped: int = 0  # rows whose time was before the last kept row's
 
     def summary(self) -> dict:
         return {"rows_read": self.rows_read, "samples": self.samples, "sample_period_s": self.period_s,
                 "repeated_timestamp_rows": self.repeated_rows, "gaps_bridged": self.gaps_bridged,
-                "gaps_as_outage": self.outages}
+                "gaps_as_outage": self.outages, "rows_dropped_backwards": self.rows_dropped}
 
 
 class _Columns:
@@ -269,13 +273,16 @@ def read_columns(path: str | Path, mapping: ColumnMapping) -> Series:
     last_t, last_line = -math.inf, 0
     group: list[float] = []
     first_line = 0
+    first_back: tuple[int, float, float, int] | None = None  # line, time, last kept time, its line
+    dropped = 0
     for number, t, rate in _rows(path, mapping):
         rows += 1
         if rows == 1:
             first_line = number
         if t < last_t:
-            raise InputError(path, f"time goes backwards ({_fmt(t)} after {_fmt(last_t)} on line {last_line}); "
-                             "rows must be sorted by time", f"line {number}, column {mapping.time_col}")
+            dropped += 1
+            first_back = first_back or (number, t, last_t, last_line)
+            continue
         if t == last_t:
             repeated += 1
         else:
@@ -294,6 +301,12 @@ def read_columns(path: str | Path, mapping: ColumnMapping) -> Series:
     if rows == 0:
         where = f" matching {' and '.join(str(f) for f in mapping.where)}" if mapping.where else ""
         raise InputError(path, f"no data rows{where}", f"column {mapping.time_col}")
+    if first_back is not None and dropped > MAX_BACKWARDS_SHARE * rows:
+        line, t_back, t_kept, kept_line = first_back
+        raise InputError(path, f"time goes backwards on {dropped} of {rows} rows ({dropped / rows:.0%}; first "
+                         f"{_fmt(t_back)} after {_fmt(t_kept)} on line {kept_line}); more than "
+                         f"{MAX_BACKWARDS_SHARE:.0%} means the rows are not in time order: sort them by time",
+                         f"line {line}, column {mapping.time_col}")
     if not times:
         raise InputError(path, f"every value is missing (markers: {', '.join(repr(m) for m in mapping.missing)})",
                          f"lines {first_line}-{last_line}, column {mapping.rate_col}")
@@ -303,7 +316,7 @@ def read_columns(path: str | Path, mapping: ColumnMapping) -> Series:
     t = np.frombuffer(times, dtype=np.float64)
     r = np.frombuffer(rates, dtype=np.float64)
     period = float(np.median(np.frombuffer(row_steps, dtype=np.float64)))
-    return _series(t, r, period, mapping, rows, repeated)
+    return _series(t, r, period, mapping, rows, repeated, dropped)
 
 
 def _fmt(t: float) -> str:
@@ -319,7 +332,7 @@ def _merge(values: list[float], rule: Repeated) -> float:
 
 
 def _series(t: np.ndarray, r: np.ndarray, period: float, mapping: ColumnMapping, rows: int,
-            repeated: int) -> Series:
+            repeated: int, dropped: int) -> Series:
     """Segments from samples: gaps bridged or turned into outages, then shifted to start at 0.
 
     ``period`` is the median step between consecutive distinct row times (rows with a missing value
@@ -348,7 +361,7 @@ def _series(t: np.ndarray, r: np.ndarray, period: float, mapping: ColumnMapping,
         end = t[-1] + period if mapping.rate_at == "start" else t[-1]
         times_s, mbps = resample(times_s, mbps, end - starts[0], mapping.resample_s)
     return Series(times_s, mbps, mapping.resample_s or period, rows, int(t.size), repeated,
-                  int(np.count_nonzero((missing_samples > 0) & ~outage)), int(np.count_nonzero(outage)))
+                  int(np.count_nonzero((missing_samples > 0) & ~outage)), int(np.count_nonzero(outage)), dropped)
 
 
 def resample(times_s: np.ndarray, mbps: np.ndarray, duration_s: float, step_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -2,15 +2,20 @@
 
 A folder import converts every ``*.csv`` below the source folder, names each output after its path with
 the sub-folders joined by ``__`` (``Download/Driving/B_x.csv`` -> ``Download__Driving__B_x.csv``),
-writes ``stats.csv`` (the ``traces stats`` numbers of every trace made) beside them, and lists the files
-that failed, with their one-line reason, in ``failures.csv``; the other files are still written.
+writes ``stats.csv`` (the ``traces stats`` numbers of every trace made, and how many rows each file had
+dropped) beside them, and lists the files that failed, with their one-line reason, in ``failures.csv``; the
+other files are still written.
+
+Rows out of time order follow one rule (:func:`simulator.traces.columns.read_columns`): a row whose time is
+before the last kept row's is dropped and counted (``rows_dropped_backwards`` in stats.csv and in the trace's
+provenance); a file where more than 10 % of the rows go backwards is not in time order and fails, naming
+the first such line.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +24,12 @@ from simulator.errors import InputError
 from simulator.traces.columns import ColumnMapping, Series, read_columns
 from simulator.traces.csv_format import write_trace_rows
 from simulator.traces.destination import check_replaceable, output_folder, register_table_header, written_by_us
-from simulator.traces.stats import TraceStats, samples_stats, trace_stats
+from simulator.traces.stats import STATS_COLUMNS, TraceStats, samples_stats, stats_csv, trace_stats
 from simulator.traces.trace import Trace
 
-STATS_COLUMNS = ("trace", "source", "samples", "sample_period_s", "duration_s", "mean_mbps", "median_mbps",
-                 "p5_mbps", "p95_mbps", "outage_fraction", "lag1_autocorr")
-STATS_HEADER = register_table_header(",".join(STATS_COLUMNS))
+DROPPED_COLUMN = "rows_dropped_backwards"
+STATS_HEADER = register_table_header(",".join((*STATS_COLUMNS, DROPPED_COLUMN)))
+register_table_header(",".join(STATS_COLUMNS))  # ``traces stats --csv``, and stats.csv before the drop count
 FAILURES_HEADER = register_table_header("source,reason")
 SEPARATOR = "__"
 
@@ -65,11 +70,11 @@ def write_converted(item: Converted, dest: Path, chunk: int = 65_536) -> None:
     write_trace_rows(dest, rows, item.meta)
 
 
-def import_log(src: Path, dest: Path, mapping: ColumnMapping, provenance: dict, command: str | None) -> Path:
-    """One log to one trace file (``dest`` already resolved and checked)."""
+def import_log(src: Path, dest: Path, mapping: ColumnMapping, provenance: dict, command: str | None) -> Converted:
+    """One log to one trace file (``dest`` already resolved and checked); returns what was written."""
     item = convert(src, mapping, provenance, command)
     write_converted(item, dest)
-    return dest
+    return item
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class FolderResult:
     written: list[Path]
     failures: list[tuple[Path, str]]
     stats_path: Path
+    stats: list[TraceStats]  # of each written trace, in the order of ``written``
+    dropped: dict[str, int]  # source below the folder -> rows dropped as going backwards (files with any)
 
 
 def flat_name(relative: Path) -> str:
@@ -102,6 +109,7 @@ def import_folder(src: Path, dest: Path, mapping: ColumnMapping, provenance: dic
     failures: list[tuple[Path, str]] = []
     rows: list[TraceStats] = []
     sources: list[str] = []
+    dropped: list[int] = []
     for path, target in targets.items():
         relative = path.relative_to(src).as_posix()
         try:
@@ -113,22 +121,14 @@ def import_folder(src: Path, dest: Path, mapping: ColumnMapping, provenance: dic
         written.append(target)
         rows.append(item.stats(target.stem))
         sources.append(relative)
-    atomic_write_text(stats_path, stats_table(rows, sources))
+        dropped.append(item.series.rows_dropped)
+    atomic_write_text(stats_path, stats_csv(rows, sources, {DROPPED_COLUMN: dropped}))
     if failures:
         atomic_write_text(failures_path, failures_table(failures))
     elif failures_path.exists() and written_by_us(failures_path):
         failures_path.unlink()  # a stale list from an earlier run would describe files that now import
-    return FolderResult(written, failures, stats_path)
-
-
-def stats_table(rows: list[TraceStats], sources: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(STATS_COLUMNS)
-    for r, source in zip(rows, sources, strict=True):
-        writer.writerow([r.name, source, r.samples, _num(r.sample_period_s), _num(r.duration_s), _num(r.mean),
-                         _num(r.median), _num(r.p5), _num(r.p95), _num(r.outage_fraction), _num(r.lag1_autocorr)])
-    return out.getvalue()
+    return FolderResult(written, failures, stats_path, rows,
+                        {source: n for source, n in zip(sources, dropped, strict=True) if n})
 
 
 def failures_table(failures: list[tuple[Path, str]]) -> str:
@@ -137,7 +137,3 @@ def failures_table(failures: list[tuple[Path, str]]) -> str:
     writer.writerow(("source", "reason"))
     writer.writerows((str(path), reason) for path, reason in failures)
     return out.getvalue()
-
-
-def _num(value: float) -> str:
-    return "" if math.isnan(value) else f"{value:.6g}"

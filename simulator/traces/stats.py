@@ -7,6 +7,9 @@ native sample period (0.1 s for the Ghoshal set and the synthetic traces).
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -14,6 +17,9 @@ import numpy as np
 from simulator.traces.trace import Trace
 
 OUTAGE_MBPS = 1.0
+# The columns of ``traces stats --csv`` and of a folder import's stats.csv (which adds its own after these).
+STATS_COLUMNS = ("trace", "source", "samples", "sample_period_s", "duration_s", "mean_mbps", "median_mbps",
+                 "p5_mbps", "p95_mbps", "outage_fraction", "lag1_autocorr")
 
 
 @dataclass(frozen=True)
@@ -81,3 +87,23 @@ def samples_stats(mbps: np.ndarray, period_s: float, name: str) -> TraceStats:
     x = np.asarray(mbps, dtype=np.float64)
     trace = Trace(np.arange(x.size) * period_s, x, x.size * period_s, "loop", name)
     return trace_stats(trace, name)
+
+
+def stats_csv(rows: list[TraceStats], sources: list[str], extra: dict[str, list] | None = None) -> str:
+    """The statistics as CSV text: STATS_COLUMNS, then one column per ``extra`` entry (a value per row).
+
+    Numbers carry 6 significant digits, a NaN (the lag-1 autocorrelation of a constant trace) is empty.
+    """
+    extra = extra or {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow((*STATS_COLUMNS, *extra))
+    for i, (r, source) in enumerate(zip(rows, sources, strict=True)):
+        writer.writerow([r.name, source, r.samples, *(_num(v) for v in (
+            r.sample_period_s, r.duration_s, r.mean, r.median, r.p5, r.p95, r.outage_fraction, r.lag1_autocorr)),
+            *(values[i] for values in extra.values())])
+    return out.getvalue()
+
+
+def _num(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.6g}"
