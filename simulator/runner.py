@@ -31,6 +31,7 @@ from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_s
 from simulator.topology import ServerLink, ServerSetup, server_offsets
 from simulator.traces import Trace, read_trace_csv
 from simulator.traces.retransmission import retransmitting_setup
+from simulator.uplink_load import uplink_warnings
 from simulator.vit import ViTSpec, get_model
 
 Progress = Callable[[str, float], None]
@@ -221,6 +222,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     setup = retransmitting_setup(framed_setup(engine_setup(scenario, inputs), scenario.network), scenario.network)
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
+    warnings.extend(uplink_warnings(scenario, setup, schedules, mean_bandwidth(scenario, inputs)))
     costs: dict[Plan, PlanCost] = {}
 
     def cost(plan: Plan) -> PlanCost:
