@@ -2,6 +2,11 @@
 
 Every problem (unknown key, wrong type, out-of-range value, missing file, malformed YAML) becomes one
 :class:`InputError` naming the file and the dotted key.
+
+Each bound lives in one place, so ``mercury-sim schema`` and the validation agree: a constant bound is the
+pydantic ``Field``'s; a bound that depends on another key (a split within the model's depth, a Mercury
+reduction within what its anchor windows leave) is checked by :meth:`Scenario._check` with the function the
+schedules use and written into the JSON Schema as ``if``/``then`` rules by :func:`_dependent_bounds`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, T
 
 from simulator.errors import InputError
 from simulator.validation import load_yaml_mapping, parse_model, register_tags
-from simulator.vit import MODELS
+from simulator.vit import MODELS, mercury_anchor_count, mercury_max_reduction
+
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class _Strict(BaseModel):
@@ -29,7 +36,7 @@ class Network(_Strict):
     mean_mbps: float | None = Field(
         None, gt=0, description="Mean mode only: this bandwidth instead of the trace's mean (e.g. a published one)")
     rtt_ms: float = Field(0.0, ge=0, description="Round-trip time; half is added to the upload, half to the return")
-    start_offset_s: float | Literal["random"] | list[float] = Field(
+    start_offset_s: NonNegative | Literal["random"] | list[NonNegative] = Field(
         0.0, description="Where each device starts in the trace: one offset, one per device, or random")
     at_end: Literal["loop", "stop"] = "loop"
     sharing: Literal["per-device", "shared-cell"] = Field(
@@ -47,7 +54,7 @@ class Network(_Strict):
                                 "keeps its packets (simulator/traces/retransmission.py)")
 
     @model_validator(mode="after")
-    def _offsets(self) -> Network:
+    def _mode_keys(self) -> Network:
         if self.mean_mbps is not None and self.mode != "mean":
             raise _KeyError("network.mean_mbps", "applies to mode 'mean' only")
         if self.rto_min_ms is not None and self.mode != "trace":
@@ -55,11 +62,6 @@ class Network(_Strict):
         if self.rto_min_ms is not None and self.sharing != "per-device":
             raise _KeyError("network.rto_min_ms", "applies to sharing 'per-device' only (the shared cell's "
                                                   "processor sharing has no per-upload timer)")
-        offsets = self.start_offset_s
-        if isinstance(offsets, list) and any(o < 0 for o in offsets):
-            raise ValueError("start offsets must be >= 0")
-        if isinstance(offsets, float) and offsets < 0:
-            raise ValueError("start_offset_s must be >= 0")
         return self
 
 
@@ -106,7 +108,7 @@ class ServerUplink(_Strict):
     trace: str | None = Field(None, description="Trace CSV or shipped trace name (a path relative to the scenario)")
     mbps: float | None = Field(None, gt=0, description="A constant rate instead of a trace")
     at_end: Literal["loop", "stop"] = "loop"
-    start_offset_s: float | Literal["random"] = Field(
+    start_offset_s: NonNegative | Literal["random"] = Field(
         0.0, description="Where each device starts in the trace: one offset, or random (seeded)")
     sharing: Literal["per-device", "shared-cell"] = "per-device"
     rtt_ms: float = Field(0.0, ge=0, description="Half is added to each upload, half to each transfer back")
@@ -117,8 +119,6 @@ class ServerUplink(_Strict):
     def _one_source(self) -> ServerUplink:
         if (self.trace is None) == (self.mbps is None):
             raise ValueError("give exactly one of trace and mbps")
-        if isinstance(self.start_offset_s, float) and self.start_offset_s < 0:
-            raise ValueError("start_offset_s must be >= 0")
         return self
 
 
@@ -183,9 +183,11 @@ class Janus(_Split):
     """Janus: ToMe with Delta_l = floor(2^(alpha (L - l))); static, or its own scheduler (alpha 'auto')."""
 
     kind: Literal["janus"]
-    split_after: int | Literal["auto"] = Field(description="Split layer, or 'auto' (Janus's scheduler)")
-    alpha: float | Literal["auto"] | None = Field(None, description="Declining rate; 'auto' = scheduler")
-    sla_ms: float | None = Field(None, gt=0, description="Latency target of Janus's scheduler")
+    split_after: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        description="Split layer, or 'auto' (Janus's scheduler)")
+    alpha: NonNegative | Literal["auto"] | None = Field(None, description="Declining rate; 'auto' = scheduler")
+    sla_ms: float | None = Field(None, gt=0, description="Latency target of Janus's scheduler; default: the "
+                                                         "workload's deadline_ms")
     bandwidth_window: int = Field(20, ge=1, description="Samples in the scheduler's harmonic-mean bandwidth estimate")
     bandwidth_source: Literal["radio", "uploads"] = Field(
         "radio", description="Where the scheduler's bandwidth samples come from: the capacity the radio reports "
@@ -194,15 +196,15 @@ class Janus(_Split):
     split_candidates_k: int = Field(5, ge=1, description="Janus's fine-to-coarse candidate spacing k")
     image_bytes: int = Field(2_200_000, gt=0, description="Image upload when the scheduler picks split 0")
 
+    @property
+    def scheduled(self) -> bool:
+        """Whether Janus's own scheduler picks alpha and the split (per request, against an SLA)."""
+        return self.alpha == "auto" or self.split_after == "auto"
+
     @model_validator(mode="after")
     def _auto(self) -> Janus:
-        auto = self.alpha == "auto" or self.split_after == "auto"
-        if auto and self.sla_ms is None:
-            raise ValueError("Janus's scheduler (alpha or split_after 'auto') needs sla_ms")
-        if auto and not (self.alpha == "auto" and self.split_after == "auto"):
+        if self.scheduled and not (self.alpha == "auto" and self.split_after == "auto"):
             raise ValueError("Janus's scheduler picks alpha and the split together: set both to 'auto'")
-        if isinstance(self.alpha, float) and self.alpha < 0:
-            raise ValueError("alpha must be >= 0")
         return self
 
 
@@ -210,7 +212,9 @@ class Mercury(_Split):
     """Mercury: regional pruning of K patch tokens at block 1, reconstruction in the cloud."""
 
     kind: Literal["mercury"]
-    reduction: float | None = Field(None, ge=0, le=1, description="Fraction of patch tokens pruned (0..0.75)")
+    reduction: float | None = Field(
+        None, ge=0, le=1, description="Fraction of patch tokens pruned; at most the share one anchor per window "
+                                      "leaves (0.75 for 2x2 windows on a 14x14 patch grid)")
     reconstruction: Literal["learned", "zero-pad", "duplicate", "none"] = "learned"
     window: int = Field(2, ge=1, description="Side l of the anchor windows")
     prune_point: Literal["after_block1", "before_block1"] = Field(
@@ -224,13 +228,17 @@ class AdaptiveMercury(_ScheduleBase):
     """Mercury choosing its reduction (and split) per request from a bandwidth estimate."""
 
     kind: Literal["mercury-adaptive"]
-    split_after: int | Literal["auto"] = Field(3, description="The split, or 'auto': choose among split_candidates")
-    split_candidates: list[int] | None = Field(None, description="Splits 'auto' chooses among (default: all)")
+    split_after: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        3, description="The split, or 'auto': choose among split_candidates")
+    split_candidates: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, description="Splits 'auto' chooses among (default: all)")
     objective: Literal["max-accuracy", "min-latency"] = Field(
         "max-accuracy", description="Most accurate within latency_budget_ms, or fastest above accuracy_floor")
     latency_budget_ms: float | None = Field(None, gt=0)
     accuracy_floor: float | None = Field(None, gt=0, le=100)
-    reduction_step: float = Field(0.05, gt=0, le=0.75, description="Spacing of the candidate reductions")
+    reduction_step: float = Field(
+        0.05, gt=0, le=1, description="Spacing of the candidate reductions (up to the largest the anchor windows "
+                                      "allow: a step beyond it leaves only 0)")
     reconstruction: Literal["learned", "zero-pad", "duplicate", "none"] = "learned"
     window: int = Field(2, ge=1)
     bandwidth_estimator: Literal["harmonic", "last"] = Field(
@@ -260,14 +268,15 @@ class Oracle(_ScheduleBase):
     image_bytes: int = Field(2_200_000, gt=0)
 
 
+SCHEDULE_KINDS = {"mobile-only", "cloud-only", "otas", "janus", "mercury", "mercury-adaptive", "oracle"}
+
+
 class Plugin(_ScheduleBase):
     """A schedule kind registered by ``simulator.schedules.register_schedule``; its own model checks the keys."""
 
     model_config = ConfigDict(extra="allow")
-    kind: str
-
-
-SCHEDULE_KINDS = {"mobile-only", "cloud-only", "otas", "janus", "mercury", "mercury-adaptive", "oracle"}
+    # A shipped kind is validated by its own model, never as a plug-in: the schema's oneOf must say so too.
+    kind: str = Field(json_schema_extra={"not": {"enum": sorted(SCHEDULE_KINDS)}})
 
 
 def _schedule_tag(value: Any) -> str:
@@ -287,11 +296,13 @@ register_tags(SCHEDULE_KINDS | {"plugin"})
 class Scenario(_Strict):
     """A whole experiment: model, data, devices, network, workload and the schedules to compare."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "mercury-sim scenario"})
+    model_config = ConfigDict(extra="forbid", title="mercury-sim scenario",
+                              json_schema_extra=lambda schema: _dependent_bounds(schema))
 
     name: str = Field(min_length=1)
     description: str | None = None
-    model: str = "deit_base_distilled_patch16_224"
+    model: str = Field("deit_base_distilled_patch16_224",
+                       json_schema_extra=lambda schema: schema.update(enum=sorted(MODELS)))
     dataset: str = Field("imagenet", description="Selects the accuracy table rows")
     accuracy_tables: list[str] | None = Field(None, description="CSV files; default: the shipped tables")
     precision: Literal["fp32", "fp16"] = "fp32"
@@ -321,25 +332,42 @@ class Scenario(_Strict):
     def _check(self) -> Scenario:
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; known: {', '.join(sorted(MODELS))}")
-        depth = MODELS[self.model].depth
+        spec = MODELS[self.model]
         labels = [s.display for s in self.schedules]
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
             raise ValueError(f"schedule labels must be unique; repeated: {', '.join(dupes)} (set 'label')")
         for i, s in enumerate(self.schedules):
             split = getattr(s, "split_after", None)
-            if isinstance(split, int) and split > depth:
-                raise _KeyError(f"schedules[{i}].split_after", f"must be in 1..{depth} for {self.model} "
+            if _number(split) and split > spec.depth:
+                raise _KeyError(f"schedules[{i}].split_after", f"must be in 1..{spec.depth} for {self.model} "
                                 f"(got {split})")
-            bad = [c for c in getattr(s, "split_candidates", None) or [] if not 1 <= c <= depth]
+            candidates = getattr(s, "split_candidates", None)
+            bad = [c for c in candidates if _number(c) and c > spec.depth] if isinstance(candidates, list) else []
             if bad:
-                raise _KeyError(f"schedules[{i}].split_candidates", f"must be in 1..{depth} (got {bad[0]})")
+                raise _KeyError(f"schedules[{i}].split_candidates", f"must be in 1..{spec.depth} (got {bad[0]})")
+            if isinstance(s, Mercury):
+                self._check_reduction(i, s)
+            if isinstance(s, Janus) and s.scheduled and s.sla_ms is None:
+                if self.workload.deadline_ms is None:
+                    raise _KeyError(f"schedules[{i}].sla_ms", "Janus's scheduler (alpha and split_after 'auto') "
+                                    f"needs an SLA: set schedules[{i}].sla_ms or workload.deadline_ms")
+                s.sla_ms = self.workload.deadline_ms  # the run's scenario.yaml then shows the SLA it used
         self._check_topology()
         offsets = self.network.start_offset_s
         if isinstance(offsets, list) and len(offsets) != self.workload.devices:
             raise _KeyError("network.start_offset_s", f"one offset per device: expected "
                             f"{self.workload.devices}, got {len(offsets)}")
         return self
+
+    def _check_reduction(self, i: int, schedule: Mercury) -> None:
+        """A Mercury reduction above what one anchor per window leaves of the patch grid."""
+        spec, value, w = MODELS[self.model], schedule.reduction, schedule.window
+        limit = mercury_max_reduction(spec, w)
+        if value is not None and value > limit:
+            raise _KeyError(f"schedules[{i}].reduction", f"must be <= {limit:g} (got {value:g}): one anchor per "
+                            f"{w}x{w} window keeps {mercury_anchor_count(spec, w)} of {self.model}'s "
+                            f"{spec.num_patches} patches")
 
     def _check_topology(self) -> None:
         servers = self.servers or {}
@@ -368,6 +396,43 @@ class Scenario(_Strict):
     @property
     def base_dir(self) -> Path | None:
         return self._path.parent if self._path else None
+
+
+def _number(value: Any) -> bool:
+    """A JSON number (what a schema's ``maximum`` applies to): an int or float, not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _dependent_bounds(schema: dict[str, Any]) -> None:
+    """Write :meth:`Scenario._check`'s model-dependent bounds into the scenario's JSON Schema as if/then rules.
+
+    Per group of models sharing depth and patch grid: every schedule's ``split_after`` (and
+    ``split_candidates``) at most the depth, and per anchor-window size Mercury's reduction at most
+    ``mercury_max_reduction``, the function the validation and the schedule call. A window wider than the
+    grid keeps no anchor: its bound is the Field's own 1.
+    """
+    default_model = Scenario.model_fields["model"].default
+    groups: dict[tuple[int, int], list[str]] = {}
+    for name, spec in MODELS.items():
+        groups.setdefault((spec.depth, spec.grid), []).append(name)
+    rules = []
+    for (depth, grid), names in groups.items():
+        spec = MODELS[names[0]]
+        item_rules: list[dict[str, Any]] = [{"properties": {"split_after": {"maximum": depth},
+                                                            "split_candidates": {"items": {"maximum": depth}}}}]
+        windows: dict[float, list[int]] = {}  # limit -> the window sizes that give it
+        for window in range(1, grid + 1):
+            windows.setdefault(mercury_max_reduction(spec, window), []).append(window)
+        for limit, sizes in windows.items():
+            required = ["kind"] if Mercury.model_fields["window"].default in sizes else ["kind", "window"]
+            item_rules.append({"if": {"properties": {"kind": {"const": "mercury"}, "window": {"enum": sizes}},
+                                      "required": required},
+                               "then": {"properties": {"reduction": {"maximum": limit}}}})
+        condition: dict[str, Any] = {"properties": {"model": {"enum": names}}}
+        if default_model not in names:
+            condition["required"] = ["model"]
+        rules.append({"if": condition, "then": {"properties": {"schedules": {"items": {"allOf": item_rules}}}}})
+    schema["allOf"] = rules
 
 
 class _KeyError(ValueError):

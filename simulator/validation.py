@@ -27,8 +27,8 @@ def first_error(source: str | Path, exc: ValidationError, model: type[BaseModel]
     """The first pydantic error as an InputError naming the key (and the key meant, for a misspelt one)."""
     errors = exc.errors(include_url=False)
     # A misspelt key also makes the meant key "missing": name the misspelling, which says more.
-    err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
-    loc = tuple(err["loc"])
+    err = next((e for e in errors if e.get("type") == "extra_forbidden"), None) or _bound_error(errors)
+    loc = _strip_members(tuple(err["loc"])) if err.get("type") != "extra_forbidden" else tuple(err["loc"])
     kind = err.get("type", "")
     message = err.get("msg", "invalid value")
     if kind == "extra_forbidden":
@@ -48,6 +48,26 @@ def first_error(source: str | Path, exc: ValidationError, model: type[BaseModel]
     key = getattr(cause, "key", None)
     where = key if key else dotted(_strip_tags(loc))
     return InputError(source, message, where)
+
+
+_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+_SCALARS = {"int", "float", "str", "bool"}
+
+
+def _strip_members(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union-member labels (``constrained-float``, ``literal['auto']``, ``list[int]``) that
+    follow a key, so ``alpha: -1`` is reported at ``alpha``, not ``alpha.constrained-float``."""
+    return tuple(part for i, part in enumerate(loc)
+                 if not (i > 0 and isinstance(part, str) and isinstance(loc[i - 1], str)
+                         and (part in _SCALARS or not part.isidentifier())))
+
+
+def _bound_error(errors: list[Any]) -> Any:
+    """The first error; but where a value of a union (``0.9 | 'auto'``) failed every member, the member whose
+    type it had and whose bound it broke says the most (``greater than or equal to 0``, not ``'auto'``)."""
+    key = _strip_members(tuple(errors[0]["loc"]))
+    return next((e for e in errors if e.get("type") in _BOUNDS
+                 and _strip_members(tuple(e["loc"]))[:len(key)] == key), errors[0])
 
 
 def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -38,7 +38,7 @@ CASES = {
     "unknown schedule": ({"schedules": [{"kind": "teleport"}]}, "schedules[0]"),
     "mean_mbps in trace mode": ({"network": {"trace": "trace.csv", "mean_mbps": 3}}, "network.mean_mbps"),
     "reduction above anchors": ({"schedules": [{"kind": "mercury", "split_after": 1, "reduction": 0.9}]},
-                                "schedules[0]: reduction 0.9 exceeds the 75%"),
+                                "schedules[0].reduction: must be <= 0.75 (got 0.9)"),
     "target out of reach": ({"target_accuracy": 99.0, "schedules": [{"kind": "otas", "split_after": 1}]},
                             "schedules[0]: deit_base_distilled_patch16_224/cifar100/tome cannot reach 99"),
     "misspelt schedule": ({"schedules": [{"kind": "mercury-adaptiv", "latency_budget_ms": 500}]},

@@ -103,14 +103,15 @@ def test_shipped_janus_auto_sweep(tmp_path: Path) -> None:
 
 
 def test_failing_point_keeps_the_others(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = sweep_file(lab, {"schedules.mercury.reduction": [0.5, 0.9, 0.25]})
+    # A Mercury without reduction or target accuracy is valid scenario input that fails when it runs.
+    path = sweep_file(lab, {"schedules.mercury.reduction": [0.5, None, 0.25]})
     out = lab / "out"
     with pytest.raises(SystemExit) as exc:
         main(["sweep", str(path), "-o", str(out), "-j", "2", "-q"])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert "point 1 (schedules.mercury.reduction=0.9) failed" in err
-    assert "schedules[1]: reduction 0.9 exceeds the 75%" in err  # the worker's error, intact
+    assert "point 1 (schedules.mercury.reduction=None) failed" in err
+    assert "schedules[1]: give reduction or a target_accuracy" in err  # the worker's error, intact
     table = pd.read_parquet(out / "sweep.parquet")
     assert sorted(set(table.point)) == [0, 2]
     document = json.loads((out / "sweep.json").read_text())
@@ -119,7 +120,7 @@ def test_failing_point_keeps_the_others(lab: Path, capsys: pytest.CaptureFixture
 
 
 def test_every_point_failing_writes_nothing(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = sweep_file(lab, {"schedules.mercury.reduction": [0.9]})
+    path = sweep_file(lab, {"schedules.mercury.reduction": [None]})  # fails when it runs
     with pytest.raises(SystemExit) as exc:
         main(["sweep", str(path), "-o", str(lab / "out"), "-q"])
     assert exc.value.code == 2 and "point 0" in capsys.readouterr().err

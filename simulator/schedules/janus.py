@@ -3,8 +3,10 @@
 Static (alpha and split given, or alpha chosen for a target accuracy), or Janus's own scheduler
 (``alpha: auto``, Algorithm 1): per request, the smallest alpha in 0, 0.01, ..., alpha_max (Eq. 2), i.e.
 the most accurate, whose best split among the fine-to-coarse candidates (Eq. 3) meets the SLA under the
-bandwidth estimate; when none does, the fastest configuration overall. Predicted latency = device and
-cloud compute of the split + RTT + (payload + the engine's per-upload overhead bytes) / bandwidth.
+bandwidth estimate; when none does, the fastest configuration overall. The SLA is ``sla_ms``; a scenario
+that leaves it out gives the scheduler its ``workload.deadline_ms`` (simulator/scenario.py fills it in).
+Predicted latency = device and cloud compute of the split + RTT + (payload + the engine's per-upload
+overhead bytes) / bandwidth.
 Accuracy comes from the table; above the table's last alpha it is NaN (never extrapolated), but the scan
 still covers the algorithm's whole range.
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from simulator.plan import Plan, PlanContext, Stage, block_stages, stages_ms
 from simulator.schedules.bandwidth import estimate_mbps, harmonic_mean  # noqa: F401 - harmonic_mean re-exported
-from simulator.schedules.base import ScheduleInputs, accuracy_at, resolve_parameter
+from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.schedules.tome_split import tome_split_plan
 from simulator.vit import janus_alpha_max, janus_deltas, tome_tokens
 
@@ -71,6 +73,8 @@ class JanusSchedule:
 
     def __post_init__(self) -> None:
         if self.alpha == "auto":
+            if self.sla_ms is None:  # refused before any table is read, not mid-run
+                raise ScheduleError("Janus's scheduler needs sla_ms (a scenario gives it workload.deadline_ms)")
             self.static = False
             self._prepare_scheduler()
             return
@@ -132,7 +136,7 @@ class JanusSchedule:
         predicted = self._compute_s + bits / (mbps * 1e6)
         best_split = predicted.argmin(axis=1)
         best = predicted[np.arange(len(self._alphas)), best_split]
-        assert self.sla_ms is not None
+        assert self.sla_ms is not None  # checked in __post_init__
         feasible = np.nonzero(best <= self.sla_ms / 1e3)[0]
         a = int(feasible[0]) if feasible.size else int(best.argmin())
         return self._plans[a][int(best_split[a])]

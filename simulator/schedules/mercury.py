@@ -39,8 +39,9 @@ class MercurySchedule:
                                              self._table_prune_point())
         if self.reduction is None:  # K is an integer: the largest K whose rate still meets the target
             reduction = int(reduction * spec.num_patches + 1e-9) / spec.num_patches
-        if reduction > limit + 1e-9:
-            raise ScheduleError(f"reduction {reduction:g} exceeds the {limit:.0%} that one anchor per "
+        if reduction > limit:  # a given one was refused at scenario load, by the same function
+            chosen = " (chosen for the target accuracy)" if self.reduction is None else ""
+            raise ScheduleError(f"reduction {reduction:g}{chosen} exceeds the {limit:.0%} that one anchor per "
                                 f"{self.window}x{self.window} window allows")
         accuracy = accuracy_at(curve, float(reduction), self.inputs.warnings, self.inputs.baseline_accuracy())
         self._plan = self._build(float(reduction), accuracy)
