@@ -143,3 +143,15 @@ def test_list_shows_the_shipped_traces(capsys, shipped: Path, monkeypatch) -> No
     assert cells == {"flat": ["imported", "1.0", "0.50", "0.50", "0.50", "0.50", "1.000", "nan"],
                      "tiny": ["synthetic", "2.0", "4.00", "4.00", "2.00", "6.00", "0.000", "nan"]}
     assert f"in {shipped};" in out and "'mercury-sim traces stats flat'" in out
+
+
+def test_low_capacity_warning_names_five_and_counts_the_rest(capsys) -> None:
+    from simulator.traces.cli import _warn_low_capacity
+
+    means = {f"t{i}": 0.01 * i for i in range(1, 8)} | {"fast": 1.0}  # 1 Mbit/s is not below the line
+    _warn_low_capacity(means, " (mean_mbps in stats.csv)")
+    assert capsys.readouterr().err == (
+        "warning: low capacity: 7 of 8 trace(s) average below 1 Mbit/s, too slow for split inference (300 kB take "
+        "> 2.4 s): t1 0.01, t2 0.02, t3 0.03, t4 0.04, t5 0.05 Mbit/s and 2 more (mean_mbps in stats.csv)\n")
+    _warn_low_capacity({"fast": 1.0})
+    assert capsys.readouterr().err == ""

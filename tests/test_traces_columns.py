@@ -336,7 +336,7 @@ def test_folder_import_counts_dropped_rows_and_warns_of_low_capacity(capsys, tmp
     assert err.splitlines() == [
         "warning: rows dropped, their time before an earlier row's: Download/Driving/B_1.csv (1)",
         "warning: low capacity: 1 of 2 trace(s) average below 1 Mbit/s, too slow for split inference (300 kB take "
-        "> 2.4 s): Netflix__Static__B_2 (0.05) (Mbit/s)"]
+        "> 2.4 s): Netflix__Static__B_2 0.05 Mbit/s"]
     import csv
 
     stats = {row["trace"]: row for row in csv.DictReader((dest / "stats.csv").open())}

@@ -97,7 +97,7 @@ def _import_columns(name: str, src: Path, dest: Path, given: dict) -> None:
         result = import_folder(src, dest, mapping, provenance, command)
         typer.echo(f"wrote {len(result.written)} trace file(s) and {result.stats_path.name} to {dest}")
         _warn_dropped(result.dropped)
-        _warn_low_capacity({s.name: s.mean for s in result.stats})
+        _warn_low_capacity({s.name: s.mean for s in result.stats}, f" (mean_mbps in {result.stats_path.name})")
         for _, reason in result.failures:
             typer.echo(f"failed: {reason}", err=True)
         if result.failures:
@@ -118,15 +118,16 @@ def _warn_dropped(dropped: dict[str, int]) -> None:
         typer.echo(f"warning: rows dropped, their time before an earlier row's: {listed}", err=True)
 
 
-def _warn_low_capacity(means: dict[str, float], shown: int = 5) -> None:
-    """One line naming the traces whose mean capacity is below LOW_MEAN_MBPS (the first ``shown`` of them)."""
+def _warn_low_capacity(means: dict[str, float], rest: str = "", shown: int = 5) -> None:
+    """One line naming the traces whose mean capacity is below LOW_MEAN_MBPS: the first ``shown`` of them with
+    their means, then how many more (``rest`` says where to find them)."""
     low = {name: mean for name, mean in means.items() if mean < LOW_MEAN_MBPS}
     if not low:
         return
-    listed = ", ".join(f"{name} ({mean:.3g})" for name, mean in list(low.items())[:shown])
-    more = f" and {len(low) - shown} more" if len(low) > shown else ""
+    listed = ", ".join(f"{name} {mean:.3g}" for name, mean in list(low.items())[:shown])
+    more = f" and {len(low) - shown} more{rest}" if len(low) > shown else ""
     typer.echo(f"warning: low capacity: {len(low)} of {len(means)} trace(s) average below {LOW_MEAN_MBPS:g} "
-               f"Mbit/s, too slow for split inference (300 kB take > 2.4 s): {listed}{more} (Mbit/s)", err=True)
+               f"Mbit/s, too slow for split inference (300 kB take > 2.4 s): {listed} Mbit/s{more}", err=True)
 
 
 @app.command("export")
