@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.measure import Measurement
@@ -116,10 +117,10 @@ def keep_numbers_whole(console: Console, table: Table) -> int:
     """
     numbers = [c for c in table.columns if _is_numeric(console, c)]
     names = [c for c in table.columns if c not in numbers]
+    unbounded = console.options.update_width(UNLIMITED)  # a cell wider than the console is measured whole
     for column in numbers:
         column.no_wrap = True
-        column.min_width = max((Measurement.get(console, console.options, cell).maximum for cell in column.cells),
-                               default=0)
+        column.min_width = max((Measurement.get(console, unbounded, cell).maximum for cell in column.cells), default=0)
         header = console.render_str(column.header) if isinstance(column.header, str) else column.header
         if isinstance(header, Text):
             header.no_wrap, header.justify = False, column.justify  # the header wraps; the numbers do not
@@ -130,7 +131,7 @@ def keep_numbers_whole(console: Console, table: Table) -> int:
         return _width(console, table)
     for column in numbers:
         words = (_plain(console, column.header) or "").split()
-        column.max_width = max([column.min_width or 0, *(len(w) for w in words)])
+        column.max_width = max([column.min_width or 0, *(cell_len(w) for w in words)])
     kept = [column.max_width for column in names]
     for column in names:
         column.max_width = NAME_FLOOR if column.max_width is None else min(column.max_width, NAME_FLOOR)
