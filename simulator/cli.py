@@ -18,6 +18,7 @@ import simulator
 from simulator import compare_cli
 from simulator.cli_support import command_line, record_command_line
 from simulator.emulation import commands as emulation_commands
+from simulator.endings import Stopped, quiet_on_closed_pipes, silence_closed_pipes
 from simulator.errors import InputError
 from simulator.ml import profiler_cli
 
@@ -68,11 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     args = list(argv) if argv is not None else sys.argv[1:]
     record_command_line(args)
     _mount_subcommands()
+    with quiet_on_closed_pipes():  # '| head -1' ends the output, not the work: exit 0, not a word
+        return _main(args)
+
+
+def _main(args: list[str]) -> int:
     try:
         code = app(args=args, prog_name="mercury-sim", standalone_mode=False)
     except InputError as exc:
         _fail(exc.one_line())
+    except Stopped as exc:  # interrupted: what was kept and how to go on
+        typer.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
     except OSError as exc:  # an output folder on a read-only disk, a full disk, a vanished file ...
+        if isinstance(exc, BrokenPipeError) and silence_closed_pipes():
+            return 0
         where = f"{exc.filename}: " if exc.filename else ""
         _fail(f"{where}{exc.strerror or exc}")
     except typer.Abort:
@@ -229,8 +240,11 @@ def sweep(
 
     from simulator.console import print_sweep, progress_reporter
     from simulator.executors import default_workers
+    from simulator.extras import require_extra
     from simulator.sweep import guard_sweep_folder, load_sweep, run_sweep, write_sweep
 
+    if dask:
+        require_extra("sweep --dask", "dask")
     loaded = load_sweep(sweep_file)
     out_dir = Path(output) if output else Path("reports") / loaded.spec.name
     guard_sweep_folder(loaded, out_dir)  # refuse before simulating
@@ -280,6 +294,9 @@ def accuracy(
     """Measure top-1/top-5 of a token-reduction method on local data; write an accuracy table."""
     from pathlib import Path
 
+    from simulator.extras import require_extra
+
+    require_extra("accuracy", "ml")
     from simulator.ml.cli import accuracy as run_accuracy
 
     run_accuracy(model, Path(checkpoint), Path(data), method, split_after, grid, Path(out), reconstruction,
@@ -304,6 +321,9 @@ def train_reconstruction(
     """Train Mercury's reconstruction tokens and heads (backbone frozen) per rate; save them (needs torch)."""
     from pathlib import Path
 
+    from simulator.extras import require_extra
+
+    require_extra("train-reconstruction", "ml")
     from simulator.ml.cli import train_reconstruction as run_training
 
     run_training(model, Path(checkpoint), Path(data), split_after, rates, Path(out), steps, lr, batch_size,

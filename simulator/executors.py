@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
@@ -32,7 +33,8 @@ def map_local(fn: Callable[..., T], items: Sequence[tuple], workers: int, on_res
     """``fn(*item)`` for every item; ``workers`` > 1 runs them in that many fresh processes.
 
     Workers start through a fork server (spawn where there is none): forking the caller directly could copy
-    a lock held by one of its threads (a progress bar's refresher) into the child.
+    a lock held by one of its threads (a progress bar's refresher) into the child. An exception or interrupt
+    in the caller (Ctrl-C, ``kill``) stops the pool (:func:`stop_pool`) before it propagates.
     """
     if workers <= 1 or len(items) <= 1:
         results = []
@@ -43,15 +45,34 @@ def map_local(fn: Callable[..., T], items: Sequence[tuple], workers: int, on_res
         return results
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ordered: list[Any] = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=min(workers, len(items)),
-                             mp_context=multiprocessing.get_context(method)) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=multiprocessing.get_context(method),
+                               initializer=_leave_interrupts_to_the_caller)
+    try:
         futures = {pool.submit(fn, *item): index for index, item in enumerate(items)}
         for future in as_completed(futures):
             index = futures[future]
             ordered[index] = future.result()
             if on_result:
                 on_result(index, ordered[index])
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown()
     return ordered
+
+
+def _leave_interrupts_to_the_caller() -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to the whole process group): the caller stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop at once: queued items cancelled, running workers terminated, every process and thread joined, so
+    the pool's semaphores and temporary folder are released before the caller exits (a pool abandoned at exit
+    leaves ``/tmp/pymp-*`` and a "leaked semaphore" warning)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # no public way before 3.14
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)  # the pool sees its workers gone and winds down
 
 
 def map_dask(fn: Callable[..., T], items: Sequence[tuple], address: str, workers: int | None = None,

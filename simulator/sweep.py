@@ -23,7 +23,9 @@ Resuming: with an output folder, each finished point is saved at once as ``point
 the hash of the point's resolved scenario and the contents of its input files. A re-run into the same folder
 reuses every saved point whose key still matches and computes only the rest; rows always pass through the
 saved JSON form, so a resumed sweep writes the same table, byte for byte, as an uninterrupted one. A point
-that fails (a value its schedule refuses) is named in the error and the others are still written.
+that fails (a value its schedule refuses) is named in the error and the others are still written. Ctrl-C,
+SIGTERM or SIGHUP stops the workers at once (nothing of the process pool is left behind) and ends with one
+line: how many points are saved, and that the same command resumes from them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -350,10 +353,11 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
         if on_done:
             on_done()
     items = [(point.scenario, str(sweep.scenario_path)) for point in todo]
-    if dask:
-        map_dask(run_point, items, dask, workers, finished)
-    else:
-        map_local(run_point, items, workers or default_workers(), finished)
+    with _stopped_on_interrupt(len(sweep.points), lambda: len(documents), points_dir):
+        if dask:
+            map_dask(run_point, items, dask, workers, finished)
+        else:
+            map_local(run_point, items, workers or default_workers(), finished)
     rows, inputs, provenance = [], {}, {}
     for point in sweep.points:
         document = documents.get(point.index)
@@ -373,6 +377,22 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
                "error": failures[point.index]} for point in sweep.points if point.index in failures]
     return SweepResult(table, failed, len(todo) - len(failed), len(sweep.points) - len(todo), inputs,
                        provenance)
+
+
+@contextmanager
+def _stopped_on_interrupt(total: int, saved: Callable[[], int], points_dir: Path | None) -> Iterator[None]:
+    """Ctrl-C, SIGTERM or SIGHUP in the block: the workers stopped on the way out (``map_local``), then one
+    line saying how many points are saved and that the same command resumes from them (:class:`Stopped`,
+    exit code 128 + the signal: 130 for Ctrl-C, 143 for SIGTERM)."""
+    from simulator.endings import Stopped, exit_code, interrupt_on_signals
+
+    try:
+        with interrupt_on_signals():
+            yield
+    except KeyboardInterrupt as exc:
+        kept = f"saved in {points_dir}/; run the same command again to resume" if points_dir is not None else \
+            "done, none saved (no output folder)"
+        raise Stopped(f"interrupted: {saved()} of {total} points {kept}", exit_code(exc)) from None
 
 
 def _tidy(table: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
@@ -424,7 +444,12 @@ def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: li
     summary = summarise(result.table, sweep.axes)
     points_dir = Path(out_dir) / POINTS_DIR
     guard_sweep_folder(sweep, out_dir)
-    with atomic_directory(out_dir, keep_existing=True) as staging:
+
+    def saved() -> int:
+        return sum((points_dir / f"{point.key}.json").is_file() for point in sweep.points)
+
+    with _stopped_on_interrupt(len(sweep.points), saved, points_dir), \
+            atomic_directory(out_dir, keep_existing=True) as staging:
         result.table.to_parquet(staging / "sweep.parquet", index=False)
         result.table.to_csv(staging / "sweep.csv", index=False)
         summary.to_parquet(staging / "sweep-summary.parquet", index=False)
