@@ -8,17 +8,17 @@ from contextlib import contextmanager
 import typer
 
 
-def _root_or_exit() -> None:
-    """Root and pyroute2, or one line and exit code 2 before anything is created."""
-    import importlib.util
+def _root_or_exit(command: str) -> None:
+    """Root and the emulate extra (pyroute2, torch, timm), or one line and exit code 2 before anything is
+    created."""
     import os
+
+    from simulator.extras import require_extra
 
     if os.geteuid() != 0:
         typer.echo("error: emulation needs root (network namespaces and qdiscs); run it with sudo", err=True)
         raise typer.Exit(2)
-    if importlib.util.find_spec("pyroute2") is None:
-        typer.echo("error: emulation needs pyroute2: pip install 'mercury-sim[emulate]'", err=True)
-        raise typer.Exit(2)
+    require_extra(command, "emulate")
 
 
 @contextmanager
@@ -53,7 +53,7 @@ def emulate(
     from simulator.scenario import load_scenario
 
     loaded = load_scenario(scenario)
-    _root_or_exit()
+    _root_or_exit("emulate")
     from simulator.console import print_summary
     from simulator.emulation.testbed import emulate_scenario, facts_text
     from simulator.outputs import guard_run_folder, write_run
@@ -86,7 +86,7 @@ def validate(
     from simulator.scenario import load_scenario
 
     loaded = load_scenario(scenario)
-    _root_or_exit()
+    _root_or_exit("validate")
     from simulator.cli_support import command_line
     from simulator.emulation.validate import print_comparison, run_validation
 

@@ -35,6 +35,9 @@ def profile(
                                        "(of single calls; for mean latencies on a dedicated core)"),
 ) -> None:
     """Measure a real ViT on this host (embed, block vs tokens, head, pruning, merging) into a profile."""
+    from simulator.extras import require_extra
+
+    require_extra("profile", "ml")
     from simulator.ml.profiler import ProfilePlan, parse_batches, parse_models, parse_tokens
     from simulator.ml.timing import STATISTICS
     from simulator.vit import MODELS
