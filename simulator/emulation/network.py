@@ -2,19 +2,27 @@
 
 Names carry the project prefix and the creating process id (``msim-<pid>-...``), so a later run can tell
 stale objects of a killed run (pid gone) from those of a run still going, and removes only the stale ones.
-Traffic stays between the namespaces: their addresses exist only inside them and nothing is routed out.
+The run's temporary folders (the workers' logs, validate's scaled profiles) are named the same way
+(``msim-logs-<pid>-...`` in the temporary directory) and cleaned with them. Traffic stays between the
+namespaces: their addresses exist only inside them and nothing is routed out.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 PREFIX = "msim-"
 LINK_PREFIX = "msim"
 PORT = 47_000
+FOLDER_KINDS = ("logs", "scaled")  # temp_folder's kinds: msim-<kind>-<pid>-<random>
+_FOLDER = re.compile(rf"{PREFIX}(?:{'|'.join(FOLDER_KINDS)})-(\d+)-[^/]+")
 
 
 class NeedsRoot(Exception):
@@ -90,6 +98,44 @@ def remove_stale() -> list[str]:
     return removed
 
 
+def temp_folder(kind: str) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder named after this process (``msim-<kind>-<pid>-...``), removed on exit; a killed
+    run's is removed by the next run (:func:`remove_stale_folders`)."""
+    assert kind in FOLDER_KINDS
+    return tempfile.TemporaryDirectory(prefix=f"{PREFIX}{kind}-{os.getpid()}-")
+
+
+def remove_stale_folders(root: Path | None = None) -> list[Path]:
+    """Remove the temporary folders of killed runs: named by :func:`temp_folder`, owned by this user, and
+    whose process is gone (a live run's, and anything not named ours, stay); return them."""
+    root = Path(root if root is not None else tempfile.gettempdir())
+    removed = []
+    for path in sorted(root.glob(f"{PREFIX}*-*-*")):
+        match = _FOLDER.fullmatch(path.name)
+        if match is None or path.is_symlink() or not path.is_dir() or path.stat().st_uid != os.geteuid():
+            continue
+        if not _alive(int(match[1])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} stale {thing}{'' if n == 1 else 's'}"
+
+
+def cleanup_line(names: list[str], folders: list[Path]) -> str | None:
+    """One line for what :func:`remove_stale` and :func:`remove_stale_folders` removed; None when nothing."""
+    namespaces = sum(name.startswith(PREFIX) for name in names)
+    parts = [_count(n, thing) for n, thing in ((namespaces, "network namespace"),
+                                               (len(names) - namespaces, "veth"), (len(folders), "temporary folder"))
+             if n]
+    if not parts:
+        return None
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    return f"removed {listed} left by an interrupted run"
+
+
 def create_network(n_links: int) -> TestbedNetwork:
     """A cloud namespace and ``n_links`` mobile namespaces, each joined to the cloud by a veth pair.
 
@@ -139,10 +185,13 @@ def remove_network(net: TestbedNetwork) -> None:
 
 
 @contextmanager
-def testbed_network(n_links: int) -> Iterator[TestbedNetwork]:
-    """Stale objects cleaned, a fresh network for the block, removed on exit (success, error, Ctrl-C)."""
+def testbed_network(n_links: int, *, on_cleanup: Callable[[str], None] | None = None) -> Iterator[TestbedNetwork]:
+    """Stale objects and folders of killed runs cleaned (``on_cleanup`` told what, in one line), a fresh
+    network for the block, removed on exit (success, error, Ctrl-C)."""
     require_root()
-    remove_stale()
+    said = cleanup_line(remove_stale(), remove_stale_folders())
+    if said and on_cleanup is not None:
+        on_cleanup(said)
     net = create_network(n_links)
     try:
         yield net

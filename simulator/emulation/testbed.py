@@ -15,7 +15,6 @@ import os
 import queue
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -195,7 +194,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     the queue (to show loss at a full queue; shaper.send_buffer_bytes says why the cap is the default).
     """
     from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
-    from simulator.emulation.network import testbed_network
+    from simulator.emulation.network import temp_folder, testbed_network
     from simulator.emulation.shaper import QUEUE_BYTES, LinkShaper, send_buffer_bytes
     from simulator.outputs import replayed_window
     from simulator.results import summarize
@@ -217,8 +216,8 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     with ExitStack() as stack:
         stack.enter_context(terminate_as_interrupt())
         stack.enter_context(exclusive_testbed(on_wait=tell_stderr))
-        net = stack.enter_context(testbed_network(n_links))
-        log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="msim-logs-")))
+        net = stack.enter_context(testbed_network(n_links, on_cleanup=tell_stderr))
+        log_dir = Path(stack.enter_context(temp_folder("logs")))
         shapers = []
         for link in net.links:
             shaper = LinkShaper(link.mobile_ns, link.mobile_if, link.cloud_ip, queue_bytes or QUEUE_BYTES)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -215,6 +214,7 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
     import simulator
     from simulator.atomic import atomic_directory
     from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
+    from simulator.emulation.network import temp_folder
     from simulator.emulation.testbed import emulate_scenario
     from simulator.outputs import write_run
     from simulator.runner import run_scenario
@@ -236,7 +236,7 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
         table.to_csv(staging / "comparison.csv", index=False, float_format="%.6g")
         speed = host_speed_table(priced, emulated.facts)
         speed.to_csv(staging / "host-speed.csv", index=False, float_format="%.6g")
-        with tempfile.TemporaryDirectory(prefix="msim-scaled-") as work:
+        with temp_folder("scaled") as work:
             drift_free = comparison_table(drift_removed_records(priced, labels, speed, Path(work)),
                                           emulated.run.records, labels)
         drift_free.to_csv(staging / "comparison-drift-removed.csv", index=False, float_format="%.6g")
