@@ -1,0 +1,197 @@
+"""The GPU pool's dynamic batching, end to end, with every expected number worked out by hand.
+
+The definition (simulator/cloud.py): a GPU that falls idle takes the oldest waiting job, then, while its batch
+is not full (``max_batch``), takes any job already waiting and otherwise waits for one until
+``batch_timeout_ms`` has passed since it took the first. A batch takes its longest member's batch-1 time times
+the profile's batch factor for its size (interpolated between the profile's sizes, extrapolated along the
+last segment beyond them, and k for a batch of k without batch data). A request's ``cloud_queue_ms`` runs from
+its job reaching the pool to its batch's start (gathering included); ``cloud_ms`` is its batch's time.
+
+The runs: one cloud-only job per device, 1 Mbit over a constant-rate sample of the trace (device d starts at
+second d, so its job reaches the pool at 1000 / rate_d ms), no RTT, nothing to return, on the lab's cloud
+profile (tests/conftest.py): 0.5 + 12 x 1 + 0.25 = 12.75 ms for one request; a batch of 2 costs 1.5x, of 4 2x,
+so of 3 1.75x (interpolated).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import write_profile, write_scenario, write_trace
+
+from simulator.graph import CLOUD, DEVICE, Chain, Compute, Fork, Transfer
+from simulator.plan import Stage
+from simulator.runner import run
+from simulator.scenario import load_scenario
+from tests._graph_runs import run_graph
+
+ONE = 12.75  # ms: one request alone on the lab's cloud profile
+MBIT = 125_000  # bytes
+
+
+def _jobs(lab: Path, rates: list[float], **cloud: Any) -> pd.DataFrame:
+    """One job per device, device d's reaching the pool at 1000 / rates[d] ms; records in device order.
+
+    Devices of equal rate start at the same trace sample, so their jobs arrive in the very same instant (the
+    same float), not a rounding error apart."""
+    samples = list(dict.fromkeys(rates))
+    write_trace(lab / "trace.csv", list(range(len(samples))), samples)
+    scenario = write_scenario(
+        lab / "s.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
+        schedules=[{"kind": "cloud-only", "image_bytes": MBIT}],
+        network={"trace": "trace.csv", "start_offset_s": [float(samples.index(r)) for r in rates]},
+        workload={"arrival": "back-to-back", "n_requests": 1, "devices": len(rates), "seed": 1},
+        cloud=cloud)
+    records, _ = run(load_scenario(scenario))
+    records = records.sort_values("device").reset_index(drop=True)
+    assert records.status.tolist() == ["ok"] * len(rates)
+    assert records.uplink_ms.tolist() == pytest.approx([1000 / r for r in rates])  # the arrivals as designed
+    return records
+
+
+def _check(records: pd.DataFrame, queue: list[float], cloud: list[float], total: list[float]) -> None:
+    assert records.cloud_queue_ms.tolist() == pytest.approx(queue)
+    assert records.cloud_ms.tolist() == pytest.approx(cloud)
+    assert records.total_ms.tolist() == pytest.approx(total)
+
+
+def test_a_batch_closes_when_full_or_when_its_window_ends(lab: Path) -> None:
+    """One GPU, batches of up to 3, a 100 ms window; jobs at 50, 100, 125, 200, 250 and 312.5 ms.
+
+    A (50) opens a batch; B (100) and C (125) fill it, so it starts at 125 without waiting for the window's end
+    (150): 1.75 x 12.75 = 22.3125 ms, to 147.3125. D (200) opens the next, E (250) joins, the window ends at
+    300 unfilled: 1.5 x 12.75 = 19.125 ms, to 319.125. F (312.5) finds the GPU busy; the GPU takes it at
+    319.125 and gathers until 419.125 (the window starts when the GPU takes the job), then runs it alone
+    (factor 1): 12.75 ms, to 431.875.
+    """
+    records = _jobs(lab, [20, 10, 8, 5, 4, 3.2], gpus=1, max_batch=3, batch_timeout_ms=100)
+    _check(records,
+           queue=[75.0, 25.0, 0.0, 100.0, 50.0, 106.625],
+           cloud=[22.3125] * 3 + [19.125] * 2 + [ONE],
+           total=[147.3125] * 3 + [319.125] * 2 + [431.875])
+
+
+@pytest.mark.parametrize(("timeout_ms", "queue", "cloud", "total"), [
+    # the window (50 + 106.5 = 156.5) is still open when B comes at 156.25: B fills the batch, both start then
+    (106.5, [106.25, 0.0], [19.125, 19.125], [175.375, 175.375]),
+    # it closed at 156: A runs alone 156-168.75; B waits for it, then gathers alone until 274.75
+    (106.0, [106.0, 118.5], [ONE, ONE], [168.75, 287.5]),
+])
+def test_a_job_a_quarter_millisecond_inside_or_outside_the_window(lab: Path, timeout_ms: float, queue: list[float],
+                                                                  cloud: list[float], total: list[float]) -> None:
+    """A reaches the idle GPU at 50 ms, B at 156.25 ms; batches of up to 2."""
+    records = _jobs(lab, [20, 6.4], gpus=1, max_batch=2, batch_timeout_ms=timeout_ms)
+    _check(records, queue, cloud, total)
+
+
+def test_a_backlog_forms_full_batches_at_once_and_the_rest_gathers(lab: Path) -> None:
+    """Five jobs at 100 ms, one GPU, batches of 2, a 100 ms window: two full batches back to back (100-119.125,
+    119.125-138.25, no gathering since they are full at once), then the fifth alone after a whole window
+    (238.25-251)."""
+    records = _jobs(lab, [10] * 5, gpus=1, max_batch=2, batch_timeout_ms=100)
+    assert sorted(records.cloud_queue_ms) == pytest.approx([0.0, 0.0, 19.125, 19.125, 138.25])
+    assert sorted(records.cloud_ms) == pytest.approx([ONE] + [19.125] * 4)
+    assert sorted(records.total_ms) == pytest.approx([119.125, 119.125, 138.25, 138.25, 251.0])
+
+
+@pytest.mark.parametrize(("gpus", "queue", "total"), [
+    (2, [0.0] * 4, [119.125] * 4),  # two full batches side by side
+    (1, [0.0, 0.0, 19.125, 19.125], [119.125, 119.125, 138.25, 138.25]),  # the second waits for the first
+])
+def test_simultaneous_full_batches_on_two_gpus_run_side_by_side(lab: Path, gpus: int, queue: list[float],
+                                                                total: list[float]) -> None:
+    """Four jobs at 100 ms, batches of 2 (19.125 ms), a 100 ms window that full batches never wait for."""
+    records = _jobs(lab, [10] * 4, gpus=gpus, max_batch=2, batch_timeout_ms=100)
+    assert sorted(records.cloud_queue_ms) == pytest.approx(queue)
+    assert records.cloud_ms.tolist() == pytest.approx([19.125] * 4)
+    assert sorted(records.total_ms) == pytest.approx(total)
+
+
+def test_two_gpus_each_gather_their_own_batch(lab: Path) -> None:
+    """Two GPUs, batches of 2, a 100 ms window; jobs at 50, 62.5, 100, 125, 156.25 and 250 ms.
+
+    A (50) goes to GPU 1, which gathers until 150; B (62.5) finds GPU 2 idle, which takes it and gathers until
+    162.5. A job reaching two gathering GPUs joins the one that began first: C (100) fills GPU 1's batch (A, C:
+    100-119.125), D (125) GPU 2's (B, D: 125-144.125). E (156.25) goes to GPU 1, idle since 119.125, which gathers
+    until 256.25; F (250) then finds GPU 2 idle and takes it rather than joining E's batch: E runs alone
+    256.25-269, F alone after its own window, 350-362.75.
+    """
+    records = _jobs(lab, [20, 16, 10, 8, 6.4, 4], gpus=2, max_batch=2, batch_timeout_ms=100)
+    _check(records,
+           queue=[50.0, 62.5, 0.0, 0.0, 100.0, 100.0],
+           cloud=[19.125] * 4 + [ONE] * 2,
+           total=[119.125, 144.125, 119.125, 144.125, 269.0, 362.75])
+
+
+def test_three_gpus_gather_and_serve_concurrently(lab: Path) -> None:
+    """Three GPUs, batches of 2, a 100 ms window; jobs at 50, 62.5, 100, 125, 156.25 and 250 ms.
+
+    A, B and C each find an idle GPU (windows until 150, 162.5 and 200). D (125) joins the oldest gathering
+    batch, A's (125-144.125); E (156.25) the next, B's (156.25-175.375), while C's window is still open: C
+    runs alone 200-212.75. F (250) goes to GPU 1 (idle the longest, since 144.125): alone, 350-362.75.
+    """
+    records = _jobs(lab, [20, 16, 10, 8, 6.4, 4], gpus=3, max_batch=2, batch_timeout_ms=100)
+    _check(records,
+           queue=[75.0, 93.75, 100.0, 0.0, 0.0, 100.0],
+           cloud=[19.125, 19.125, ONE, 19.125, 19.125, ONE],
+           total=[144.125, 175.375, 212.75, 144.125, 175.375, 362.75])
+
+
+@pytest.mark.parametrize(("jobs", "factor"), [
+    (2, 1.6),  # a measured size
+    (3, 2.2),  # beyond the last size: 1.6 + (1.6 - 1.0) / (2 - 1) x (3 - 2)
+    (4, 2.8),  # 1.6 + 0.6 x 2
+])
+def test_a_batch_beyond_the_profiles_sizes_extrapolates_the_last_segment(lab: Path, jobs: int, factor: float) -> None:
+    """A cloud profile measured at batches 1 and 2 only (1.0, 1.6). Same-instant jobs join one batch even with
+    a 0 ms window: the GPU takes every job already waiting before it starts."""
+    write_profile(lab / "cloud.yaml", block_ms=1.0, embed_ms=0.5, head_ms=0.25,
+                  batch={"sizes": [1, 2], "factor": [1.0, 1.6]})
+    records = _jobs(lab, [10] * jobs, gpus=1, max_batch=jobs, batch_timeout_ms=0)
+    _check(records, queue=[0.0] * jobs, cloud=[factor * ONE] * jobs, total=[100 + factor * ONE] * jobs)
+
+
+def test_a_profile_without_batch_data_assumes_no_gain(lab: Path) -> None:
+    """No ``batch`` section: a batch of 2 takes twice one request (25.5 ms), both members finishing together."""
+    write_profile(lab / "cloud.yaml", block_ms=1.0, embed_ms=0.5, head_ms=0.25)
+    records = _jobs(lab, [10, 10], gpus=1, max_batch=2, batch_timeout_ms=50)
+    _check(records, queue=[0.0, 0.0], cloud=[2 * ONE] * 2, total=[100 + 2 * ONE] * 2)
+
+
+def test_a_batch_of_different_stages_takes_its_longest_member(lab: Path) -> None:
+    """The pool batches whatever waits together, whatever its stages: a fork of three cloud computes of
+    3.5 ms (embed + 3 blocks), 12.75 ms (the whole model) and 6.75 ms (embed +
+    6 blocks + head) after a 1 ms upload forms one batch of 3, priced 1.75 x the longest, 12.75: 22.3125 ms
+    each, the shortest first in the queue."""
+    n = 198
+    embed, block, head = Stage("embed", n, n), Stage("block", n, n), Stage("head", n, n)
+    short = Compute(CLOUD, (embed, *[block] * 3), label="short")
+    whole = Compute(CLOUD, (embed, *[block] * 12, head), label="whole")
+    middle = Compute(CLOUD, (embed, *[block] * 6, head), label="middle")
+    graph = Chain((Transfer(DEVICE, CLOUD, 1250), Fork((short, whole, middle))))
+    result = run_graph(lab, graph, cloud={"gpus": 1, "max_batch": 3, "batch_timeout_ms": 5},
+                       workload={"arrival": "back-to-back", "n_requests": 1, "seed": 1})
+    _check(result.records, queue=[0.0], cloud=[22.3125], total=[1.0 + 22.3125])
+    assert result.stages is not None
+    computes = result.stages[result.stages.kind == "compute"].set_index("name")
+    assert computes.loc[["short", "whole", "middle"], "service_ms"].tolist() == pytest.approx([22.3125] * 3)
+    assert computes.queue_ms.tolist() == pytest.approx([0.0] * 3)
+
+
+def test_a_server_tier_batches_with_its_own_profile_and_pool(lab: Path) -> None:
+    """A near-edge server (its profile: 1 + 12 x 2 + 1 = 26 ms alone, a batch of 2 1.25x) with batches of 2:
+    two devices' 1250 B uploads at 10 Mbit/s reach it together at 1 ms and run as one batch, 32.5 ms
+    (not the cloud profile's 1.5x, nor 26 ms each one after the other)."""
+    write_profile(lab / "edge.yaml", block_ms=2.0, embed_ms=1.0, head_ms=1.0,
+                  batch={"sizes": [1, 2], "factor": [1.0, 1.25]})
+    servers = {"near-edge": {"profile": "edge.yaml", "gpus": 1, "max_batch": 2, "batch_timeout_ms": 50,
+                             "link": {"mbps": 10}}}
+    n = 198
+    stages = (Stage("embed", n, n), *[Stage("block", n, n)] * 12, Stage("head", n, n))
+    graph = Chain((Transfer(DEVICE, "near-edge", 1250), Compute("near-edge", stages)))
+    result = run_graph(lab, graph, servers=servers,
+                       workload={"arrival": "back-to-back", "n_requests": 1, "devices": 2, "seed": 1})
+    _check(result.records.sort_values("device"), queue=[0.0, 0.0], cloud=[32.5, 32.5], total=[33.5, 33.5])
