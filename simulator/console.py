@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.cells import cell_len
@@ -175,7 +175,7 @@ def summary_table(result: RunResult, narrow: bool = False) -> Table:
         cells = dict(zip(columns, [
             name, f"{s['count']}/{s['requests']}", _ms(s["mean_ms"]), _ms(s["p50_ms"]), _ms(s["p95_ms"]),
             _ms(s["p99_ms"]), _ms(s["max_ms"]), _number(s["mean_accuracy"], ".2f"),
-            _number(s["mean_energy_j"], ".3f"), _number(s.get("deadline_miss_rate"), ".1%")], strict=False))
+            _energy(s), _number(s.get("deadline_miss_rate"), ".1%")], strict=False))
         table.add_row(*(cells[c] for c in shown))
     return table
 
@@ -266,3 +266,8 @@ def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
 
 def _number(value: float | None, spec: str) -> str:
     return "-" if value is None or value != value else format(value, spec)
+
+
+def _energy(entry: dict[str, Any]) -> str:
+    """A schedule's mean energy; "unknown" (not "-" nor 0) when its profile does not state the power."""
+    return "unknown" if entry.get("energy_unknown") else _number(entry["mean_energy_j"], ".3f")

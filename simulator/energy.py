@@ -15,10 +15,16 @@ way, whichever engine ran.
   (its upload queue, RTT, the cloud and the return).
 
 The ``paper`` preset counts compute only, as the Mercury paper's Fig. 9 does.
+
+A part whose power the profile does not state is unknown: NaN, never 0 J (and so is ``energy_j``, their
+sum). The radio is known from ``power_w.radio`` or from a radio model (which then stands for the modem's
+whole draw, an unstated ``power_w.radio`` adding nothing); without a radio model the radio has no tail, a
+known 0 J once the radio's power is known. A stated 0 W is a known zero.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,6 +112,32 @@ def radio_tails(device: np.ndarray, start: np.ndarray, end: np.ndarray, tail_s: 
     return tails
 
 
+def radio_watts(power: Power, radio: RadioModel | None) -> float:
+    """The constant power while sending: ``power_w.radio``, else 0 W beside a radio model, else NaN (unknown)."""
+    if power.radio is not None:
+        return power.radio
+    return 0.0 if radio is not None else math.nan
+
+
+def unknown_parts(power: Power, radio: RadioModel | None) -> dict[str, str]:
+    """The energy parts left unknown, each with the power key the profile leaves out (empty: all known)."""
+    missing = {"compute": "power_w.compute" if power.compute is None else None,
+               "idle": "power_w.idle" if power.idle is None else None,
+               "radio and tail": "power_w.radio (and no radio model)" if math.isnan(radio_watts(power, radio))
+               else None}
+    return {part: key for part, key in missing.items() if key is not None}
+
+
+def energy_warning(power: Power, radio: RadioModel | None, profile: str) -> str | None:
+    """The run's warning when energy is unknown: which keys the mobile profile leaves out, what stays known."""
+    unknown = unknown_parts(power, radio)
+    if not unknown:
+        return None
+    known = [part for part in ("compute", "idle", "radio and tail") if part not in unknown]
+    return (f"energy unknown: the mobile profile {profile} states no {', '.join(unknown.values())}, so energy_j "
+            f"is NaN for every schedule (known parts: {', '.join(known) or 'none'})")
+
+
 def fill_energy(columns: dict[str, np.ndarray], size: int, power: Power, radio: RadioModel | None,
                 rtt_s: float) -> None:
     """Write the energy split and the total (``energy_j``) of every completed request into ``columns``."""
@@ -115,15 +147,16 @@ def fill_energy(columns: dict[str, np.ndarray], size: int, power: Power, radio: 
     half_rtt = np.where(sends, rtt_s / 2, 0.0)
     transfer = np.where(sends, c["uplink_ms"] / 1e3 - half_rtt, 0.0)
     waiting = (c["uplink_queue_ms"] + c["cloud_queue_ms"] + c["cloud_ms"] + c["return_ms"]) / 1e3 + half_rtt
-    compute = power.compute * c["mobile_ms"] / 1e3
-    active = power.radio * transfer
-    tail = np.zeros(size)
+    compute = power.watts("compute") * c["mobile_ms"] / 1e3
+    radio_w = radio_watts(power, radio)
+    active = radio_w * transfer
+    tail = np.full(size, 0.0 * radio_w)  # no radio model: no tail, unknown only with the radio's power
     if radio is not None:
         active = active + np.where(sends, radio.active_j(transfer, c["uplink_bytes"]), 0.0)
         start = np.where(sends, c["arrival_s"] + (c["mobile_queue_ms"] + c["mobile_ms"] + c["uplink_queue_ms"])
                          / 1e3, np.nan)
         tail = radio.tail_w * np.nan_to_num(radio_tails(c["device"], start, start + transfer, radio.tail_s))
-    idle = power.idle * waiting
+    idle = power.watts("idle") * waiting
     for name, values in zip((*ENERGY_COLUMNS, "energy_j"), (compute, active, tail, idle,
                                                             compute + active + tail + idle), strict=True):
         c[name][:] = np.where(ok, values, np.nan)

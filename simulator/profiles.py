@@ -15,7 +15,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
         tome_merge:    {fit: {...}}     # optional: one ToMe bipartite merge
         tome_block:    {fit: {...}}     # optional: a whole merging block as the split model runs it
     batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
-    power_w: {compute: 6.0, idle: 0.0, radio: 0.0}
+    power_w: {compute: 6.0, idle: 0.0, radio: 0.0} # a key left out is unknown (energy NaN), not 0 W
     radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/energy.py)
     after_idle_ms: {deit_tiny_distilled_patch16_224: 2.6}  # optional: a forward's extra time after an idle gap
 
@@ -30,6 +30,7 @@ merge stage carries everything the merging block costs beyond the fused plain bl
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -125,11 +126,20 @@ class BatchScaling(_Strict):
 
 
 class Power(_Strict):
-    """Device power draw in watts while computing, idle-waiting for the result, and transmitting."""
+    """Device power draw in watts while computing, idle-waiting for the result, and transmitting.
 
-    compute: float = Field(default=0.0, ge=0)
-    idle: float = Field(default=0.0, ge=0)
-    radio: float = Field(default=0.0, ge=0)
+    A key left out (or null) is unknown, not 0 W: energy that depends on it is reported as unknown (NaN),
+    so a profile that never measured its power cannot pass for one that draws nothing.
+    """
+
+    compute: float | None = Field(default=None, ge=0)
+    idle: float | None = Field(default=None, ge=0)
+    radio: float | None = Field(default=None, ge=0)
+
+    def watts(self, part: Literal["compute", "idle", "radio"]) -> float:
+        """The stated power of ``part``; NaN when the profile does not state it."""
+        value = getattr(self, part)
+        return math.nan if value is None else value
 
 
 class ProfileFile(_Strict):

@@ -18,6 +18,11 @@ def _finite(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def _known_mean(values: pd.Series) -> float | None:
+    """The mean, or None when there is no value or any value is unknown (NaN)."""
+    return _finite(values.mean()) if len(values) and not values.isna().any() else None
+
+
 def summarize(records: pd.DataFrame, schedules: list[str], deadline_ms: float | None) -> dict[str, Any]:
     """Per schedule (in scenario order): counts, latency statistics, components, accuracy and energy."""
     out: dict[str, Any] = {}
@@ -45,12 +50,16 @@ def summarize(records: pd.DataFrame, schedules: list[str], deadline_ms: float | 
         # A mean over the requests whose accuracy is known would flatter a schedule that ran off its
         # accuracy table (Janus's scheduler above the table's last alpha): unknown if any request is.
         unknown = int(ok.accuracy.isna().sum())
-        entry["mean_accuracy"] = _finite(ok.accuracy.mean()) if len(ok) and not unknown else None
+        entry["mean_accuracy"] = _known_mean(ok.accuracy)
         if unknown:
             entry["accuracy_unknown"] = unknown
-        entry["mean_energy_j"] = _finite(ok.energy_j.mean()) if len(ok) else None
-        entry["energy_mean_j"] = {c.removeprefix("energy_").removesuffix("_j"): _finite(ok[c].mean()) if len(ok)
-                                  else None for c in ENERGY_COLUMNS if c in ok}
+        # Energy likewise: a profile that does not state a power leaves that part (and the sum) unknown.
+        unknown = int(ok.energy_j.isna().sum())
+        entry["mean_energy_j"] = _known_mean(ok.energy_j)
+        if unknown:
+            entry["energy_unknown"] = unknown
+        entry["energy_mean_j"] = {c.removeprefix("energy_").removesuffix("_j"): _known_mean(ok[c])
+                                  for c in ENERGY_COLUMNS if c in ok}
         if "fallback" in rows and rows.fallback.any():
             entry["fallback_rate"] = float((rows.fallback == 1).mean())
         entry["split_after"] = _single(rows.split_after)

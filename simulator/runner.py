@@ -15,7 +15,7 @@ import pandas as pd
 from simulator.accuracy import AccuracyTable
 from simulator.after_idle import after_idle_s, priced_after_idle
 from simulator.data import resolve_path, shipped_file, shipped_hint
-from simulator.energy import RadioModel, fill_energy, load_radio_model
+from simulator.energy import RadioModel, energy_warning, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
 from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
@@ -131,9 +131,10 @@ def _server_trace(scenario: Scenario, name: str, link: ServerUplink, files: dict
 
 
 def device_power(scenario: Scenario, inputs: ResolvedInputs) -> Power:
-    """The mobile profile's power draw, or its compute power alone under the ``paper`` energy preset."""
+    """The mobile profile's power draw, or its compute power alone under the ``paper`` energy preset (idle and
+    radio then count a known 0 W, while an unknown compute power stays unknown)."""
     power = inputs.mobile.power
-    return Power(compute=power.compute) if scenario.energy.preset == "paper" else power
+    return Power(compute=power.compute, idle=0.0, radio=0.0) if scenario.energy.preset == "paper" else power
 
 
 def mean_bandwidth(scenario: Scenario, inputs: ResolvedInputs) -> float:
@@ -223,6 +224,9 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     warnings.extend(uplink_warnings(scenario, setup, schedules, mean_bandwidth(scenario, inputs)))
+    unknown_energy = energy_warning(setup.power, inputs.radio, inputs.mobile.name)  # type: ignore[arg-type]
+    if unknown_energy:
+        warnings.append(unknown_energy)
     costs: dict[Plan, PlanCost] = {}
 
     def cost(plan: Plan) -> PlanCost:

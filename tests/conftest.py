@@ -46,7 +46,7 @@ def write_profile(path: Path, *, block_ms: float, embed_ms: float = 0.0, head_ms
         "models": {model: {"embed": {"fit": {"a_ms": embed_ms}}, "block": {"fit": {"a_ms": block_ms}},
                            "head": {"fit": {"a_ms": head_ms}}, "mercury_prune": {"fit": {"a_ms": 0.0}},
                            "tome_merge": {"fit": {"a_ms": 0.0}}}},
-        "power_w": power or {"compute": 0.0},
+        "power_w": power or {"compute": 0.0, "idle": 0.0, "radio": 0.0},  # stated 0 W: a known zero energy
     }
     if batch:
         data["batch"] = batch

@@ -26,7 +26,7 @@ GOLDEN = {
     "adaptive-5g-driving": "1cbf84a34ee235ac0e098436a38e10c789e9c015e663120dd549fbeef62c4ea8",
     "cell-contention": "b17ded90bc391ad183a2bab267265e4ec66ee753b99377aecad1b9da6b1c2284",
     "default": "25594e02ddb50ce8a0cc381c954062bb603bfd637e04a422d7f9ce785928af8d",
-    "hybrid-generation": "38b2df7c863fbe208b7ad4d42a1a9ae6c29f072cf9a65898bce70d81a82347aa",
+    "hybrid-generation": "d0c5d4d0a5269d3f1908434296128062214a92c27cd0c2d8627d2743e56cc6d8",
     "paper-fig10": "9d969607893123be9add74a75debee9d82cfa2bdf542eb59a7505b706e7696a6",
     "paper-fig6-4g": "6ae2edf64ae5c5ce24c501c985feed81ed37d89b8b59ec874886ca64ed65488c",
     "paper-fig6-5g": "413a5bdd87faf260e62c35ed83864f09a961527a4a2b9b4a44849905e1feddc2",
@@ -34,9 +34,9 @@ GOLDEN = {
     "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
     "paper-table1": "16f0c9a15d0f6c43cf51b671ef11ffbcfc9b97b9c55b72e383a5ea4adb76b39f",
     "pruned-on-device": "4dffcca30e7ef0a0e387449d243aebd747bc79963629ad1415eb0fa5c063052c",
-    "validate-5g-blockage": "1d0d7c04d5740f70f08337ae76ca9a01b2b27d491a19cd1a5588929274d42d22",
-    "validate-constant": "9af532f2acc40db00ed52bb120e6080c8767ae071e0404a97d6b600347db6594",
-    "validate-lte": "7b9080f829fef5beb28bb31f711ef2e068aca4131e38106827c9752df7aaac03",
+    "validate-5g-blockage": "55cce5ee707c45f59c9ea5c9da921455ab2734fef5af87ede20890d1ce27b547",
+    "validate-constant": "b0f1da2008982d63927d9d43913389febd553c095d7696c2062ab4c746630aa4",
+    "validate-lte": "cd10eeed3756a896f0fe71dd4660f8cf9e71f3018a9cbfeeee393960146ffb23",
 }
 CLAIMS_GOLDEN = "a47298c9d0b9773ab16f112ff8b9dfe6d422f0c74a710641e3193c38bfc9023c"
 

@@ -26,7 +26,8 @@ SCHEDULES = [{"kind": "mobile-only"},
 def lab(tmp_path: Path) -> Path:
     """A varying trace, a slow device and a fast cloud, a scenario with three schedules."""
     write_trace(tmp_path / "trace.csv", [0, 1, 2, 3, 4, 5], [20, 5, 0, 40, 10, 30])
-    write_profile(tmp_path / "mobile.yaml", block_ms=50.0, embed_ms=5.0, head_ms=1.0, power={"compute": 5.0})
+    write_profile(tmp_path / "mobile.yaml", block_ms=50.0, embed_ms=5.0, head_ms=1.0,
+                  power={"compute": 5.0, "idle": 0.0, "radio": 0.0})
     write_profile(tmp_path / "cloud.yaml", block_ms=1.0)
     write_scenario(tmp_path / "scenario.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
                    schedules=SCHEDULES,

@@ -26,6 +26,7 @@ from typing import IO, Any
 import pandas as pd
 
 from simulator.endings import interrupt_on_signals
+from simulator.energy import energy_warning, radio_watts
 from simulator.errors import InputError
 from simulator.records import FIELDS, STATUS_DROPPED, STATUS_NAMES, STATUS_OK, STATUS_UNFINISHED
 from simulator.runner import RunResult, build_schedules, engine_setup, resolve_inputs
@@ -205,6 +206,9 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     inputs = resolve_inputs(scenario)
     setup = engine_setup(scenario, inputs)
     schedules = build_schedules(scenario, inputs, warnings)
+    unknown_energy = energy_warning(setup.power, None, inputs.mobile.name)  # the testbed applies no radio model
+    if unknown_energy:
+        warnings.append(unknown_energy)
     devices = setup.devices
     n_links = devices if setup.sharing == "per-device" else 1
     bound = schedule_bound_s(setup)
@@ -324,10 +328,11 @@ def _record(r: dict[str, Any], device: int, t0: float, setup: Any, link_free: fl
                cloud_ms=cloud * 1e3, return_ms=back * 1e3)
     # The testbed counts the profile's constant powers only: the radio model and its tail
     # (simulator/energy.py) are not applied to emulated records.
-    power = setup.power
-    row.update(energy_compute_j=power.compute * mobile_s, energy_radio_j=power.radio * transfer, energy_tail_j=0.0,
-               energy_idle_j=power.idle * (queue_s + cloud_queue + cloud + back))
-    row["energy_j"] = row["energy_compute_j"] + row["energy_radio_j"] + row["energy_idle_j"]
+    # A power the profile does not state leaves its part unknown (NaN), as in simulator/energy.py.
+    power, radio_w = setup.power, radio_watts(setup.power, None)
+    row.update(energy_compute_j=power.watts("compute") * mobile_s, energy_radio_j=radio_w * transfer,
+               energy_tail_j=0.0 * radio_w, energy_idle_j=power.watts("idle") * (queue_s + cloud_queue + cloud + back))
+    row["energy_j"] = row["energy_compute_j"] + row["energy_radio_j"] + row["energy_tail_j"] + row["energy_idle_j"]
     return row
 
 

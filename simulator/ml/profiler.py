@@ -393,8 +393,7 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
         "host": host,
         "models": models,
         "batch": {"sizes": sizes, "factor": factors},
-        "power_w": {"compute": 0.0, "idle": 0.0, "radio": 0.0},
-        "notes": "power not measured (0 W): energy figures from this profile are meaningless",
+        "notes": "power not measured (no power_w): energy on this profile is unknown (NaN), not 0 J",
     }
     measured = {r.name: round(r.after_idle_ms, 3) for r in results if r.after_idle_ms is not None}
     if measured:

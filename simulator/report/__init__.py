@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from simulator.atomic import atomic_write_text
 from simulator.report import figures
@@ -36,12 +37,19 @@ def sections(run: StoredRun) -> list[Section]:
                 figure_block("latency-cdf", figures.latency_cdf_figure(records, names))),
         Section("accuracy-latency", "Accuracy vs latency",
                 figure_block("accuracy-latency", figures.accuracy_latency_figure(s))),
-        Section("energy", "Mobile energy", figure_block("energy", figures.energy_figure(s))),
+        Section("energy", "Mobile energy", figure_block("energy", figures.energy_figure(s), energy_note(s))),
         Section("provenance", "Provenance of inputs", provenance(run.manifest)),
     ]
     if run.claims is not None:
         out.append(Section("claims", "Paper claims", claims_table(run.claims)))
     return out
+
+
+def energy_note(summary: dict[str, Any]) -> str:
+    """What the energy figure leaves out: the schedules whose energy is unknown, and where to read why."""
+    unknown = figures.energy_unknown(summary)
+    return (f"Energy unknown, not shown: {', '.join(unknown)} (the mobile profile states no power for a part of "
+            "it; the run's warnings name the keys)." if unknown else "")
 
 
 def render(run: StoredRun, **loader: object) -> str:

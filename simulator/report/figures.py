@@ -119,9 +119,18 @@ def accuracy_latency_figure(summary: dict[str, Any]) -> Figure:
     return _figure(data, "Accuracy vs latency", "mean latency (ms)", "mean top-1 accuracy (%)")
 
 
+def energy_unknown(summary: dict[str, Any]) -> list[str]:
+    """The schedules whose energy is unknown (the profile states no power): the energy figure leaves them out."""
+    return [name for name, entry in _entries(summary).items() if entry.get("energy_unknown")]
+
+
 def energy_figure(summary: dict[str, Any]) -> Figure:
-    """Mean mobile energy per completed request, per schedule, stacked by component when the run has them."""
-    entries = _entries(summary)
+    """Mean mobile energy per completed request, per schedule, stacked by component when the run has them.
+
+    A schedule whose energy is unknown is left out rather than drawn from its known parts, which would read
+    as its whole energy."""
+    unknown = energy_unknown(summary)
+    entries = {name: entry for name, entry in _entries(summary).items() if name not in unknown}
     labels = list(entries)
     parts = ("compute", "radio", "tail", "idle")
     if not all(isinstance(e.get("energy_mean_j"), dict) for e in entries.values()):
