@@ -1,8 +1,11 @@
 """The cloud: a pool of GPUs behind one FIFO queue, with optional dynamic batching.
 
 A GPU that falls idle takes the oldest waiting job, then, when ``max_batch`` > 1, gathers more jobs
-until the batch is full or ``batch_timeout_s`` has passed since it started gathering. A batch takes the
-longest member's batch-1 time scaled by the profile's batch factor for the batch size.
+until the batch is full or ``batch_timeout_s`` has passed since it started gathering. One GPU gathers at a
+time while the others serve, as a serving frontend's batcher does: were every idle GPU to gather its own,
+jobs arriving together would split into batches of one that each wait out the window, slower with a
+second GPU than with one. A batch takes the longest member's batch-1 time scaled by the profile's batch
+factor for the batch size.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class CloudPool:
         self.batch_timeout_s = batch_timeout_s
         self.batch_factor = batch_factor
         self._queue: simpy.Store = simpy.Store(env)
+        self._gathering = simpy.Resource(env, capacity=1)  # the turn to gather a batch
         for _ in range(gpus):
             env.process(self._gpu())
 
@@ -43,6 +47,8 @@ class CloudPool:
     def _gpu(self) -> Generator[Any, Any, None]:
         env = self.env
         while True:
+            turn = self._gathering.request()
+            yield turn
             batch: list[_Job] = [(yield self._queue.get())]
             gather_until = env.now + self.batch_timeout_s
             while len(batch) < self.max_batch:
@@ -61,6 +67,7 @@ class CloudPool:
                     if get.triggered:  # an item arrived in the same instant: keep it, never lose it
                         batch.append(get.value)
                     break
+            self._gathering.release(turn)
             started = env.now
             factor = self.batch_factor(len(batch)) if len(batch) > 1 else 1.0
             service = max(job.compute_s for job in batch) * factor

@@ -20,13 +20,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from _graph_runs import run_graph
 from conftest import write_profile, write_scenario, write_trace
 
 from simulator.graph import CLOUD, DEVICE, Chain, Compute, Fork, Transfer
 from simulator.plan import Stage
 from simulator.runner import run
 from simulator.scenario import load_scenario
-from tests._graph_runs import run_graph
 
 ONE = 12.75  # ms: one request alone on the lab's cloud profile
 MBIT = 125_000  # bytes
@@ -110,34 +110,42 @@ def test_simultaneous_full_batches_on_two_gpus_run_side_by_side(lab: Path, gpus:
     assert sorted(records.total_ms) == pytest.approx(total)
 
 
-def test_two_gpus_each_gather_their_own_batch(lab: Path) -> None:
-    """Two GPUs, batches of 2, a 100 ms window; jobs at 50, 62.5, 100, 125, 156.25 and 250 ms.
+def test_two_jobs_together_on_two_gpus_form_one_batch(lab: Path) -> None:
+    """Two jobs at 100 ms, batches of 2, a 100 ms window: one GPU gathers at a time, so with two GPUs the pair
+    still forms one full batch at once (100-119.125), as with one GPU; were each idle GPU to gather its own,
+    each job would wait out the whole window alone (200-212.75)."""
+    for gpus in (1, 2):
+        records = _jobs(lab, [10, 10], gpus=gpus, max_batch=2, batch_timeout_ms=100)
+        _check(records, queue=[0.0, 0.0], cloud=[19.125] * 2, total=[119.125] * 2)
 
-    A (50) goes to GPU 1, which gathers until 150; B (62.5) finds GPU 2 idle, which takes it and gathers until
-    162.5. A job reaching two gathering GPUs joins the one that began first: C (100) fills GPU 1's batch (A, C:
-    100-119.125), D (125) GPU 2's (B, D: 125-144.125). E (156.25) goes to GPU 1, idle since 119.125, which gathers
-    until 256.25; F (250) then finds GPU 2 idle and takes it rather than joining E's batch: E runs alone
-    256.25-269, F alone after its own window, 350-362.75.
+
+def test_two_gpus_take_turns_to_gather(lab: Path) -> None:
+    """Two GPUs, batches of 2, a 100 ms window; jobs at 50, 62.5, 80, 100, 156.25 and 250 ms.
+
+    GPU 1 gathers A (50) and B (62.5): 62.5-81.625. GPU 2 gathers next: C (80), while GPU 1 is still busy, and D
+    (100): 100-119.125. GPU 1 (idle since 81.625) gathers next: E (156.25) and F (250), within E's window
+    (until 256.25): 250-269.125.
     """
-    records = _jobs(lab, [20, 16, 10, 8, 6.4, 4], gpus=2, max_batch=2, batch_timeout_ms=100)
+    records = _jobs(lab, [20, 16, 12.5, 10, 6.4, 4], gpus=2, max_batch=2, batch_timeout_ms=100)
     _check(records,
-           queue=[50.0, 62.5, 0.0, 0.0, 100.0, 100.0],
-           cloud=[19.125] * 4 + [ONE] * 2,
-           total=[119.125, 144.125, 119.125, 144.125, 269.0, 362.75])
+           queue=[12.5, 0.0, 20.0, 0.0, 93.75, 0.0],
+           cloud=[19.125] * 6,
+           total=[81.625, 81.625, 119.125, 119.125, 269.125, 269.125])
 
 
-def test_three_gpus_gather_and_serve_concurrently(lab: Path) -> None:
-    """Three GPUs, batches of 2, a 100 ms window; jobs at 50, 62.5, 100, 125, 156.25 and 250 ms.
+def test_three_gpus_serve_three_batches_at_once(lab: Path) -> None:
+    """Three GPUs, batches of 2, a 100 ms window, a slow cloud (12 blocks x 10 ms: 120 ms alone, 180 ms for 2);
+    jobs at 50, 62.5, 100, 125, 156.25, 200 and 250 ms.
 
-    A, B and C each find an idle GPU (windows until 150, 162.5 and 200). D (125) joins the oldest gathering
-    batch, A's (125-144.125); E (156.25) the next, B's (156.25-175.375), while C's window is still open: C
-    runs alone 200-212.75. F (250) goes to GPU 1 (idle the longest, since 144.125): alone, 350-362.75.
+    GPU 1 gathers A and B: 62.5-242.5; GPU 2 then C and D: 125-305; GPU 3 then E and F: 200-380, all three
+    busy from 200 to 242.5. G (250) finds GPU 1 idle again (since 242.5) and gathers alone: 350-470.
     """
-    records = _jobs(lab, [20, 16, 10, 8, 6.4, 4], gpus=3, max_batch=2, batch_timeout_ms=100)
+    write_profile(lab / "cloud.yaml", block_ms=10.0, batch={"sizes": [1, 2, 4], "factor": [1.0, 1.5, 2.0]})
+    records = _jobs(lab, [20, 16, 10, 8, 6.4, 5, 4], gpus=3, max_batch=2, batch_timeout_ms=100)
     _check(records,
-           queue=[75.0, 93.75, 100.0, 0.0, 0.0, 100.0],
-           cloud=[19.125, 19.125, ONE, 19.125, 19.125, ONE],
-           total=[144.125, 175.375, 212.75, 144.125, 175.375, 362.75])
+           queue=[12.5, 0.0, 25.0, 0.0, 43.75, 0.0, 100.0],
+           cloud=[180.0] * 6 + [120.0],
+           total=[242.5, 242.5, 305.0, 305.0, 380.0, 380.0, 470.0])
 
 
 @pytest.mark.parametrize(("jobs", "factor"), [
