@@ -2,13 +2,14 @@
 
 The definition (simulator/cloud.py): a GPU that falls idle takes the oldest waiting job, then, while its batch
 is not full (``max_batch``), takes any job already waiting and otherwise waits for one until
-``batch_timeout_ms`` has passed since it took the first. A batch takes its longest member's batch-1 time times
+``batch_timeout_ms`` has passed since it took the first; one GPU gathers at a time while the others serve
+their batches. A batch takes its longest member's batch-1 time times
 the profile's batch factor for its size (interpolated between the profile's sizes, extrapolated along the
 last segment beyond them, and k for a batch of k without batch data). A request's ``cloud_queue_ms`` runs from
 its job reaching the pool to its batch's start (gathering included); ``cloud_ms`` is its batch's time.
 
-The runs: one cloud-only job per device, 1 Mbit over a constant-rate sample of the trace (device d starts at
-second d, so its job reaches the pool at 1000 / rate_d ms), no RTT, nothing to return, on the lab's cloud
+The runs: one cloud-only job per device, 1 Mbit over a constant-rate sample of the trace (each device starts
+at the sample of its rate, so its job reaches the pool at 1000 / rate ms), no RTT, nothing to return, on the lab's cloud
 profile (tests/conftest.py): 0.5 + 12 x 1 + 0.25 = 12.75 ms for one request; a batch of 2 costs 1.5x, of 4 2x,
 so of 3 1.75x (interpolated).
 """
