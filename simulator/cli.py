@@ -248,6 +248,8 @@ def sweep(
     loaded = load_sweep(sweep_file)
     out_dir = Path(output) if output else Path("reports") / loaded.spec.name
     guard_sweep_folder(loaded, out_dir)  # refuse before simulating
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     n_workers = workers or default_workers()
     total, done = len(loaded.points), 0
     with progress_reporter(enabled=not quiet) as progress:
@@ -259,6 +261,8 @@ def sweep(
 
         result = run_sweep(loaded, workers=n_workers, dask=dask, on_done=on_done, out_dir=out_dir)
     executor = f"dask {dask}" if dask else f"{n_workers} local process(es)"
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if len(result.table):
         write_sweep(loaded, result, out_dir, command=command_line(), executor=executor,
                     self_contained=self_contained)

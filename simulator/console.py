@@ -3,6 +3,7 @@ than ~2 s."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -237,21 +238,28 @@ def print_claims(results: list[ClaimResult]) -> None:
 
 def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
     """The sweep over seeds: a line per combination of the other axes and schedule, means with the
-    half-width of their 95 % t interval."""
+    half-width of their 95 % t interval (its bounds where clipped to the statistic's range, so never an
+    impossible value) and the count of seeds with a value where some have none."""
     from simulator.aggregate import summarise
     from simulator.sweep_axes import axis_columns, seed_axes
 
     summary = summarise(table, axes)
     varied = axis_columns(a for a in axes if a not in seed_axes(axes))  # a paired axis: a column per key
-    out = Table(title="sweep (mean over seeds ± 95 % t interval half-width)")
+    out = Table(title="sweep (mean over seeds ± 95 % t half-width, or [low, high] where clipped to the "
+                      "statistic's range; n=k: only k seeds have a value)")
     for column in (*varied, "schedule", "seeds", "mean ms", "p95 ms", "top-1 %", "energy J", "chosen"):
         out.add_column(column, justify="left" if column in ("schedule", *varied) else "right")
 
     def cell(row: dict, key: str, spec: str) -> str:
         text = _number(row.get(key), spec)
-        low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+        low, high, n = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high"), row.get(f"{key}_n", row["n"])
         if text != "-" and low is not None and low == low:
-            text += f" ± {format((high - low) / 2, spec)}"
+            mean = row[key]
+            symmetric = math.isclose(high - mean, mean - low, rel_tol=1e-9, abs_tol=1e-12 * abs(mean))
+            text += f" ± {format((high - low) / 2, spec)}" if symmetric else \
+                f" [{format(low, spec)}, {format(high, spec)}]"
+        if text != "-" and n < row["n"]:
+            text += f" (n={n})"
         return text
 
     for row in summary.head(limit).to_dict("records"):

@@ -1,7 +1,8 @@
 """Confidence intervals: Student t over a few seeds, percentile bootstrap over many requests.
 
 Seeds are few (3-10) and each seed's statistic is an average over many requests, so close to normal: the t
-interval is the right tool there. Differences between two runs are taken over requests whose statistics
+interval is the right tool there (a bootstrap over three seeds cannot reach its level), clipped to the
+statistic's range. Differences between two runs are taken over requests whose statistics
 (percentiles, rates) have no simple standard error: a percentile bootstrap with a fixed generator seed, so
 the same runs always give the same interval.
 """
@@ -19,15 +20,26 @@ BOOTSTRAP_SEED = 20240607
 _CHUNK_VALUES = 2_000_000  # resampled values held at once (16 MB), whatever the number of requests
 
 
-def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """``mean ± t(1-(1-level)/2, n-1) · s / √n``; NaN bounds below two finite values."""
+Bounds = tuple[float, float]
+UNBOUNDED: Bounds = (-np.inf, np.inf)
+
+
+def t_interval(values: np.ndarray, level: float = LEVEL, bounds: Bounds = UNBOUNDED) -> tuple[float, float]:
+    """``mean ± t(1-(1-level)/2, n-1) · s / √n`` over the finite values, clipped to ``bounds``; NaN bounds
+    below two finite values.
+
+    Clipping to the range the statistic cannot leave (a latency's ``[0, inf)``, a rate's ``[0, 1]``) only
+    removes impossible values: the true mean lies in the range, so whenever the t interval covers it the
+    clipped one does too, and coverage cannot fall.
+    """
     x = np.asarray(values, float)
     x = x[np.isfinite(x)]
     if x.size < 2:
         return float("nan"), float("nan")
     mean = float(x.mean())
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return mean - half, mean + half
+    low, high = bounds
+    return float(np.clip(mean - half, low, high)), float(np.clip(mean + half, low, high))
 
 
 Statistic = Callable[[np.ndarray], np.ndarray]  # rows of resampled values -> one statistic per row

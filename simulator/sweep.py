@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from simulator.errors import InputError
 from simulator.output_guard import PLOTLY_BUNDLE
 from simulator.overrides import apply_overrides
-from simulator.sweep_axes import axis_columns, grid_points
+from simulator.sweep_axes import axis_columns, axis_keys, grid_points, seed_axes
 from simulator.validation import load_yaml_mapping, parse_model
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class SweepPoint:
     values: dict[str, Any]
     scenario: dict[str, Any]
     key: str
+    seed_fixed: str | None = None  # why the point's seed changes nothing (simulator.seed_effect), else None
 
     def describe(self) -> str:
         return f"point {self.index} ({', '.join(f'{k}={v!r}' for k, v in self.values.items())})"
@@ -106,10 +107,30 @@ class Sweep:
         """The table's axis columns: one per key."""
         return axis_columns(self.axes)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Before anything runs: a seed axis of two or more seeds at points whose seed changes nothing (their
+        rows would repeat and their intervals read "± 0"), one line per reason."""
+        seeds = {key: len(values) for axis, values in self.spec.grid.items() if axis in seed_axes(self.axes)
+                 for key in axis_keys(axis)}
+        if not seeds or max(seeds.values()) < 2:
+            return []
+        reasons: dict[str, list[SweepPoint]] = {}
+        for point in self.points:
+            if point.seed_fixed is not None:
+                reasons.setdefault(point.seed_fixed, []).append(point)
+        lines = []
+        for reason, points in reasons.items():
+            where = "" if len(points) == len(self.points) else \
+                f" (at {len(points)} of {len(self.points)} points, e.g. {points[0].describe()})"
+            lines.append(f"seed has no effect: {reason}{where}")
+        return lines
+
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file, expand its grid and validate every point's scenario (nothing runs yet)."""
     from simulator.scenario import scenario_from_dict
+    from simulator.seed_effect import seed_has_effect
 
     path = Path(path)
     spec = parse_model(SweepFile, load_yaml_mapping(path), path)
@@ -131,7 +152,7 @@ def load_sweep(path: str | Path) -> Sweep:
             described = ", ".join(f"{k}={v!r}" for k, v in values.items())
             raise InputError(path, f"point {index} ({described}): {exc.detail}",
                              f"grid -> scenario {exc.where}" if exc.where else "grid") from None
-        points.append(SweepPoint(index, values, data, point_key(scenario, digests)))
+        points.append(SweepPoint(index, values, data, point_key(scenario, digests), seed_has_effect(scenario)))
     return Sweep(path, spec, scenario_path, points)
 
 
@@ -266,6 +287,7 @@ class SweepResult:
     reused: int = 0
     inputs: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # found in the results (the sweep's own: Sweep.warnings)
 
     def failure_error(self, sweep: Sweep, out_dir: Path | None) -> InputError | None:
         """One line naming the failed point(s), or None when every point ran."""
@@ -376,7 +398,22 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
     failed = [{"point": point.index, "values": point.values, "point_described": point.describe(),
                "error": failures[point.index]} for point in sweep.points if point.index in failures]
     return SweepResult(table, failed, len(todo) - len(failed), len(sweep.points) - len(todo), inputs,
-                       provenance)
+                       provenance, unchanged_by_seed(sweep, table))
+
+
+def unchanged_by_seed(sweep: Sweep, table: pd.DataFrame) -> list[str]:
+    """After the run: configurations whose seeds all gave the same statistics although the scenario draws
+    from the seed (a random offset into a constant trace, say); points already warned of are left out."""
+    from simulator.aggregate import identical_over_seeds
+
+    warned = {point.index for point in sweep.points if point.seed_fixed is not None}
+    found = identical_over_seeds(table, sweep.axes, warned)
+    if not found:
+        return []
+    where = "" if found == [""] else f" at {len(found)} configuration(s): {'; '.join(found[:3])}" + \
+        (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+    return [f"seed changed nothing: every seed gave the same statistics for every schedule{where}, though "
+            "the scenario draws from the seed; their intervals are zero-width"]
 
 
 @contextmanager
@@ -440,6 +477,7 @@ def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: li
         "mercury_sim_version": simulator.__version__,
         "git_commit": git_commit(provenance_dir(sweep.path)),
         "provenance": result.provenance,
+        "warnings": [*sweep.warnings, *result.warnings],
     }
     summary = summarise(result.table, sweep.axes)
     points_dir = Path(out_dir) / POINTS_DIR

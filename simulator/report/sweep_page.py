@@ -21,9 +21,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from simulator.aggregate import INTERVAL_NOTE, label_axes
+from simulator.aggregate import INTERVAL_NOTE, label_axes, over_seeds
 from simulator.errors import InputError
-from simulator.intervals import t_interval
 from simulator.report.figures import TEMPLATE, schedule_color
 from simulator.report.html import Section, code_cell, figure_block, page, plotly_loader, provenance, table, td
 from simulator.sweep_axes import axis_columns, seed_axes
@@ -112,11 +111,8 @@ def axis_series(sweep: StoredSweep, axis: str, statistic: str) -> dict[str, pd.D
         per_seed = rows.groupby([axis, *seeds], sort=False, dropna=False)[statistic].mean().reset_index()
         stats = []
         for value, group in per_seed.groupby(axis, sort=False, dropna=False):
-            values = group[statistic].to_numpy(float)
-            finite = values[np.isfinite(values)]
-            low, high = t_interval(finite)
-            stats.append({"x": value, "mean": finite.mean() if finite.size else np.nan, "low": low, "high": high,
-                          "n": finite.size})
+            agg = over_seeds(group[statistic].to_numpy(float), statistic)
+            stats.append({"x": value, "mean": agg["mean"], "low": agg["low"], "high": agg["high"], "n": agg["n"]})
         frame = pd.DataFrame(stats)
         if _numeric_axis(table[axis]):
             frame = frame.sort_values("x", kind="stable")
@@ -203,13 +199,21 @@ def heatmap_figure(sweep: StoredSweep, statistic: str = "mean_ms") -> go.Figure:
                    updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.18, "yanchor": "top"}])
 
 
-def _cell(value: Any, decimals: int, scale: float, low: Any = None, high: Any = None) -> str:
+def _cell(value: Any, decimals: int, scale: float, low: Any = None, high: Any = None, n: Any = None,
+          seeds: Any = None) -> str:
+    """A mean [interval]; "(n of N seeds)" when the statistic has a value at fewer seeds than ran."""
     if not isinstance(value, int | float | np.number) or not np.isfinite(value):
         return '<td class="num">–</td>'
     text = f"{value * scale:.{decimals}f}"
     if isinstance(low, float | np.floating) and np.isfinite(low):
         text += f" [{low * scale:.{decimals}f}, {high * scale:.{decimals}f}]"
+    if _known(n) and _known(seeds) and n < seeds:
+        text += f" ({int(n)} of {int(seeds)} seeds)"
     return f'<td class="num">{text}</td>'
+
+
+def _known(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and bool(np.isfinite(value))
 
 
 def summary_table(sweep: StoredSweep) -> str:
@@ -219,7 +223,8 @@ def summary_table(sweep: StoredSweep) -> str:
     rows = []
     for _, row in summary.iterrows():
         cells = [td(row[a]) for a in sweep.varied_columns] + [td(row["schedule"]), _cell(row["n"], 0, 1.0)]
-        cells += [_cell(row[k], d, f, row.get(f"{k}_ci_low"), row.get(f"{k}_ci_high")) for k, _, d, f in shown]
+        cells += [_cell(row[k], d, f, row.get(f"{k}_ci_low"), row.get(f"{k}_ci_high"), row.get(f"{k}_n"), row["n"])
+                  for k, _, d, f in shown]
         rows.append(cells)
     headers = [*sweep.varied_columns, "schedule", "seeds", *(h for _, h, _, _ in shown)]
     return (f"<p>{INTERVAL_NOTE}. Every value: mean over seeds [interval].</p>"
@@ -240,7 +245,10 @@ def details(sweep: StoredSweep) -> str:
     inputs = table(["input", "sha256"], ([code_cell(p), code_cell(h)] for p, h in
                                          (d.get("inputs_sha256") or {}).items()))
     spec = yaml.safe_dump(d["sweep"], sort_keys=False, allow_unicode=True, width=100)
-    return f"{facts_html}<h3>Input files</h3>{inputs}<h3>Sweep file (as validated)</h3><pre>{escape(spec)}</pre>"
+    items = "".join(f"<li>{escape(str(w))}</li>" for w in d.get("warnings") or [])
+    warnings = f'<h3>Warnings</h3><ul class="warnings" id="sweep-warnings">{items}</ul>' if items else ""
+    return (f"{facts_html}{warnings}<h3>Input files</h3>{inputs}<h3>Sweep file (as validated)</h3>"
+            f"<pre>{escape(spec)}</pre>")
 
 
 def failures(sweep: StoredSweep) -> str:
