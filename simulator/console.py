@@ -245,8 +245,8 @@ def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
 
     summary = summarise(table, axes)
     varied = axis_columns(a for a in axes if a not in seed_axes(axes))  # a paired axis: a column per key
-    out = Table(title="sweep (mean over seeds ± 95 % t half-width, or [low, high] where clipped to the "
-                      "statistic's range; n=k: only k seeds have a value)")
+    out = Table(title=escape("sweep (mean over seeds ± 95 % t half-width, or [low, high] where clipped to the "
+                             "statistic's range; n=k: only k seeds have a value)"))
     for column in (*varied, "schedule", "seeds", "mean ms", "p95 ms", "top-1 %", "energy J", "chosen"):
         out.add_column(column, justify="left" if column in ("schedule", *varied) else "right")
 

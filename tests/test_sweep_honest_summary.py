@@ -103,6 +103,7 @@ def test_the_console_shows_clipped_bounds_and_seeds_with_a_value(capsys: pytest.
     print_sweep(table, ["network.mean_mbps", "workload.seed"])
     out = capsys.readouterr().out
     assert "733.3 [0.0, 3,458.3]" in out  # clipped: shown by its bounds, not a ± that reads below zero
+    assert "[low, high]" in " ".join(out.split())  # the title says so (not taken for markup)
     assert f"110.0 ± {T_975_2 * 10 / math.sqrt(3):.1f}" in out  # symmetric: the half-width, 24.8
     assert "82.00 [56.59, 100.00] (n=2)" in out  # 82 - 12.706 * 2
 
