@@ -58,8 +58,11 @@ class Case(NamedTuple):
 
 
 def resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        node = SCHEMA["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    """The definition a node refers to: by ``$ref``, or by a one-member ``allOf`` (older pydantic releases
+    write a reference that carries a default or a description that way)."""
+    while "$ref" in node or len(node.get("allOf", [])) == 1 and "$ref" in node["allOf"][0]:
+        ref = node["$ref"] if "$ref" in node else node["allOf"][0]["$ref"]
+        node = SCHEMA["$defs"][ref.rsplit("/", 1)[-1]]
     return node
 
 

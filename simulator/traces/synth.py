@@ -62,8 +62,10 @@ class ChainModel:
     @property
     def mean_mbps(self) -> float:
         """Long-run mean capacity of the model (trapezoid mean of each state's quantile function)."""
+        from scipy.integrate import trapezoid  # numpy names it trapezoid only from 2.0 on
+
         grid = np.linspace(0.0, 1.0, self.quantiles.shape[1])
-        state_means = np.trapezoid(self.quantiles, grid, axis=1)
+        state_means = trapezoid(self.quantiles, grid, axis=1)
         return float(self.stationary @ state_means)
 
 
