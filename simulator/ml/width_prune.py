@@ -59,6 +59,6 @@ def counted_macs(vit: Any, image_size: int) -> float:
     for block in vit.blocks:
         block.attn.fused_attn = False
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:  # not inference_mode: the counter sees nothing there before torch 2.6
+    with torch.no_grad(), counter:  # not inference_mode: torch 2.5's counter sees nothing there
         vit(torch.randn(1, 3, image_size, image_size))
     return counter.get_total_flops() / 2.0
