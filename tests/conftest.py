@@ -14,8 +14,9 @@ from hypothesis import settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # CI replays the same property-test examples on every run (HYPOTHESIS_PROFILE=ci): a red build then always
-# names a reproducible example, while local runs keep exploring new ones.
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+# names a reproducible example, while local runs keep exploring new ones. No deadline there: a busy machine
+# made one example take 647 ms against the default 200 ms; speed is measured in benchmarks/, not in tests.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
