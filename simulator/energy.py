@@ -150,7 +150,7 @@ def fill_energy(columns: dict[str, np.ndarray], size: int, power: Power, radio: 
     compute = power.watts("compute") * c["mobile_ms"] / 1e3
     radio_w = radio_watts(power, radio)
     active = radio_w * transfer
-    tail = np.full(size, 0.0 * radio_w)  # no radio model: no tail, unknown only with the radio's power
+    tail = np.full(size, math.nan if math.isnan(radio_w) else 0.0)  # no radio model: no tail, unless unknown
     if radio is not None:
         active = active + np.where(sends, radio.active_j(transfer, c["uplink_bytes"]), 0.0)
         start = np.where(sends, c["arrival_s"] + (c["mobile_queue_ms"] + c["mobile_ms"] + c["uplink_queue_ms"])

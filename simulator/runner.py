@@ -224,7 +224,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     warnings: list[str] = []
     schedules = build_schedules(scenario, inputs, warnings)
     warnings.extend(uplink_warnings(scenario, setup, schedules, mean_bandwidth(scenario, inputs)))
-    unknown_energy = energy_warning(setup.power, inputs.radio, inputs.mobile.name)  # type: ignore[arg-type]
+    unknown_energy = energy_warning(setup.power, inputs.radio, inputs.mobile.name)
     if unknown_energy:
         warnings.append(unknown_energy)
     costs: dict[Plan, PlanCost] = {}
