@@ -1,4 +1,5 @@
-"""The HTML report: sections in order, deterministic regeneration, CLI behaviour, bounded size."""
+"""The HTML report: the answer first (summary, then the figures, what ran last), deterministic regeneration,
+CLI behaviour, bounded size, the figures' axes and labels."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from simulator.replay_window import replay_window
 from simulator.report import REPORT_NAME, write_report
 from simulator.report.figures import TRACE_POINTS, latency_cdf_figure, latency_time_figure
 from simulator.report.html import figure_json, plotly_bundle_name, script_safe_json
-from simulator.report.series import CDF_POINTS, TIME_BINS, cdf_points, latency_band
+from simulator.report.series import CDF_POINTS, RAW_LIMIT, TIME_BINS, TimeBins, cdf_points, latency_band
 from simulator.traces import Trace
 
-ORDER = ["run", "summary", "breakdown", "latency-time", "latency-cdf", "accuracy-latency", "energy",
-         "provenance"]
+FIGURES = ["latency-cdf", "breakdown", "latency-time", "accuracy-latency", "energy"]
+ORDER = ["summary", *FIGURES, "run", "provenance", "scenario"]
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +36,28 @@ def section_ids(html: str) -> list[str]:
     return re.findall(r'<section id="([^"]+)">', html)
 
 
+def figure_spec(html: str, anchor: str) -> dict:
+    """A figure's spec as the page holds it (typed arrays decoded)."""
+    block = re.search(rf'data-target="fig-{anchor}">(.*?)</script>', html).group(1)
+    return _decoded(json.loads(block))
+
+
+def results_order(ids: list[str]) -> list[str]:
+    """The page's sections, the warnings checked to follow the summary where the page has them, then left out."""
+    if "warnings" in ids:
+        assert ids.index("warnings") == ids.index("summary") + 1, ids
+    return [i for i in ids if i != "warnings"]
+
+
 def test_run_writes_report_with_every_section_in_order(results):
     html = (results / REPORT_NAME).read_text()
-    assert section_ids(html) == ORDER
+    assert results_order(section_ids(html)) == ORDER
+    # the contents line follows the page, and what ran, the inputs and the resolved scenario come after
+    # every result; the YAML is in the last section
+    assert re.findall(r'<a href="#([^"]+)">', html) == section_ids(html)
+    last = html[html.index('<section id="scenario">'):]
+    assert "<pre>" in last and "report-test" in last and "deadline_ms: 1500" in last
+    assert "Input files" in html[html.index('<section id="provenance">'):html.index('<section id="scenario">')]
     assert (results / "trace.parquet").is_file()
     assert html.count("<script") == 1 + 5 + 1  # plotly.js once, one data block per figure, the render script
     # plotly.js from the bundle file beside the page, nothing else fetched: it opens offline
@@ -97,7 +117,7 @@ def test_claims_section_when_claims_json_exists(results, tmp_path):
     shutil.copytree(results, copy)
     (copy / "claims.json").write_text(json.dumps(CLAIMS))
     html = write_report(copy).read_text()
-    assert section_ids(html) == [*ORDER, "claims"]
+    assert results_order(section_ids(html)) == ["summary", *FIGURES, "claims", "run", "provenance", "scenario"]
     assert "Mercury beats Janus on latency" in html and 'class="verdict-fail"' in html
     assert "<script>window.__pwned" not in html and "&lt;script&gt;window.__pwned" in html
 
@@ -185,13 +205,26 @@ def test_band_keeps_extremes_and_cdf_is_exact():
     t = np.arange(10_000) / 10.0
     v = np.ones_like(t)
     v[1234] = 500.0
-    band = latency_band(t, v)
+    band = latency_band(t, v, TimeBins.over(t[0], t[-1]))
     assert band.binned and band.high.max() == 500.0 and band.low.min() == 1.0
-    assert band.time_s.size <= TIME_BINS
+    assert band.time_s.size <= TIME_BINS and band.bin_s == 5.0  # 999.9 s in 400 bins: 2.5 s, rounded up to 5
     x, y = cdf_points(np.arange(1, 100_001, dtype=float))
     assert x[0] == 1 and x[-1] == 100_000 and y[-1] == 1.0 and x.size == CDF_POINTS
     small = latency_band(t[:10], v[:10])
     assert not small.binned and small.time_s.size == 10
+
+
+def test_bins_are_round_and_their_stats_exact():
+    """Ten requests at 0..9 s in at most 3 bins: 3 s rounds up to 5 s, so two bins [0, 5) and [5, 9]."""
+    bins = TimeBins.over(0.0, 9.0, bins=3)
+    assert (bins.start_s, bins.width_s, bins.count) == (0.0, 5.0, 2)
+    t = np.arange(10.0)[::-1]  # unsorted on purpose
+    band = latency_band(t, t * 10, bins)
+    assert band.time_s.tolist() == [2.5, 7.5]
+    assert band.median.tolist() == [20.0, 70.0] and band.low.tolist() == [0.0, 50.0]
+    assert band.high.tolist() == [40.0, 90.0]
+    assert TimeBins.over(0.0, 2000.0).count == TIME_BINS  # 5 s bins: the request at 2000 s joins the last bin
+    assert latency_band(np.array([2000.0]), np.array([1.0]), TimeBins.over(0.0, 2000.0)).time_s.tolist() == [1997.5]
 
 
 def test_replayed_window_follows_offset_and_loop():
@@ -250,9 +283,62 @@ def test_figure_specs_are_valid_plotly_and_encode_as_plotly_does(results):
 
     run = load_run(results)
     specs = [figures.breakdown_figure(run.summary), figures.latency_time_figure(run.records, run.schedules, run.trace),
-             figures.latency_cdf_figure(run.records, run.schedules), figures.accuracy_latency_figure(run.summary),
+             figures.latency_cdf_figure(run.records, run.schedules, 1500.0),
+             figures.accuracy_latency_figure(run.summary),
              figures.energy_figure(run.summary)]
     for spec in specs:
         ours = _decoded(json.loads(figure_json(spec)))
         theirs = _decoded(json.loads(go.Figure(spec).to_json()))  # raises on any property plotly does not know
         assert ours == theirs
+
+
+def test_cdf_marks_the_deadline(results):
+    """The key figure draws the summary's deadline as a labelled vertical line at its value (data units, so
+    on the log axis too), and draws none without a deadline."""
+    html = (results / REPORT_NAME).read_text()
+    (line,) = figure_spec(html, "latency-cdf")["layout"]["shapes"]
+    assert (line["type"], line["x0"], line["x1"], line["yref"]) == ("line", 1500.0, 1500.0, "paper")
+    assert line["label"]["text"] == "deadline 1500 ms"
+    records = pd.read_parquet(results / "records.parquet")
+    assert "shapes" not in latency_cdf_figure(records, ["mercury"], None)["layout"]
+
+
+def test_latency_time_axis_spans_the_requests(results):
+    """The x axis runs from the first arrival to the last completion, computed here from the records."""
+    html = (results / REPORT_NAME).read_text()
+    records = pd.read_parquet(results / "records.parquet")
+    done = records[records.status == "ok"]
+    expected = [records.arrival_s.min(), max(a + t / 1000 for a, t in zip(done.arrival_s, done.total_ms, strict=True))]
+    layout = figure_spec(html, "latency-time")["layout"]
+    assert layout["xaxis"]["range"] == expected
+    assert expected[1] > records.arrival_s.max() + 1  # the last completion, not the last arrival
+    assert layout["yaxis2"]["tickmode"] == "auto"  # bandwidth ticks of its own, not synced to the log axis
+
+
+def test_latency_time_span_starts_at_the_first_arrival_even_dropped():
+    """Requests from 1.5 s (dropped) to a completion at 3.0 + 4.0 s: that span, not one from 0."""
+    records = pd.DataFrame({"schedule": ["a", "a", "a", "b"], "arrival_s": [1.5, 2.0, 3.0, 5.0],
+                            "total_ms": [np.nan, 100.0, 4000.0, 200.0],
+                            "status": ["dropped", "ok", "ok", "ok"]})
+    assert latency_time_figure(records, ["a", "b"], None)["layout"]["xaxis"]["range"] == [1.5, 7.0]
+    assert latency_time_figure(records, ["b"], None)["layout"]["xaxis"]["range"] == [5.0, 5.2]
+
+
+def test_latency_time_names_its_bins_only_when_it_bins(results):
+    html = (results / REPORT_NAME).read_text()
+    raw = figure_spec(html, "latency-time")
+    assert raw["layout"]["title"]["text"] == "Latency over time"
+    latency = [t for t in raw["data"] if t.get("yaxis") != "y2"]
+    assert [t["mode"] for t in latency] == ["markers"] * 5 and len(latency[0]["x"]) == 40  # each request
+
+
+def test_latency_time_bins_every_schedule_on_one_grid():
+    """One schedule over the limit: both binned alike, 50 000 arrivals over 1666.6 s -> 5 s bins, named."""
+    names = ["a", "b"]
+    records = big_records(100_000, names)
+    few = records[records.schedule == "b"].index[RAW_LIMIT:]
+    binned = latency_time_figure(records.drop(few), names, None)
+    assert binned["layout"]["title"]["text"] == "Latency over time (median per 5 s bin, min-max band)"
+    medians = [t for t in binned["data"] if t.get("showlegend") is not False]
+    assert [t["name"] for t in medians] == names and all(t["mode"] == "lines" for t in medians)
+    assert np.allclose(np.diff(medians[1]["x"]), 5.0) and medians[1]["x"][0] == 2.5

@@ -1,7 +1,8 @@
 """The report in a real browser: headless Chromium opens it from disk (no network) and checks what it shows.
 
 Checks that every figure is drawn, no console error occurs, the summary table's printed numbers equal
-summary.json, and hostile names and labels appear as text without executing.
+summary.json, hostile names and labels appear as text without executing, the deadline's line sits at the
+deadline on the CDF's log axis, and the latency-time figure's tick labels are readable.
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from _report_runs import CLAIMS, HOSTILE, run_cli, scenario_file
 
 MARKS = ".scatterlayer path.js-line, .barlayer path, .scatterlayer .point"
 pytestmark = pytest.mark.browser
+# the CDF's deadline line: where it is drawn, where the axis puts 1500 ms, and the label's text
+DEADLINE = """(() => { const d = document.getElementById('fig-latency-cdf'), ax = d._fullLayout.xaxis;
+  const path = d.querySelector('.shapelayer path').getAttribute('d');
+  return {drawn_x: parseFloat(path.slice(1)), expected_x: ax.l2p(Math.log10(1500)) + ax._offset,
+          label: d.querySelector('.shapelayer text, .shape-label').textContent}; })()"""
+# the latency-time figure's tick labels per axis: text and box
+TICKS = """(() => Object.fromEntries(['xtick', 'ytick', 'y2tick'].map(cls => [cls,
+  [...document.querySelectorAll('#fig-latency-time .' + cls + ' text')].map(t => {
+    const b = t.getBoundingClientRect(); return {text: t.textContent, l: b.left, r: b.right, t: b.top,
+                                                 b: b.bottom}; })])))()"""
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +50,8 @@ def loaded(tmp_path_factory) -> dict:
         seen["cells"] = page.eval_on_selector_all("#summary-table td.num", """tds => tds.map(td => ({
             schedule: td.parentElement.querySelector('th').dataset.schedule, key: td.dataset.key,
             scale: +td.dataset.scale, decimals: +td.dataset.decimals, text: td.textContent}))""")
+        seen["deadline"] = page.evaluate(DEADLINE)
+        seen["ticks"] = page.evaluate(TICKS)
         seen["pwned"] = page.evaluate("window.__pwned")
         seen["imgs"] = page.eval_on_selector_all("img", "els => els.length")
         seen["scripts"] = page.eval_on_selector_all("script", "els => els.map(s => s.type || 'js')")
@@ -93,3 +106,24 @@ def test_hostile_text_is_inert_and_literal(loaded):
 
 def test_screenshot_saved(loaded):
     assert loaded["screenshot"].stat().st_size > 10_000
+
+
+def test_deadline_line_at_the_deadline(loaded):
+    """The line is drawn where the log axis puts 1500 ms (a line placed at log10(1500) would be at 3 ms)."""
+    deadline = loaded["deadline"]
+    assert abs(deadline["drawn_x"] - deadline["expected_x"]) < 1, deadline
+    assert deadline["label"] == "deadline 1500 ms"
+
+
+def test_latency_time_ticks_are_readable(loaded):
+    """No two tick labels of an axis overlap; the bandwidth axis has round, evenly spaced ticks of its own."""
+    for axis, labels in loaded["ticks"].items():
+        assert len(labels) >= 2, axis
+        for i, a in enumerate(labels):
+            for b in labels[i + 1:]:
+                apart = a["r"] <= b["l"] or b["r"] <= a["l"] or a["b"] <= b["t"] or b["b"] <= a["t"]
+                assert apart, (axis, a, b)
+    values = sorted(float(t["text"].replace(",", "")) for t in loaded["ticks"]["y2tick"])
+    steps = {round(b - a, 9) for a, b in zip(values, values[1:], strict=False)}
+    assert len(steps) == 1 and values[0] % steps.pop() == 0, values
+    assert not any(t["text"].endswith("k") for t in loaded["ticks"]["ytick"])  # "10,000", not "10k"

@@ -11,8 +11,10 @@ from simulator.report.html import (
     Section,
     claims_table,
     figure_block,
+    input_files,
     page,
     plotly_loader,
+    preformatted,
     provenance,
     run_details,
     summary_table,
@@ -24,25 +26,26 @@ NO_TRACE = "No trace.parquet in the folder: bandwidth not shown."
 
 
 def sections(run: StoredRun) -> list[Section]:
-    """The report's sections in the order a reader needs them."""
+    """The report's sections, the answer first: the summary, the latency CDF against the deadline (which
+    schedule is fastest, how often each meets it), the other figures; what ran and its inputs last."""
     s, records, names = run.summary, run.records, run.schedules
-    out = [
-        Section("run", "What was run", run_details(run.manifest, s, run.scenario_yaml)),
+    claims = [Section("claims", "Paper claims", claims_table(run.claims))] if run.claims is not None else []
+    return [
         Section("summary", "Summary", summary_table(s)),
+        Section("latency-cdf", "Latency CDF",
+                figure_block("latency-cdf", figures.latency_cdf_figure(records, names, s.get("deadline_ms")))),
         Section("breakdown", "Latency breakdown", figure_block("breakdown", figures.breakdown_figure(s))),
         Section("latency-time", "Latency over time",
                 figure_block("latency-time", figures.latency_time_figure(records, names, run.trace),
                              "" if run.trace is not None else NO_TRACE)),
-        Section("latency-cdf", "Latency CDF",
-                figure_block("latency-cdf", figures.latency_cdf_figure(records, names))),
         Section("accuracy-latency", "Accuracy vs latency",
                 figure_block("accuracy-latency", figures.accuracy_latency_figure(s))),
         Section("energy", "Mobile energy", figure_block("energy", figures.energy_figure(s), energy_note(s))),
-        Section("provenance", "Provenance of inputs", provenance(run.manifest)),
+        *claims,
+        Section("run", "What was run", run_details(run.manifest, s)),
+        Section("provenance", "Provenance of inputs", input_files(run.manifest) + provenance(run.manifest)),
+        Section("scenario", "Resolved scenario", preformatted(run.scenario_yaml)),
     ]
-    if run.claims is not None:
-        out.append(Section("claims", "Paper claims", claims_table(run.claims)))
-    return out
 
 
 def energy_note(summary: dict[str, Any]) -> str:

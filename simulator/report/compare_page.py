@@ -1,5 +1,5 @@
-"""The comparison page (``compare.html``): what was compared, the differences with their intervals, and a
-forest plot per statistic, built only from ``compare.json``."""
+"""The comparison page (``compare.html``): the differences with their intervals, a forest plot per
+statistic, then what was compared; built only from ``compare.json``."""
 
 from __future__ import annotations
 
@@ -97,11 +97,11 @@ def write_compare_page(folder: Path, *, self_contained: bool = False) -> Path:
         rows = document["differences"]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InputError(path, f"cannot read a comparison: {exc}") from None
-    sections = [Section("runs", "What was compared", runs_table(document)),
-                Section("differences", "Differences",
+    sections = [Section("differences", "Differences",
                         f"<p>{escape(document.get('method', ''))}.</p>" + differences_table(rows))]
     if rows:
         sections.append(Section("forest", "Differences per schedule", figure_block("forest", forest_figure(rows))))
+    sections.append(Section("runs", "What was compared", runs_table(document)))
     names = " vs ".join(run["name"] for run in document["runs"])
     target = Path(folder) / PAGE_NAME
     atomic_write_text(target, page(f"mercury-sim compare: {names}", sections, **plotly_loader(folder, self_contained)))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from simulator.replay_window import ReplayWindow
 from simulator.report.plotly_assets import template
-from simulator.report.series import cdf_points, completed, latency_band
+from simulator.report.series import cdf_points, completed, latency_band, request_span, time_bins
 from simulator.traces.downsample import downsample_rows
 
 Figure = dict[str, Any]
@@ -31,6 +31,9 @@ SEGMENTS: dict[str, tuple[str, ...]] = {
     "result return": ("return_ms",),
     "queueing": ("mobile_queue_ms", "uplink_queue_ms", "cloud_queue_ms"),
 }
+# tick labels written out ("1,000", "20,000"), not mixed with SI suffixes ("1000", "10k", "1M")
+PLAIN_NUMBERS: dict[str, Any] = {"exponentformat": "none", "separatethousands": True}
+LOG_AXIS: dict[str, Any] = {"type": "log", **PLAIN_NUMBERS}
 
 
 def schedule_color(index: int, alpha: float = 1.0) -> str:
@@ -70,19 +73,28 @@ def breakdown_figure(summary: dict[str, Any]) -> Figure:
 
 
 def latency_time_figure(records: pd.DataFrame, schedules: list[str], trace: ReplayWindow | None) -> Figure:
-    """End-to-end latency against arrival time per schedule, the replayed bandwidth on a second axis."""
+    """End-to-end latency against arrival time per schedule, the replayed bandwidth on a second axis.
+
+    The x axis spans the requests, from the first arrival to the last completion (the bandwidth then still
+    matters to requests in flight). Each request is a point while every schedule has few; beyond that all
+    schedules share one grid of round-width bins, drawn as median line and min-max band, and the title names
+    the bin width."""
+    rows = [completed(records, name) for name in schedules]
+    bins = time_bins([r.arrival_s.to_numpy() for r in rows])
     data: list[dict[str, Any]] = []
-    for i, name in enumerate(schedules):
-        rows = completed(records, name)
-        band = latency_band(rows.arrival_s.to_numpy(), rows.total_ms.to_numpy())
+    for i, (name, done) in enumerate(zip(schedules, rows, strict=True)):
+        band = latency_band(done.arrival_s.to_numpy(), done.total_ms.to_numpy(), bins)
         group = f"schedule-{i}"
-        if band.binned:
-            edge = {"width": 0, "color": schedule_color(i)}
-            data.append({"type": "scatter", "x": band.time_s, "y": band.high, "mode": "lines", "line": edge,
-                         "legendgroup": group, "showlegend": False, "hoverinfo": "skip", "name": name})
-            data.append({"type": "scatter", "x": band.time_s, "y": band.low, "mode": "lines", "line": edge,
-                         "fill": "tonexty", "fillcolor": schedule_color(i, 0.2), "legendgroup": group,
-                         "showlegend": False, "hoverinfo": "skip", "name": name})
+        if not band.binned:
+            data.append({"type": "scatter", "x": band.time_s, "y": band.median, "mode": "markers", "name": name,
+                         "legendgroup": group, "marker": {"color": schedule_color(i), "size": 5}})
+            continue
+        edge = {"width": 0, "color": schedule_color(i)}
+        data.append({"type": "scatter", "x": band.time_s, "y": band.high, "mode": "lines", "line": edge,
+                     "legendgroup": group, "showlegend": False, "hoverinfo": "skip", "name": name})
+        data.append({"type": "scatter", "x": band.time_s, "y": band.low, "mode": "lines", "line": edge,
+                     "fill": "tonexty", "fillcolor": schedule_color(i, 0.2), "legendgroup": group,
+                     "showlegend": False, "hoverinfo": "skip", "name": name})
         data.append({"type": "scatter", "x": band.time_s, "y": band.median, "mode": "lines", "name": name,
                      "legendgroup": group, "line": {"color": schedule_color(i)}})
     extra: dict[str, Any] = {}
@@ -90,20 +102,32 @@ def latency_time_figure(records: pd.DataFrame, schedules: list[str], trace: Repl
         t, v = downsample_rows(len(trace), trace.rows, TRACE_POINTS)
         data.append({"type": "scatter", "x": t, "y": v, "mode": "lines", "name": "uplink bandwidth",
                      "yaxis": "y2", "line": {"color": "rgba(90,90,90,0.35)", "width": 1, "shape": "hv"}})
-        extra["yaxis2"] = {"title": {"text": "bandwidth (Mbit/s)"}, "overlaying": "y", "side": "right",
-                           "showgrid": False, "rangemode": "tozero"}
-    return _figure(data, "Latency over time (log scale; many requests: per-bin median, min-max band)",
-                   "arrival time (s)", "end-to-end latency (ms)", yaxis={"type": "log"}, **extra)
+        # an overlaying axis syncs its ticks to the left axis's by default: odd values, crowded on a log axis
+        extra["yaxis2"] = {"title": {"text": "uplink bandwidth (Mbit/s)"}, "overlaying": "y", "side": "right",
+                           "showgrid": False, "rangemode": "tozero", "tickmode": "auto"}
+    span = request_span(records, schedules)
+    title = "Latency over time" + (f" (median per {bins.width_s:g} s bin, min-max band)" if bins else "")
+    return _figure(data, title, "time since the run's start (s), requests at their arrival",
+                   "end-to-end latency (ms, log scale)",
+                   xaxis={**PLAIN_NUMBERS, **({"range": list(span)} if span else {})}, yaxis=LOG_AXIS, **extra)
 
 
-def latency_cdf_figure(records: pd.DataFrame, schedules: list[str]) -> Figure:
-    """Empirical CDF of end-to-end latency per schedule (exact, sampled at fixed ranks)."""
+def latency_cdf_figure(records: pd.DataFrame, schedules: list[str], deadline_ms: float | None = None) -> Figure:
+    """Empirical CDF of end-to-end latency per schedule (exact, sampled at fixed ranks): which schedule is
+    fastest, and, at the deadline's line, the share of its completed requests that meet it."""
     data = []
     for name in schedules:
         x, y = cdf_points(completed(records, name).total_ms.to_numpy())
         data.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "line": {"shape": "hv"}, "name": name})
+    extra: dict[str, Any] = {}
+    if deadline_ms is not None:
+        extra["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": deadline_ms, "x1": deadline_ms,
+                            "y0": 0, "y1": 1, "line": {"color": "#cf222e", "width": 1.5, "dash": "dash"},
+                            "label": {"text": f"deadline {deadline_ms:g} ms", "textposition": "end",
+                                      "textangle": 0, "xanchor": "left", "yanchor": "top",
+                                      "font": {"color": "#cf222e"}}}]
     return _figure(data, "Latency CDF (completed requests)", "end-to-end latency (ms, log scale)",
-                   "fraction of requests", xaxis={"type": "log"}, yaxis={"range": [0, 1.02]})
+                   "fraction of requests", xaxis=LOG_AXIS, yaxis={"range": [0, 1.02]}, **extra)
 
 
 def _point_label(name: str, entry: dict[str, Any]) -> str:

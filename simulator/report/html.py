@@ -116,8 +116,9 @@ def summary_table(summary: dict[str, Any]) -> str:
         "<table>", '<table id="summary-table">', 1)
 
 
-def run_details(manifest: dict[str, Any], summary: dict[str, Any], scenario_yaml: str) -> str:
-    """Scenario, version, commit, seeds, command line, input hashes, the resolved YAML and warnings."""
+def run_details(manifest: dict[str, Any], summary: dict[str, Any]) -> str:
+    """Scenario, version, commit, seeds, command line and warnings (the inputs and the resolved YAML have
+    sections of their own, last on the page)."""
     command = manifest.get("command")
     seeds = {"workload seed": manifest.get("seed", summary.get("seed"))}
     trace_seed = (manifest.get("provenance") or {}).get("trace", {}).get("seed")
@@ -134,15 +135,23 @@ def run_details(manifest: dict[str, Any], summary: dict[str, Any], scenario_yaml
         ("command", shlex.join(str(c) for c in command) if command else "not recorded (notebook API)"),
     ]
     facts_html = table([], ([f"<th>{escape(k)}</th>", code_cell(v)] for k, v in facts))
-    inputs = manifest.get("inputs") or {}
-    inputs_html = table(["input", "path", "sha256"],
-                        ([td(role), code_cell(i.get("path")), code_cell(i.get("sha256"))]
-                         for role, i in inputs.items()))
     warnings = summary.get("warnings") or []
     items = "".join(f"<li>{escape(str(w))}</li>" for w in warnings)
     warn_html = f'<h3>Warnings</h3><ul class="warnings">{items}</ul>' if warnings else ""
-    return (f"{facts_html}<h3>Input files</h3>{inputs_html}{warn_html}"
-            f"<h3>Resolved scenario</h3><pre>{escape(scenario_yaml)}</pre>")
+    return f"{facts_html}{warn_html}"
+
+
+def input_files(manifest: dict[str, Any]) -> str:
+    """The run's input files with their sha256, as the manifest lists them."""
+    inputs = manifest.get("inputs") or {}
+    return "<h3>Input files</h3>" + table(["input", "path", "sha256"],
+                                          ([td(role), code_cell(i.get("path")), code_cell(i.get("sha256"))]
+                                           for role, i in inputs.items()))
+
+
+def preformatted(text: str) -> str:
+    """Text shown as written (the resolved scenario's YAML), escaped."""
+    return f"<pre>{escape(text)}</pre>"
 
 
 def provenance(manifest: dict[str, Any]) -> str:

@@ -2,8 +2,8 @@
 
 Per axis, every statistic against the axis value per schedule: the mean over seeds of the average over the
 other axes, with a 95 % t interval over seeds; accuracy-latency frontiers per schedule (the paper's Fig. 8
-for any sweep); a heat map over the first two axes; the seed-aggregated table; what ran and the inputs'
-provenance.
+for any sweep); a heat map over the first two axes. The seed-aggregated table comes first; what ran and the
+inputs' provenance last.
 """
 
 from __future__ import annotations
@@ -245,10 +245,13 @@ def details(sweep: StoredSweep) -> str:
     inputs = table(["input", "sha256"], ([code_cell(p), code_cell(h)] for p, h in
                                          (d.get("inputs_sha256") or {}).items()))
     spec = yaml.safe_dump(d["sweep"], sort_keys=False, allow_unicode=True, width=100)
-    items = "".join(f"<li>{escape(str(w))}</li>" for w in d.get("warnings") or [])
-    warnings = f'<h3>Warnings</h3><ul class="warnings" id="sweep-warnings">{items}</ul>' if items else ""
-    return (f"{facts_html}{warnings}<h3>Input files</h3>{inputs}<h3>Sweep file (as validated)</h3>"
-            f"<pre>{escape(spec)}</pre>")
+    return f"{facts_html}<h3>Input files</h3>{inputs}<h3>Sweep file (as validated)</h3><pre>{escape(spec)}</pre>"
+
+
+def warnings_list(sweep: StoredSweep) -> str:
+    """What the sweep warned of (a seed axis that changes nothing, ...); empty when nothing."""
+    items = "".join(f"<li>{escape(str(w))}</li>" for w in sweep.document.get("warnings") or [])
+    return f'<ul class="warnings" id="sweep-warnings">{items}</ul>' if items else ""
 
 
 def failures(sweep: StoredSweep) -> str:
@@ -258,10 +261,12 @@ def failures(sweep: StoredSweep) -> str:
 
 
 def sections(sweep: StoredSweep) -> list[Section]:
-    out = [Section("sweep", "What was run", details(sweep))]
+    """Results first (the table, then what went wrong, then the figures); what ran and its inputs last."""
+    out = [Section("summary", "Summary over seeds", summary_table(sweep))]
+    if warnings := warnings_list(sweep):
+        out.append(Section("warnings", "Warnings", warnings))
     if sweep.document.get("failures"):
         out.append(Section("failures", "Failed points", failures(sweep)))
-    out.append(Section("summary", "Summary over seeds", summary_table(sweep)))
     if len(sweep.table):
         for i, axis in enumerate(sweep.varied):
             out.append(Section(f"axis-{i}", f"Against {axis}", figure_block(f"axis-{i}", axis_figure(sweep, axis))))
@@ -270,6 +275,7 @@ def sections(sweep: StoredSweep) -> list[Section]:
                                figure_block("frontier", frontier_figure(sweep))))
         if len(sweep.varied) >= 2:
             out.append(Section("heatmap", "Heat map", figure_block("heatmap", heatmap_figure(sweep))))
+    out.append(Section("sweep", "What was run", details(sweep)))
     out.append(Section("provenance", "Provenance of inputs", provenance(sweep.document)))
     return out
 
