@@ -29,6 +29,27 @@ PRUNE_POINTS = ("after_block1", "before_block1")
 SOURCE_KINDS = ("published", "fitted", "measured")
 
 
+# What each method's parameter is called (in warnings that name it).
+PARAMETER_NAMES = {"none": "parameter", "mercury": "reduction", "tome": "r", "janus": "alpha", "ats": "reduction"}
+ROW_TOLERANCE = 1e-9  # a parameter this close to a table row reads that row
+
+
+@dataclass(frozen=True)
+class Interpolated:
+    """A top-1 read between two rows of a table (PCHIP) rather than at one: the rows it lies between."""
+
+    method: str
+    split_after: int | None  # the rows' split (None: rows that hold for any split)
+    parameter: float
+    below: float
+    above: float
+
+    def describe(self) -> str:
+        split = f" (split {self.split_after})" if self.split_after is not None else ""
+        return (f"top-1 at {PARAMETER_NAMES.get(self.method, 'parameter')} {self.parameter:g} interpolated between "
+                f"table rows {self.below:g} and {self.above:g}{split}")
+
+
 @dataclass(frozen=True)
 class AccuracyCurve:
     """Top-1 (%) as a monotone function of one method's parameter."""
@@ -36,6 +57,8 @@ class AccuracyCurve:
     label: str
     parameters: np.ndarray
     top1: np.ndarray
+    method: str = ""
+    split_after: int | None = None  # the split its rows were measured at (None: any split)
 
     def __post_init__(self) -> None:
         if self.parameters.size >= 2:
@@ -54,6 +77,16 @@ class AccuracyCurve:
         if self.parameters.size == 1:
             return float(self.top1[0])
         return float(self._interp(min(max(parameter, lo), hi)))  # type: ignore[attr-defined]
+
+    def interpolated(self, parameter: float) -> Interpolated | None:
+        """The two rows ``parameter`` lies between, or None when it reads a row (or lies outside the table)."""
+        rows = self.parameters
+        lo, hi = self.range
+        if rows.size < 2 or not lo < parameter < hi or np.abs(rows - parameter).min() <= ROW_TOLERANCE:
+            return None
+        above = int(np.searchsorted(rows, parameter))
+        return Interpolated(self.method, self.split_after, float(parameter), float(rows[above - 1]),
+                            float(rows[above]))
 
     def parameter_for(self, target: float, *, integer: bool = False, step: float | None = None) -> float:
         """The most aggressive parameter whose accuracy still meets ``target`` (the paper's equal-accuracy rule).
@@ -116,7 +149,8 @@ class AccuracyTable:
             raise LookupError(f"no accuracy rows for {label}; the tables hold {', '.join(have) or 'nothing'} "
                               f"for {model}/{dataset}")
         rows = rows.sort_values("parameter")
-        return AccuracyCurve(label, rows.parameter.to_numpy(float), rows.top1.to_numpy(float))
+        return AccuracyCurve(label, rows.parameter.to_numpy(float), rows.top1.to_numpy(float), method,
+                             split_after if len(exact) else None)
 
     def baseline(self, model: str, dataset: str) -> float:
         """Top-1 of the unreduced model."""

@@ -146,9 +146,9 @@ def run(
     guard_run_folder(out_dir, [loaded.path] if loaded.path else [])  # refuse before simulating
     with progress_reporter(enabled=not quiet) as progress:
         result = run_scenario(loaded, progress=progress)
-    write_run(result, out_dir, command=command_line(), report=report, self_contained=self_contained)
-    for warning in result.warnings:
+    for warning in result.warnings:  # first: what makes the numbers below doubtful
         typer.echo(f"warning: {warning}", err=True)
+    write_run(result, out_dir, command=command_line(), report=report, self_contained=self_contained)
     if not quiet:
         print_summary(result)
         typer.echo(f"wrote {out_dir}/")

@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simulator.data import resolve_path, shipped_dir
+from simulator.diagnostics import RunWarning
 from simulator.errors import InputError
 from simulator.profiles import Power
 from simulator.records import STATUS_OK
@@ -128,14 +129,15 @@ def unknown_parts(power: Power, radio: RadioModel | None) -> dict[str, str]:
     return {part: key for part, key in missing.items() if key is not None}
 
 
-def energy_warning(power: Power, radio: RadioModel | None, profile: str) -> str | None:
+def energy_warning(power: Power, radio: RadioModel | None, profile: str) -> RunWarning | None:
     """The run's warning when energy is unknown: which keys the mobile profile leaves out, what stays known."""
     unknown = unknown_parts(power, radio)
     if not unknown:
         return None
     known = [part for part in ("compute", "idle", "radio and tail") if part not in unknown]
-    return (f"energy unknown: the mobile profile {profile} states no {', '.join(unknown.values())}, so energy_j "
-            f"is NaN for every schedule (known parts: {', '.join(known) or 'none'})")
+    return RunWarning("energy_unknown", f"energy unknown: the mobile profile {profile} states no "
+                      f"{', '.join(unknown.values())}, so energy_j is NaN for every schedule (known parts: "
+                      f"{', '.join(known) or 'none'})")
 
 
 def fill_energy(columns: dict[str, np.ndarray], size: int, power: Power, radio: RadioModel | None,

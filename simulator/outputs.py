@@ -24,6 +24,7 @@ import yaml
 import simulator
 from simulator.atomic import atomic_directory
 from simulator.data import is_short_name
+from simulator.diagnostics import warnings_json
 from simulator.digest import file_sha256
 from simulator.errors import InputError
 from simulator.output_guard import PLOTLY_BUNDLE, guard_folder
@@ -84,7 +85,7 @@ def summary_document(result: RunResult) -> dict[str, Any]:
         "trace_mean_mbps": result.inputs.trace.mean_mbps,
         "deadline_ms": scenario.workload.deadline_ms,
         "schedules": result.summary,
-        "warnings": result.warnings,
+        "warnings": warnings_json(result.warnings),
     }
 
 

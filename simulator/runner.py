@@ -15,6 +15,7 @@ import pandas as pd
 from simulator.accuracy import AccuracyTable
 from simulator.after_idle import after_idle_s, priced_after_idle
 from simulator.data import resolve_path, shipped_file, shipped_hint
+from simulator.diagnostics import RunWarning, schedule_warnings
 from simulator.energy import RadioModel, energy_warning, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
@@ -22,6 +23,7 @@ from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
 from simulator.framing import framed_setup
 from simulator.graph import Compute
 from simulator.graph_engine import check_graph
+from simulator.offered_load import PricedPlans, schedule_loads
 from simulator.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan, stages_ms
 from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES, RecordBuffer
@@ -69,7 +71,7 @@ class RunResult:
     inputs: ResolvedInputs
     records: pd.DataFrame
     summary: dict
-    warnings: list[str]
+    warnings: list[RunWarning]
     engines: dict[str, str] = field(default_factory=dict)  # schedule label -> "fast" or "des", the one that ran
     stages: pd.DataFrame | None = None  # one row per stage of stage-graph requests (forks, branches, > 2 tiers)
 
@@ -183,8 +185,12 @@ def server_setups(scenario: Scenario, inputs: ResolvedInputs) -> tuple[ServerSet
     return tuple(out)
 
 
-def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[str]) -> list[Schedule]:
-    """One schedule object per scenario entry; a schedule that cannot be built names its key."""
+def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[RunWarning],
+                    interpolated: dict[str, dict] | None = None) -> list[Schedule]:
+    """One schedule object per scenario entry; a schedule that cannot be built names its key.
+
+    ``interpolated`` receives, per schedule label, the top-1 values its plans read between table rows.
+    """
     shared = ScheduleInputs(inputs.spec, scenario.dataset, scenario.precision, inputs.accuracy, inputs.mobile,
                             inputs.cloud, scenario.target_accuracy, mean_bandwidth(scenario, inputs),
                             scenario.network.rtt_ms / 1e3, servers=tuple(scenario.servers or ()),
@@ -193,6 +199,7 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
     schedules = []
     for i, config in enumerate(scenario.schedules):
         shared.warnings.clear()
+        shared.interpolated.clear()
         try:
             schedule = build_schedule(config, shared)
             if schedule.static:  # price it now so a profile gap surfaces before any simulation
@@ -209,7 +216,9 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[s
                                            "accuracy reported as NaN")
         except ScheduleError as exc:
             raise InputError(scenario.path, str(exc), f"schedules[{i}]") from None
-        warnings.extend(f"{schedule.label}: {w}" for w in shared.warnings)
+        warnings.extend(RunWarning("schedule", f"{schedule.label}: {w}") for w in shared.warnings)
+        if interpolated is not None:
+            interpolated[schedule.label] = dict(shared.interpolated)
         for key, path in schedule_files(config, scenario.base_dir).items():  # its own tables and profiles
             if path is not None:
                 inputs.files[f"schedules[{i}].{key}"] = path
@@ -221,8 +230,9 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     """Simulate every schedule of ``scenario`` and summarise."""
     inputs = resolve_inputs(scenario)
     setup = retransmitting_setup(framed_setup(engine_setup(scenario, inputs), scenario.network), scenario.network)
-    warnings: list[str] = []
-    schedules = build_schedules(scenario, inputs, warnings)
+    warnings: list[RunWarning] = []
+    interpolated: dict[str, dict] = {}
+    schedules = build_schedules(scenario, inputs, warnings, interpolated)
     warnings.extend(uplink_warnings(scenario, setup, schedules, mean_bandwidth(scenario, inputs)))
     unknown_energy = energy_warning(setup.power, inputs.radio, inputs.mobile.name)
     if unknown_energy:
@@ -243,20 +253,23 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
             _fast_or_error(scenario, fast_path_blocker(setup, schedule))
     frames, stage_frames = [], []
     engines: dict[str, str] = {}
+    priced: dict[str, PricedPlans] = {}  # per schedule: the demand of the plans its requests ran
     mean_mbps = mean_bandwidth(scenario, inputs)
     for schedule in schedules:
         callback = (lambda f, label=schedule.label: progress(label, f)) if progress else None
         buffer: RecordBuffer | None = None
+        tally = priced[schedule.label] = PricedPlans(cost)
         if scenario.engine != "des" and fast_path_blocker(setup, schedule) is None:
             try:
-                buffer = simulate_fast(setup, schedule, cost, mean_mbps=mean_mbps)
+                buffer = simulate_fast(setup, schedule, tally, mean_mbps=mean_mbps)
             except PoolBinds as exc:
                 _fast_or_error(scenario, f"the GPU pool binds ({exc})")
             if buffer is not None and callback is not None:
                 callback(1.0)
         engines[schedule.label] = "des" if buffer is None else "fast"
         if buffer is None:
-            buffer = simulate(setup, schedule, cost, mean_mbps=mean_mbps, on_progress=callback)
+            tally = priced[schedule.label] = PricedPlans(cost)  # a refused fast path's pricing does not count
+            buffer = simulate(setup, schedule, tally, mean_mbps=mean_mbps, on_progress=callback)
         rtt = buffer.radio_rtt_s if buffer.radio_rtt_s is not None else setup.rtt_s
         fill_energy(buffer.columns, buffer.size, setup.power, inputs.radio, rtt)  # type: ignore[arg-type]
         if buffer.stage_rows is not None:
@@ -270,6 +283,11 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
     summary = summarize(records, labels, scenario.workload.deadline_ms)
     add_distance_to_bound(summary, schedules)
+    for label in labels:
+        rows = records[records.schedule == label]
+        loads = schedule_loads(rows, priced[label], setup)
+        summary[label]["load"] = {load.resource: load.as_json() for load in loads}
+        warnings.extend(schedule_warnings(label, rows, summary[label], loads, interpolated.get(label, {}), scenario))
     stages = None
     if stage_frames:
         stages = pd.concat(stage_frames, ignore_index=True)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from simulator.diagnostics import RunWarning, named, read_warnings, warnings_json
 from simulator.errors import InputError
 from simulator.output_guard import PLOTLY_BUNDLE
 from simulator.overrides import apply_overrides
@@ -108,7 +109,7 @@ class Sweep:
         return axis_columns(self.axes)
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> list[RunWarning]:
         """Before anything runs: a seed axis of two or more seeds at points whose seed changes nothing (their
         rows would repeat and their intervals read "± 0"), one line per reason."""
         seeds = {key: len(values) for axis, values in self.spec.grid.items() if axis in seed_axes(self.axes)
@@ -123,7 +124,7 @@ class Sweep:
         for reason, points in reasons.items():
             where = "" if len(points) == len(self.points) else \
                 f" (at {len(points)} of {len(self.points)} points, e.g. {points[0].describe()})"
-            lines.append(f"seed has no effect: {reason}{where}")
+            lines.append(RunWarning("seed_no_effect", f"seed has no effect: {reason}{where}"))
         return lines
 
 
@@ -274,7 +275,8 @@ def run_point(scenario: dict[str, Any], scenario_path: str) -> dict[str, Any]:
             row[column], row[f"{column}_distribution"] = chosen_summary(requests[column])
         rows.append(row)
     inputs = {role: {"path": str(path)} for role, path in result.inputs.files.items()}
-    return {"rows": rows, "inputs": inputs, "provenance": input_provenance(result)}
+    return {"rows": rows, "inputs": inputs, "provenance": input_provenance(result),
+            "warnings": warnings_json(result.warnings)}
 
 
 @dataclass
@@ -287,7 +289,7 @@ class SweepResult:
     reused: int = 0
     inputs: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  # found in the results (the sweep's own: Sweep.warnings)
+    warnings: list[RunWarning] = field(default_factory=list)  # found in the results (before: Sweep.warnings)
 
     def failure_error(self, sweep: Sweep, out_dir: Path | None) -> InputError | None:
         """One line naming the failed point(s), or None when every point ran."""
@@ -398,10 +400,26 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
     failed = [{"point": point.index, "values": point.values, "point_described": point.describe(),
                "error": failures[point.index]} for point in sweep.points if point.index in failures]
     return SweepResult(table, failed, len(todo) - len(failed), len(sweep.points) - len(todo), inputs,
-                       provenance, unchanged_by_seed(sweep, table))
+                       provenance, [*point_warnings(sweep, documents), *unchanged_by_seed(sweep, table)])
 
 
-def unchanged_by_seed(sweep: Sweep, table: pd.DataFrame) -> list[str]:
+def point_warnings(sweep: Sweep, documents: dict[int, dict[str, Any]]) -> list[RunWarning]:
+    """The distinct warnings of the points' runs, each once, naming the point (or how many points) it came
+    from; a point saved before runs kept their warnings has none."""
+    found: dict[RunWarning, list[SweepPoint]] = {}
+    for point in sweep.points:
+        document = documents.get(point.index)
+        for warning in read_warnings(document.get("warnings")) if document else []:
+            found.setdefault(warning, []).append(point)
+    out = []
+    for warning, points in found.items():
+        where = points[0].describe() if len(points) == 1 else "every point" if len(points) == len(sweep.points) \
+            else f"{len(points)} of {len(sweep.points)} points, e.g. {points[0].describe()}"
+        out.append(named(where, warning))
+    return out
+
+
+def unchanged_by_seed(sweep: Sweep, table: pd.DataFrame) -> list[RunWarning]:
     """After the run: configurations whose seeds all gave the same statistics although the scenario draws
     from the seed (a random offset into a constant trace, say); points already warned of are left out."""
     from simulator.aggregate import identical_over_seeds
@@ -412,8 +430,8 @@ def unchanged_by_seed(sweep: Sweep, table: pd.DataFrame) -> list[str]:
         return []
     where = "" if found == [""] else f" at {len(found)} configuration(s): {'; '.join(found[:3])}" + \
         (f"; and {len(found) - 3} more" if len(found) > 3 else "")
-    return [f"seed changed nothing: every seed gave the same statistics for every schedule{where}, though "
-            "the scenario draws from the seed; their intervals are zero-width"]
+    return [RunWarning("seed_no_effect", f"seed changed nothing: every seed gave the same statistics for every "
+                       f"schedule{where}, though the scenario draws from the seed; their intervals are zero-width")]
 
 
 @contextmanager
@@ -477,7 +495,7 @@ def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: li
         "mercury_sim_version": simulator.__version__,
         "git_commit": git_commit(provenance_dir(sweep.path)),
         "provenance": result.provenance,
-        "warnings": [*sweep.warnings, *result.warnings],
+        "warnings": warnings_json([*sweep.warnings, *result.warnings]),
     }
     summary = summarise(result.table, sweep.axes)
     points_dir = Path(out_dir) / POINTS_DIR

@@ -3,7 +3,8 @@
 When one upload at the link's mean rate takes longer than the time between requests, requests queue without
 bound (or are dropped) and a run's latencies measure that queue rather than the schedule: the 0.05 Mbit/s
 uplink of an observed-throughput trace turns cloud-only into hours per request. The run then says so in its
-warnings (``uplink overloaded: ...``), naming the schedule, the trace, its mean, the payload and both times.
+warnings (code ``trace_too_slow``: ``uplink overloaded: ...``), naming the schedule, the trace, its mean, the
+payload and both times.
 
 The payload is that of the plan a schedule makes for the first request (device 0 at time 0, with the trace's
 mean as its mean bandwidth and no upload history, as the engine asks it): a static schedule's one plan, an
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.diagnostics import RunWarning
 from simulator.engine import EngineSetup
-from simulator.graph import CLOUD, DEVICE, Branch, Chain, Fork, Step, Transfer
+from simulator.graph import CLOUD
+from simulator.offered_load import graph_demand
 from simulator.plan import Plan
 from simulator.scenario import Scenario
 from simulator.schedules import Schedule, ScheduleError
@@ -39,22 +42,11 @@ def request_interval(scenario: Scenario) -> tuple[float, str] | None:
 
 def uplink_bytes(plan: Plan) -> float:
     """Bytes a request sends from the device to the cloud over the scenario's uplink (a graph's: expected)."""
-    return float(plan.uplink_bytes) if plan.graph is None else _graph_bytes(plan.graph)
+    return float(plan.uplink_bytes) if plan.graph is None else graph_demand(plan.graph).get(f"bytes:{CLOUD}", 0.0)
 
 
-def _graph_bytes(step: Step) -> float:
-    if isinstance(step, Transfer):
-        return float(step.n_bytes) if (step.src, step.dst) == (DEVICE, CLOUD) else 0.0
-    if isinstance(step, Chain):
-        return sum(_graph_bytes(s) for s in step.steps)
-    if isinstance(step, Fork):
-        return sum(_graph_bytes(s) for s in step.branches)
-    if isinstance(step, Branch):
-        return step.p * _graph_bytes(step.then) + (1.0 - step.p) * _graph_bytes(step.otherwise)
-    return 0.0  # a Compute
-
-
-def uplink_warnings(scenario: Scenario, setup: EngineSetup, schedules: list[Schedule], mean_mbps: float) -> list[str]:
+def uplink_warnings(scenario: Scenario, setup: EngineSetup, schedules: list[Schedule],
+                    mean_mbps: float) -> list[RunWarning]:
     """One warning per schedule whose upload at ``mean_mbps`` takes longer than the request interval."""
     interval = request_interval(scenario)
     if interval is None or not mean_mbps > 0:
@@ -73,6 +65,7 @@ def uplink_warnings(scenario: Scenario, setup: EngineSetup, schedules: list[Sche
         payload = uplink_bytes(plan)
         upload_s = payload * 8 / (mean_mbps * 1e6)
         if upload_s > interval_s:
-            out.append(f"{PREFIX} {schedule.label} uploads {payload:,.0f} bytes per request, {upload_s:.3g} s at "
-                       f"{source} of {mean_mbps:.3g} Mbit/s, but a request comes every {interval_s:.3g} s ({why})")
+            out.append(RunWarning("trace_too_slow", f"{PREFIX} {schedule.label} uploads {payload:,.0f} bytes per "
+                                  f"request, {upload_s:.3g} s at {source} of {mean_mbps:.3g} Mbit/s, but a request "
+                                  f"comes every {interval_s:.3g} s ({why})"))
     return out

@@ -55,7 +55,7 @@ def test_a_profile_without_power_gives_nan_energy_and_a_warning(folder: Path) ->
     ok = result.records[result.records.status == "ok"]
     assert len(ok) == 10
     assert ok[["energy_j", *PARTS]].isna().all().all()
-    warning = [w for w in result.warnings if w.startswith("energy unknown:")]
+    warning = [w.message for w in result.warnings if w.code == "energy_unknown"]
     assert warning == ["energy unknown: the mobile profile nopower states no power_w.compute, power_w.idle, "
                        "power_w.radio (and no radio model), so energy_j is NaN for every schedule "
                        "(known parts: none)"]
@@ -78,7 +78,7 @@ def test_each_part_is_known_or_not_on_its_own(folder: Path) -> None:
     assert mobile.energy_idle_j.isna().all() and mobile.energy_j.isna().all()
     cloud = result.records[result.records.schedule == "cloud-only"]
     assert (cloud.energy_radio_j > 0).all() and cloud.energy_tail_j.notna().all() and cloud.energy_tail_j.sum() > 0
-    assert [w for w in result.warnings if w.startswith("energy unknown:")] == [
+    assert [w.message for w in result.warnings if w.code == "energy_unknown"] == [
         "energy unknown: the mobile profile computeonly states no power_w.idle, so energy_j is NaN for every "
         "schedule (known parts: compute, radio and tail)"]
 
@@ -87,7 +87,7 @@ def test_a_stated_zero_is_a_known_zero(folder: Path) -> None:
     result = run_scenario(load_scenario(_scenario(folder, "zero.yaml")))
     ok = result.records[result.records.status == "ok"]
     assert (ok[["energy_j", *PARTS]] == 0.0).all().all()
-    assert not any(w.startswith("energy unknown:") for w in result.warnings)
+    assert not any(w.code == "energy_unknown" for w in result.warnings)
     for entry in result.summary.values():
         assert entry["mean_energy_j"] == 0.0 and "energy_unknown" not in entry
 
@@ -117,7 +117,8 @@ def test_summary_json_console_and_compare_show_unknown_not_zero(folder: Path, ca
     summary = json.loads((first / "summary.json").read_text())
     for entry in summary["schedules"].values():
         assert entry["mean_energy_j"] is None and entry["energy_unknown"] == 5
-    assert any(w.startswith("energy unknown:") for w in summary["warnings"])
+    assert any(w["code"] == "energy_unknown" and w["message"].startswith("energy unknown:")
+               for w in summary["warnings"])
     rows = [line for line in console.splitlines() if "mobile-only" in line or "cloud-only" in line]
     assert len(rows) == 2 and all("unknown" in row and "0.000" not in row for row in rows)
     records = pd.read_parquet(first / "records.parquet")

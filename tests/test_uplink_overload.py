@@ -11,6 +11,7 @@ from pathlib import Path
 
 from conftest import write_scenario, write_trace
 
+from simulator.diagnostics import RunWarning
 from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Transfer
 from simulator.plan import Plan
 from simulator.runner import run_scenario
@@ -22,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEDULES = [{"kind": "mobile-only"}, {"kind": "cloud-only", "image_bytes": 2_200_000}]
 
 
-def overloaded(warnings: list[str]) -> list[str]:
-    return [w for w in warnings if w.startswith("uplink overloaded:")]
+def overloaded(warnings: list[RunWarning]) -> list[str]:
+    return [w.message for w in warnings if w.code == "trace_too_slow"]
 
 
 def run_lab(lab: Path, **overrides: object) -> list[str]:

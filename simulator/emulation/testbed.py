@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import pandas as pd
 
+from simulator.diagnostics import RunWarning
 from simulator.endings import interrupt_on_signals
 from simulator.energy import energy_warning, radio_watts
 from simulator.errors import InputError
@@ -165,7 +166,7 @@ def schedule_bound_s(setup: Any) -> float:
     return min(span + TAIL_S, MAX_SCHEDULE_S)
 
 
-def check_emulatable(scenario: Scenario) -> list[str]:
+def check_emulatable(scenario: Scenario) -> list[RunWarning]:
     """Refuse what the testbed cannot run (exit 2); warn about what it runs differently."""
     where = scenario.path
     if scenario.workload.devices > MAX_DEVICES:
@@ -176,10 +177,11 @@ def check_emulatable(scenario: Scenario) -> list[str]:
                          "cloud")
     warnings = []
     if scenario.network.rtt_ms:
-        warnings.append(f"network.rtt_ms ({scenario.network.rtt_ms:g}) is not emulated (no netem on this kernel): "
-                        "the testbed's RTT is the veth's (~0.05 ms)")
+        warnings.append(RunWarning("not_emulated", f"network.rtt_ms ({scenario.network.rtt_ms:g}) is not emulated "
+                                   "(no netem on this kernel): the testbed's RTT is the veth's (~0.05 ms)"))
     if scenario.network.downlink_mbps:
-        warnings.append("network.downlink_mbps is not emulated: results return over the unshaped veth")
+        warnings.append(RunWarning("not_emulated", "network.downlink_mbps is not emulated: results return over the "
+                                   "unshaped veth"))
     return warnings
 
 

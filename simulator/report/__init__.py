@@ -18,6 +18,7 @@ from simulator.report.html import (
     provenance,
     run_details,
     summary_table,
+    warnings_block,
 )
 from simulator.report.stored import StoredRun, load_run
 
@@ -32,6 +33,7 @@ def sections(run: StoredRun) -> list[Section]:
     claims = [Section("claims", "Paper claims", claims_table(run.claims))] if run.claims is not None else []
     return [
         Section("summary", "Summary", summary_table(s)),
+        Section("warnings", "Warnings", warnings_block(s)),
         Section("latency-cdf", "Latency CDF",
                 figure_block("latency-cdf", figures.latency_cdf_figure(records, names, s.get("deadline_ms")))),
         Section("breakdown", "Latency breakdown", figure_block("breakdown", figures.breakdown_figure(s))),

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from simulator.diagnostics import read_warnings
 from simulator.report import plotly_assets
 
 STYLE = """
@@ -117,8 +118,8 @@ def summary_table(summary: dict[str, Any]) -> str:
 
 
 def run_details(manifest: dict[str, Any], summary: dict[str, Any]) -> str:
-    """Scenario, version, commit, seeds, command line and warnings (the inputs and the resolved YAML have
-    sections of their own, last on the page)."""
+    """Scenario, version, commit, seeds and command line (the warnings, the inputs and the resolved YAML have
+    sections of their own)."""
     command = manifest.get("command")
     seeds = {"workload seed": manifest.get("seed", summary.get("seed"))}
     trace_seed = (manifest.get("provenance") or {}).get("trace", {}).get("seed")
@@ -135,10 +136,18 @@ def run_details(manifest: dict[str, Any], summary: dict[str, Any]) -> str:
         ("command", shlex.join(str(c) for c in command) if command else "not recorded (notebook API)"),
     ]
     facts_html = table([], ([f"<th>{escape(k)}</th>", code_cell(v)] for k, v in facts))
-    warnings = summary.get("warnings") or []
-    items = "".join(f"<li>{escape(str(w))}</li>" for w in warnings)
-    warn_html = f'<h3>Warnings</h3><ul class="warnings">{items}</ul>' if warnings else ""
-    return f"{facts_html}{warn_html}"
+    return facts_html
+
+
+def warnings_block(summary: dict[str, Any]) -> str:
+    """The run's warnings (summary.json: ``{code, message}`` objects, or an older folder's plain strings),
+    each with its code: what makes the numbers doubtful."""
+    warnings = read_warnings(summary.get("warnings"))
+    if not warnings:
+        return '<p id="no-warnings">None.</p>'
+    items = "".join(f'<li data-code="{escape(w.code)}"><code>{escape(w.code)}</code> {escape(w.message)}</li>'
+                    for w in warnings)
+    return f'<ul class="warnings" id="run-warnings">{items}</ul>'
 
 
 def input_files(manifest: dict[str, Any]) -> str:

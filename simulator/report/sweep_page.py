@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 import yaml
 
 from simulator.aggregate import INTERVAL_NOTE, label_axes, over_seeds
+from simulator.diagnostics import read_warnings
 from simulator.errors import InputError
 from simulator.report.figures import TEMPLATE, schedule_color
 from simulator.report.html import Section, code_cell, figure_block, page, plotly_loader, provenance, table, td
@@ -250,7 +251,8 @@ def details(sweep: StoredSweep) -> str:
 
 def warnings_list(sweep: StoredSweep) -> str:
     """What the sweep warned of (a seed axis that changes nothing, ...); empty when nothing."""
-    items = "".join(f"<li>{escape(str(w))}</li>" for w in sweep.document.get("warnings") or [])
+    items = "".join(f'<li data-code="{escape(w.code)}"><code>{escape(w.code)}</code> {escape(w.message)}</li>'
+                    for w in read_warnings(sweep.document.get("warnings")))
     return f'<ul class="warnings" id="sweep-warnings">{items}</ul>' if items else ""
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from simulator.accuracy import AccuracyCurve, AccuracyTable
+from simulator.accuracy import AccuracyCurve, AccuracyTable, Interpolated
 from simulator.plan import Plan, PlanContext, Stage
 from simulator.profiles import Profile
 from simulator.vit import Precision, ViTSpec
@@ -31,6 +31,8 @@ class ScheduleInputs:
     mean_mbps: float
     rtt_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # (parameter, top-1) -> the table rows it lies between, for every top-1 read between rows
+    interpolated: dict[tuple[float, float], Interpolated] = field(default_factory=dict)
     servers: tuple[str, ...] = ()  # the scenario's server tiers beyond the cloud (stage graphs may name them)
     base_dir: Path | None = None  # the scenario's folder (a schedule's own data files are relative to it)
 
@@ -55,19 +57,25 @@ class ScheduleInputs:
 
 
 def accuracy_at(curve: AccuracyCurve | None, parameter: float, warnings: list[str] | None = None,
-                baseline: float = math.nan) -> float:
+                baseline: float = math.nan,
+                interpolated: dict[tuple[float, float], Interpolated] | None = None) -> float:
     """Top-1 at a parameter; NaN (with a warning) without a table or outside its range, never extrapolated.
 
-    ``baseline`` answers for parameter 0 (no reduction is the unreduced model) when no curve exists.
+    ``baseline`` answers for parameter 0 (no reduction is the unreduced model) when no curve exists. A top-1
+    read between two table rows is noted in ``interpolated`` (the run warns when a request used it).
     """
     if curve is None:
         return baseline if parameter == 0 else math.nan
     try:
-        return curve.accuracy(parameter)
+        accuracy = curve.accuracy(parameter)
     except ValueError as exc:
         if warnings is not None:
             warnings.append(f"{exc}; accuracy reported as NaN")
         return math.nan
+    between = curve.interpolated(parameter)
+    if between is not None and interpolated is not None:
+        interpolated[(float(parameter), accuracy)] = between
+    return accuracy
 
 
 def resolve_parameter(inputs: ScheduleInputs, given: float | None, name: str, own_target: float | None,

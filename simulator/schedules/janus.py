@@ -83,7 +83,8 @@ class JanusSchedule:
         alpha, curve = resolve_parameter(self.inputs, given, "alpha", self.target_accuracy, "janus", self.split_after,
                                          step=ALPHA_STEP)
         self._plan = self._plan_for(alpha, self.split_after, accuracy_at(curve, alpha, self.inputs.warnings,
-                                                                      self.inputs.baseline_accuracy()))
+                                                                      self.inputs.baseline_accuracy(),
+                                                                      self.inputs.interpolated))
 
     def _plan_for(self, alpha: float, split: int, accuracy: float) -> Plan:
         spec = self.inputs.spec
@@ -111,7 +112,7 @@ class JanusSchedule:
         compute, payload, offloads = [], [], []
         baseline = self.inputs.baseline_accuracy()
         for alpha in alphas:
-            accuracy = accuracy_at(curve, float(alpha), baseline=baseline)
+            accuracy = accuracy_at(curve, float(alpha), baseline=baseline, interpolated=self.inputs.interpolated)
             row = [self._plan_for(float(alpha), s, accuracy) for s in splits]
             self._plans.append(row)
             compute.append([(stages_ms(self.inputs.mobile, spec, p.mobile) +

@@ -43,7 +43,8 @@ class MercurySchedule:
             chosen = " (chosen for the target accuracy)" if self.reduction is None else ""
             raise ScheduleError(f"reduction {reduction:g}{chosen} exceeds the {limit:.0%} that one anchor per "
                                 f"{self.window}x{self.window} window allows")
-        accuracy = accuracy_at(curve, float(reduction), self.inputs.warnings, self.inputs.baseline_accuracy())
+        accuracy = accuracy_at(curve, float(reduction), self.inputs.warnings, self.inputs.baseline_accuracy(),
+                               self.inputs.interpolated)
         self._plan = self._build(float(reduction), accuracy)
 
     def _table_prune_point(self) -> str:

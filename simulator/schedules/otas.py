@@ -24,7 +24,8 @@ class OtasSchedule:
         chosen, curve = resolve_parameter(self.inputs, self.r, "r", self.target_accuracy, "tome", self.split_after,
                                           integer=True)
         r = int(chosen)
-        accuracy = accuracy_at(curve, float(r), self.inputs.warnings, self.inputs.baseline_accuracy())
+        accuracy = accuracy_at(curve, float(r), self.inputs.warnings, self.inputs.baseline_accuracy(),
+                               self.inputs.interpolated)
         self._plan = tome_split_plan(self.inputs, constant_r(self.inputs.spec, r), self.split_after, float(r),
                                      accuracy)
 

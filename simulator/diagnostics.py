@@ -1,0 +1,185 @@
+"""What makes a run's result doubtful: warnings with a stable code and a message naming the schedule.
+
+Codes (stable: scripts may filter on them):
+
+* ``overload``: a resource a schedule uses is offered rho >= 1 of its capacity (:mod:`simulator.offered_load`
+  says what rho is), so latencies measure a queue that grows as long as the run lasts; one per schedule and
+  resource. Not for the device CPU under ``workload.on_busy: drop`` (a busy device skips frames by design,
+  and the summary counts them as ``dropped``) nor for a back-to-back workload (it waits for each answer, so
+  no queue can grow); their rho is in the summary's ``load`` all the same.
+* ``latency_growing``: the latency of a schedule's requests keeps rising over the run (a queue that never
+  drains): the median latency of each quarter of the arrivals at least that of the quarter before, the last
+  quarter's above twice the first's, and a significant Kendall trend of latency against arrival time
+  (one-sided, p < 0.01); requests still unfinished when the run ended count as slower than any that finished.
+  A trace's bad stretch slows requests and lets them recover (its quarters rise and fall): no warning. Under
+  processor sharing (a shared cell) an overloaded cell slows every upload alike, so latency need not grow
+  with arrival time: ``overload`` says so instead.
+* ``accuracy_interpolated``: a schedule's top-1 comes from between two rows of an accuracy table (PCHIP),
+  not from a row; once per schedule, also when it chose its parameter per request.
+* ``accuracy_unknown``: some completed requests have no known top-1 (NaN), so the mean accuracy is null.
+* ``energy_unknown``: the mobile profile leaves a power out, so energy is NaN (:func:`simulator.energy.
+  energy_warning`).
+* ``trace_too_slow``: the first plan's upload takes longer at the trace's mean than the time between
+  requests (:mod:`simulator.uplink_load`).
+* ``seed_no_effect``: runs replicated over several seeds that cannot differ (:mod:`simulator.seed_effect`),
+  or that did not.
+* ``schedule``: what a schedule said while it was built (a table ending before its target, no rows, ...).
+* ``not_emulated``: a scenario key the testbed does not emulate (``mercury-sim emulate``).
+
+summary.json stores them as ``{"code", "message"}`` objects; folders written before the codes existed hold
+plain strings, which :func:`read_warning` reads with the code their prefix implies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from simulator.accuracy import PARAMETER_NAMES
+
+if TYPE_CHECKING:
+    from simulator.accuracy import Interpolated
+    from simulator.offered_load import ResourceLoad
+    from simulator.scenario import Scenario
+
+CODES = ("overload", "latency_growing", "accuracy_interpolated", "accuracy_unknown", "energy_unknown",
+         "trace_too_slow", "seed_no_effect", "schedule", "not_emulated")
+# How a plain-string warning of an older summary.json began, and the code it stands for.
+PREFIX_CODES = {"uplink overloaded:": "trace_too_slow", "energy unknown:": "energy_unknown",
+                "seed has no effect:": "seed_no_effect", "seed changed nothing:": "seed_no_effect"}
+TREND_P = 0.01  # one-sided significance of the latency trend
+GROWTH = 2.0  # last quarter's median over the first quarter's
+MIN_TREND_REQUESTS = 8
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    """One reason to doubt a result: a stable ``code`` and a message that reads alone."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def read_warning(item: Any) -> RunWarning:
+    """A stored warning: a ``{code, message}`` object, or an older folder's plain string (its code from its
+    prefix, ``other`` when none matches)."""
+    if isinstance(item, dict):
+        return RunWarning(str(item.get("code") or "other"), str(item.get("message", "")))
+    text = str(item)
+    return RunWarning(next((code for prefix, code in PREFIX_CODES.items() if text.startswith(prefix)), "other"),
+                      text)
+
+
+def read_warnings(items: Any) -> list[RunWarning]:
+    """Every warning of a stored list (None or a non-list: none)."""
+    return [read_warning(item) for item in items] if isinstance(items, list) else []
+
+
+def warnings_json(warnings: Iterable[RunWarning]) -> list[dict[str, str]]:
+    return [w.as_json() for w in warnings]
+
+
+def named(where: str, warning: RunWarning) -> RunWarning:
+    """The warning with ``where`` (a run, a sweep point) in front of its message."""
+    return RunWarning(warning.code, f"{where}: {warning.message}")
+
+
+def overload_warnings(label: str, loads: Sequence[ResourceLoad], scenario: Scenario) -> list[RunWarning]:
+    """One per resource offered at least its capacity, except where the load cannot queue (module docstring)."""
+    work = scenario.workload
+    if work.arrival == "back-to-back":
+        return []
+    out = []
+    for load in loads:
+        if not load.rho >= 1.0 or (load.resource == "device_cpu" and work.on_busy == "drop"):
+            continue
+        out.append(RunWarning("overload", f"{label}: {load.resource} offered {load.rho:.3g}x its capacity "
+                                          f"({load.terms}): latencies measure a growing queue"))
+    return out
+
+
+def latency_growing(label: str, rows: pd.DataFrame) -> RunWarning | None:
+    """A warning when the latency of ``rows`` (one schedule's records, in arrival order) keeps growing."""
+    rows = rows[rows.status != "dropped"]
+    if len(rows) < MIN_TREND_REQUESTS:
+        return None
+    ok = (rows.status == "ok").to_numpy()
+    latency = np.where(ok, rows.total_ms.to_numpy(float), math.inf)
+    quarters = [float(np.median(part)) for part in np.array_split(latency, 4)]
+    first, last = quarters[0], quarters[-1]
+    rising = all(a <= b for a, b in zip(quarters, quarters[1:], strict=False))  # a bad stretch rises, then falls
+    if not (rising and math.isfinite(first) and last > GROWTH * first):
+        return None
+    from scipy.stats import kendalltau  # only here: most runs never get this far
+
+    finite = latency[ok]
+    ranked = np.where(ok, latency, (finite.max() if finite.size else 0.0) + 1.0)  # unfinished: the slowest
+    tau, p = kendalltau(rows.arrival_s.to_numpy(float), ranked, alternative="greater")
+    if not p < TREND_P:
+        return None
+    unfinished = int((~ok).sum())
+    stuck = f"; {unfinished} request(s) still unfinished when the run ended" if unfinished else ""
+    late = f"{last:,.0f} ms" if math.isfinite(last) else "unfinished"
+    return RunWarning("latency_growing",
+                      f"{label}: latency grows over the run (median {late} over the last quarter of arrivals "
+                      f"against {first:,.0f} ms over the first; Kendall tau {tau:.2f} against arrival time, "
+                      f"p = {p:.1g}{stuck}): a queue that never drains, so the statistics depend on the run's length")
+
+
+def interpolation_warning(label: str, rows: pd.DataFrame,
+                          notes: dict[tuple[float, float], Interpolated]) -> RunWarning | None:
+    """A warning when completed requests of ``rows`` took their top-1 from between two table rows."""
+    ok = rows[rows.status == "ok"]
+    if not notes or ok.empty:
+        return None
+    used = ok.groupby(["parameter", "accuracy"]).size()
+    between = [(notes[key], int(count)) for key, count in used.items() if key in notes]
+    if not between:
+        return None
+    parameters = ok.parameter.nunique()
+    if parameters == 1:
+        return RunWarning("accuracy_interpolated", f"{label}: {between[0][0].describe()}")
+    requests = sum(count for _, count in between)
+    name = PARAMETER_NAMES.get(between[0][0].method, "parameter")
+    return RunWarning("accuracy_interpolated",
+                      f"{label}: {name} chosen per request; top-1 interpolated between table rows for {requests} "
+                      f"of {len(ok)} completed requests ({len(between)} of the {parameters} values chosen, e.g. "
+                      f"{between[0][0].describe()})")
+
+
+def accuracy_unknown(label: str, entry: dict[str, Any]) -> RunWarning | None:
+    """A warning when some completed requests of a schedule (its summary ``entry``) have no known top-1."""
+    unknown = entry.get("accuracy_unknown")
+    if not unknown:
+        return None
+    return RunWarning("accuracy_unknown", f"{label}: top-1 unknown for {unknown} of {entry.get('count')} completed "
+                                          "requests, so its mean accuracy is null")
+
+
+def schedule_warnings(label: str, rows: pd.DataFrame, entry: dict[str, Any], loads: Sequence[ResourceLoad],
+                      notes: dict[tuple[float, float], Interpolated], scenario: Scenario) -> list[RunWarning]:
+    """Every warning about one schedule's results, in the order of the module docstring."""
+    found = [*overload_warnings(label, loads, scenario), latency_growing(label, rows),
+             interpolation_warning(label, rows, notes), accuracy_unknown(label, entry)]
+    return [w for w in found if w is not None]
+
+
+def seed_warning(scenario: Scenario, seeds: Sequence[int]) -> RunWarning | None:
+    """For a run replicated over ``seeds``: a warning when no draw of the scenario depends on the seed."""
+    from simulator.seed_effect import seed_has_effect
+
+    reason = seed_has_effect(scenario) if len(set(seeds)) > 1 else None
+    if reason is None:
+        return None
+    return RunWarning("seed_no_effect", f"seed has no effect: {reason}; its {len(set(seeds))} seeds repeat one run")
