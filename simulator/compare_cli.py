@@ -11,8 +11,8 @@ import typer
 
 
 def compare(
-    runs: Annotated[list[str], typer.Argument(metavar="RUNS", help="Run folders ('mercury-sim run' outputs); the "
-                                              "first is the baseline")],
+    runs: Annotated[list[str], typer.Argument(metavar="RUNS", help="Run folders ('mercury-sim run' outputs) or sweep "
+                                              "folders; the first is the baseline")],
     output: str | None = typer.Option(None, "-o", "--output",
                                       help="Folder for compare.html, .csv, .json (default reports/compare-A-vs-B/, "
                                            "A and B the run folders' names); new, empty or an earlier "
@@ -21,11 +21,12 @@ def compare(
     self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in compare.html"),
 ) -> None:
     """Per schedule, each run's difference from the first in mean, p50, p95, deadline misses, accuracy and
-    energy, with 95 % bootstrap intervals (paired by request when the runs share arrivals and seed)."""
+    energy, with 95 % t intervals over seeds (paired by seed when both ran the same seeds; none for a run of
+    one seed). A sweep folder counts as one run per configuration of its non-seed axes."""
     from pathlib import Path
 
     from simulator.cli_support import command_line
-    from simulator.compare import compare_runs, guard_compare_folder, write_comparison
+    from simulator.compare import compare_runs, guard_compare_folder, one_seed_note, write_comparison
 
     loaded, table = compare_runs(runs)
     folders = [run.folder.resolve().name for run in loaded[:2]]  # names of existing folders: safe path parts
@@ -33,6 +34,9 @@ def compare(
     out_dir = Path(output) if output else Path("reports") / default
     guard_compare_folder(out_dir, loaded)  # refuse before writing
     write_comparison(loaded, table, out_dir, command=command_line(), self_contained=self_contained)
+    note = one_seed_note(loaded)
+    if note:
+        typer.echo(f"note: {note}", err=True)
     if not quiet:
         print_comparison(table)
         typer.echo(f"wrote {out_dir}/")
@@ -46,8 +50,8 @@ def print_comparison(table) -> None:  # noqa: ANN001 (a DataFrame; pandas stays 
 
     out = Table(title="run − baseline", caption=METHOD_NOTE)
     for column in ("run", "schedule", "statistic", "baseline", "run value", "difference", "95 % interval",
-                   "pairing"):
-        out.add_column(column, justify="left" if column in ("run", "schedule", "statistic", "pairing") else "right")
+                   "method"):
+        out.add_column(column, justify="left" if column in ("run", "schedule", "statistic", "method") else "right")
     for row in table.to_dict("records"):
         spec = ".2%" if row["statistic"] == "deadline_miss_rate" else ",.4g"
         a, b, difference, low, high = (_shown(row[k], spec) for k in ("a", "b", "difference", "ci_low", "ci_high"))

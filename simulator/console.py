@@ -168,15 +168,21 @@ def summary_table(result: RunResult, narrow: bool = False) -> Table:
     if deadline is not None:
         columns.append(f"miss >{deadline:g} ms")
     shown = [c for c in columns if not (narrow and c in SUMMARY_NARROW_DROPS)]
-    table = Table(title=f"{result.scenario.name} ({result.scenario.network.mode} mode)",
+    seeds = len(result.seeds)
+    over = f", mean over {seeds} seeds ± 95 % t half-width" if seeds > 1 else ""
+    table = Table(title=f"{result.scenario.name} ({result.scenario.network.mode} mode{over})",
                   box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
     for column in shown:
         table.add_column(column, justify="left" if column == "schedule" else "right")
     for name, s in result.summary.items():
+        def shown_value(key: str, spec: str, entry: dict[str, Any] = s) -> str:
+            ci = entry.get(f"{key}_ci") or (None, None)
+            return with_interval(entry.get(key), ci[0], ci[1], spec, n=entry.get(f"{key}_n", seeds), of=seeds)
+
         cells = dict(zip(columns, [
-            name, f"{s['count']}/{s['requests']}", _ms(s["mean_ms"]), _ms(s["p50_ms"]), _ms(s["p95_ms"]),
-            _ms(s["p99_ms"]), _ms(s["max_ms"]), _number(s["mean_accuracy"], ".2f"),
-            _energy(s), _number(s.get("deadline_miss_rate"), ".1%")], strict=False))
+            name, f"{s['count']}/{s['requests']}", shown_value("mean_ms", ",.1f"), shown_value("p50_ms", ",.1f"),
+            shown_value("p95_ms", ",.1f"), _ms(s["p99_ms"]), _ms(s["max_ms"]), _number(s["mean_accuracy"], ".2f"),
+            _energy(s), shown_value("deadline_miss_rate", ".1%")], strict=False))
         table.add_row(*(cells[c] for c in shown))
     return table
 
@@ -251,16 +257,8 @@ def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
         out.add_column(column, justify="left" if column in ("schedule", *varied) else "right")
 
     def cell(row: dict, key: str, spec: str) -> str:
-        text = _number(row.get(key), spec)
-        low, high, n = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high"), row.get(f"{key}_n", row["n"])
-        if text != "-" and low is not None and low == low:
-            mean = row[key]
-            symmetric = math.isclose(high - mean, mean - low, rel_tol=1e-9, abs_tol=1e-12 * abs(mean))
-            text += f" ± {format((high - low) / 2, spec)}" if symmetric else \
-                f" [{format(low, spec)}, {format(high, spec)}]"
-        if text != "-" and n < row["n"]:
-            text += f" (n={n})"
-        return text
+        return with_interval(row.get(key), row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high"), spec,
+                             n=row.get(f"{key}_n", row["n"]), of=row["n"])
 
     for row in summary.head(limit).to_dict("records"):
         out.add_row(*(str(row[a]) for a in varied), str(row["schedule"]), str(row["n"]),
@@ -270,6 +268,20 @@ def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
     print_table(out, console)
     if len(summary) > limit:
         console.print(f"... {len(summary) - limit} more rows (sweep-summary.csv)")
+
+
+def with_interval(mean: float | None, low: float | None, high: float | None, spec: str, *, n: int = 0,
+                  of: int = 0) -> str:
+    """``mean ± half-width``, or ``mean [low, high]`` where the interval was clipped to the statistic's range
+    (so never an impossible value), with ``(n=k)`` when only k of the ``of`` seeds have a value."""
+    text = _number(mean, spec)
+    if text != "-" and low is not None and low == low and high is not None and high == high:
+        assert mean is not None
+        symmetric = math.isclose(high - mean, mean - low, rel_tol=1e-9, abs_tol=1e-12 * abs(mean))
+        text += f" ± {format((high - low) / 2, spec)}" if symmetric else f" [{format(low, spec)}, {format(high, spec)}]"
+    if text != "-" and n < of:
+        text += f" (n={n})"
+    return text
 
 
 def _number(value: float | None, spec: str) -> str:

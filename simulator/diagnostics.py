@@ -175,6 +175,26 @@ def schedule_warnings(label: str, rows: pd.DataFrame, entry: dict[str, Any], loa
     return [w for w in found if w is not None]
 
 
+def merge_seed_warnings(per_seed: dict[int, list[RunWarning]]) -> list[RunWarning]:
+    """A replicated run's warnings, each once: those that differ between seeds only in their numbers (the
+    same code, about the same schedule: the text before the first colon) are one warning, the first seed's
+    text, saying at how many seeds it was raised."""
+    groups: dict[tuple[str, str], list[tuple[int, RunWarning]]] = {}
+    for seed, warnings in per_seed.items():
+        for warning in warnings:
+            groups.setdefault((warning.code, warning.message.split(":", 1)[0]), []).append((seed, warning))
+    merged = []
+    for found in groups.values():
+        seeds = list(dict.fromkeys(seed for seed, _ in found))
+        first = found[0][1]
+        if len({w.message for _, w in found}) == 1 and len(seeds) == len(per_seed):
+            merged.append(first)
+            continue
+        where = f"at {len(seeds)} of {len(per_seed)} seeds; seed {seeds[0]}'s numbers" if len(per_seed) > 1 else ""
+        merged.append(RunWarning(first.code, f"{first.message} ({where})" if where else first.message))
+    return merged
+
+
 def seed_warning(scenario: Scenario, seeds: Sequence[int]) -> RunWarning | None:
     """For a run replicated over ``seeds``: a warning when no draw of the scenario depends on the seed."""
     from simulator.seed_effect import seed_has_effect

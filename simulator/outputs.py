@@ -84,7 +84,9 @@ def summary_document(result: RunResult) -> dict[str, Any]:
         "network_mode": scenario.network.mode,
         "trace_mean_mbps": result.inputs.trace.mean_mbps,
         "deadline_ms": scenario.workload.deadline_ms,
+        "seeds": list(result.seeds),
         "schedules": result.summary,
+        **({"per_seed": {str(seed): entry for seed, entry in result.per_seed.items()}} if result.per_seed else {}),
         "warnings": warnings_json(result.warnings),
     }
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from simulator.accuracy import AccuracyTable
 from simulator.after_idle import after_idle_s, priced_after_idle
 from simulator.data import resolve_path, shipped_file, shipped_hint
-from simulator.diagnostics import RunWarning, schedule_warnings
+from simulator.diagnostics import RunWarning, merge_seed_warnings, schedule_warnings, seed_warning
 from simulator.energy import RadioModel, energy_warning, fill_energy, load_radio_model
 from simulator.engine import EngineSetup, simulate, start_offsets
 from simulator.errors import InputError
@@ -27,6 +28,7 @@ from simulator.offered_load import PricedPlans, schedule_loads
 from simulator.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan, stages_ms
 from simulator.profiles import Power, Profile, load_profile
 from simulator.records import STATUS_NAMES, RecordBuffer
+from simulator.replications import SEED_COLUMN, combine_summaries, with_seed
 from simulator.results import summarize
 from simulator.scenario import Scenario, ServerUplink, load_scenario
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule, schedule_files
@@ -74,6 +76,11 @@ class RunResult:
     warnings: list[RunWarning]
     engines: dict[str, str] = field(default_factory=dict)  # schedule label -> "fast" or "des", the one that ran
     stages: pd.DataFrame | None = None  # one row per stage of stage-graph requests (forks, branches, > 2 tiers)
+    per_seed: dict[int, dict] = field(default_factory=dict)  # a replicated run's summary of each seed
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.scenario.workload.seeds
 
 
 def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
@@ -149,7 +156,7 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
     net, work, cloud = scenario.network, scenario.workload, scenario.cloud
     trace = inputs.trace if net.mode == "trace" else Trace.constant(mean_bandwidth(scenario, inputs), name="mean")
     if net.start_offset_s == "random":
-        offsets = start_offsets(work.seed, work.devices, inputs.trace.duration_s)
+        offsets = start_offsets(work.seeds[0], work.devices, inputs.trace.duration_s)
     elif isinstance(net.start_offset_s, list):
         offsets = tuple(float(o) for o in net.start_offset_s)
     else:
@@ -159,7 +166,7 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
                          f"({inputs.trace.duration_s:g} s) and at_end is 'stop'", "network.start_offset_s")
     return EngineSetup(
         devices=work.devices, arrival=work.arrival, fps=work.fps, rate_per_s=work.rate_per_s,
-        duration_s=work.duration_s, n_requests=work.n_requests, seed=work.seed, on_busy=work.on_busy,
+        duration_s=work.duration_s, n_requests=work.n_requests, seed=work.seeds[0], on_busy=work.on_busy,
         trace=trace, start_offsets_s=offsets, sharing=net.sharing, rtt_s=net.rtt_ms / 1e3,
         downlink_mbps=net.downlink_mbps, result_bytes=scenario.result_bytes, overhead_bytes=net.overhead_bytes,
         gpus=cloud.gpus, max_batch=cloud.max_batch, batch_timeout_s=cloud.batch_timeout_ms / 1e3,
@@ -173,7 +180,7 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
 def server_setups(scenario: Scenario, inputs: ResolvedInputs) -> tuple[ServerSetup, ...]:
     """The scenario's servers beyond the cloud, in the engine's units."""
     out = []
-    devices, seed = scenario.workload.devices, scenario.workload.seed
+    devices, seed = scenario.workload.devices, scenario.workload.seeds[0]
     for index, (name, server) in enumerate((scenario.servers or {}).items()):
         profile, trace = inputs.servers[name]
         link = server.link
@@ -227,7 +234,45 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[R
 
 
 def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
-    """Simulate every schedule of ``scenario`` and summarise."""
+    """Simulate every schedule of ``scenario`` once per seed and summarise; records gain a ``seed`` column.
+
+    With several seeds (``workload.seed: [1, 2, 3]``) the summary is over seeds
+    (:mod:`simulator.replications`), each seed's own summary in ``per_seed``, and the warnings are those of
+    any seed, each once.
+    """
+    seeds = scenario.workload.seeds
+    results = [run_one_seed(with_seed(scenario, seed), progress=_of_seed(progress, seed, len(seeds) > 1))
+               for seed in seeds]
+    for seed, result in zip(seeds, results, strict=True):
+        for frame in (result.records, result.stages):
+            if frame is not None:
+                frame.insert(1, SEED_COLUMN, np.full(len(frame), seed, dtype=np.int64))
+    if len(results) == 1:
+        return replace(results[0], scenario=scenario)
+    labels = list(results[0].summary)
+    per_seed = {seed: result.summary for seed, result in zip(seeds, results, strict=True)}
+    records = pd.concat([r.records for r in results], ignore_index=True)
+    stage_frames = [r.stages for r in results if r.stages is not None]
+    unseeded = seed_warning(scenario, seeds)  # replicas that cannot differ
+    merged = merge_seed_warnings({seed: r.warnings for seed, r in zip(seeds, results, strict=True)})
+    warnings = [*([unseeded] if unseeded else []), *merged]
+    return RunResult(scenario, results[0].inputs, records, combine_summaries(per_seed, labels), warnings,
+                     results[0].engines, pd.concat(stage_frames, ignore_index=True) if stage_frames else None,
+                     per_seed)
+
+
+def _of_seed(progress: Progress | None, seed: int, replicated: bool) -> Progress | None:
+    """Progress whose labels name the seed when a run has several."""
+    if progress is None or not replicated:
+        return progress
+
+    def report(label: str, fraction: float) -> None:
+        progress(f"{label} (seed {seed})", fraction)
+    return report
+
+
+def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
+    """Simulate every schedule of a single-seed ``scenario`` and summarise."""
     inputs = resolve_inputs(scenario)
     setup = retransmitting_setup(framed_setup(engine_setup(scenario, inputs), scenario.network), scenario.network)
     warnings: list[RunWarning] = []

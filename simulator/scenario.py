@@ -74,7 +74,8 @@ class Workload(_Strict):
     duration_s: float | None = Field(None, gt=0, description="Arrivals stop after this much simulated time")
     n_requests: int | None = Field(None, gt=0, description="Requests per device")
     devices: int = Field(1, ge=1, le=100_000)
-    seed: int = Field(0, ge=0)
+    seed: Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] = Field(
+        0, description="Seed of every random draw; a list of distinct seeds replicates the run once per seed")
     deadline_ms: float | None = Field(None, gt=0)
     on_busy: Literal["queue", "drop"] = Field(
         "queue", description="A frame arriving while the device still computes: wait, or drop it")
@@ -91,7 +92,14 @@ class Workload(_Strict):
             raise ValueError(f"rate_per_s applies to poisson arrivals, not {self.arrival!r}")
         if (self.duration_s is None) == (self.n_requests is None):
             raise ValueError("give exactly one of duration_s and n_requests")
+        if isinstance(self.seed, list) and (not self.seed or len(set(self.seed)) != len(self.seed)):
+            raise _KeyError("workload.seed", "a list of seeds must be non-empty and hold each seed once")
         return self
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds the run replicates over (one for a single seed)."""
+        return tuple(self.seed) if isinstance(self.seed, list) else (self.seed,)
 
 
 class Cloud(_Strict):

@@ -135,12 +135,15 @@ def load_sweep(path: str | Path) -> Sweep:
 
     path = Path(path)
     spec = parse_model(SweepFile, load_yaml_mapping(path), path)
-    combos = grid_points(spec.grid, path)
     scenario_path = (path.parent / spec.scenario).resolve()
     if not scenario_path.is_file():
         raise InputError(path, f"scenario file not found: {spec.scenario}", "scenario")
     base = load_yaml_mapping(scenario_path)
     apply_overrides(base, spec.set, path, "set")
+    seeds = (base.get("workload") or {}).get("seed") if isinstance(base.get("workload"), dict) else None
+    if isinstance(seeds, list) and not seed_axes(list(spec.grid)):  # a replicated scenario: its seeds are an axis
+        spec = spec.model_copy(update={"grid": {**spec.grid, "workload.seed": seeds}})
+    combos = grid_points(spec.grid, path)
     points = []
     digests: dict[Path, str] = {}
     for index, values in enumerate(combos):

@@ -268,3 +268,23 @@ def test_a_sweep_keeps_its_points_warnings_naming_the_point(lab: Path) -> None:
                                         "capacity (1.22 s of compute per request on one core, 1 requests/s): "
                                         "latencies measure a growing queue"}]
 
+
+def test_compare_keeps_each_runs_warnings_naming_the_run(lab: Path) -> None:
+    from simulator.cli import main
+
+    for name, fps in (("slow", 0.5), ("fast", 1)):
+        scenario = write_scenario(lab / f"{name}.yaml", name=name, mobile_profile="mobile.yaml",
+                                  cloud_profile="cloud.yaml", workload={"arrival": "periodic", "fps": fps,
+                                                                        "n_requests": 5, "seed": 1})
+        assert main(["run", str(scenario), "-o", str(lab / name), "-q", "--no-report"]) in (0, None)
+    assert main(["compare", str(lab / "slow"), str(lab / "fast"), "-o", str(lab / "cmp"), "-q"]) in (0, None)
+    document = json.loads((lab / "cmp" / "compare.json").read_text())
+    [warning] = document["warnings"]
+    assert warning["code"] == "overload" and warning["message"].startswith("fast: mobile-only: device_cpu offered")
+
+
+def test_a_replicated_run_whose_seeds_cannot_differ_warns_first(lab: Path) -> None:
+    result = run_lab(lab, workload={"arrival": "periodic", "fps": 0.5, "n_requests": 3, "seed": [1, 2]})
+    assert result.warnings == [RunWarning("seed_no_effect", "seed has no effect: arrivals are periodic (workload.fps) "
+                                          "from one device and network.start_offset_s is fixed at 0; its 2 seeds "
+                                          "repeat one run")]

@@ -2,7 +2,8 @@
 
 The digests were computed on the two-tier engine before plans became stage graphs; any change to a shipped
 scenario's records (on either engine) or to a claim's simulated value fails here. When a change of the
-model is intended, recompute them with ``records_digest`` and say why in the commit.
+model is intended, recompute them with ``records_digest`` and say why in the commit. (Recomputed when records
+gained their ``seed`` column: without it, every digest equals the one before.)
 """
 
 from __future__ import annotations
@@ -23,20 +24,20 @@ from simulator.validation import load_yaml_mapping
 REPO = Path(__file__).resolve().parents[1]
 
 GOLDEN = {
-    "adaptive-5g-driving": "1cbf84a34ee235ac0e098436a38e10c789e9c015e663120dd549fbeef62c4ea8",
-    "cell-contention": "b17ded90bc391ad183a2bab267265e4ec66ee753b99377aecad1b9da6b1c2284",
-    "default": "25594e02ddb50ce8a0cc381c954062bb603bfd637e04a422d7f9ce785928af8d",
-    "hybrid-generation": "d0c5d4d0a5269d3f1908434296128062214a92c27cd0c2d8627d2743e56cc6d8",
-    "paper-fig10": "9d969607893123be9add74a75debee9d82cfa2bdf542eb59a7505b706e7696a6",
-    "paper-fig6-4g": "6ae2edf64ae5c5ce24c501c985feed81ed37d89b8b59ec874886ca64ed65488c",
-    "paper-fig6-5g": "413a5bdd87faf260e62c35ed83864f09a961527a4a2b9b4a44849905e1feddc2",
-    "paper-fig8": "a21a9ab12911b991468a4ae0a1ac52b8df206697fa74bb64d3347a982d193c22",
-    "paper-fig9": "fd85c3c6e41f83922ae31e4c5a3d04bce4487e558d06765af136a25700bdfab6",
-    "paper-table1": "16f0c9a15d0f6c43cf51b671ef11ffbcfc9b97b9c55b72e383a5ea4adb76b39f",
-    "pruned-on-device": "4dffcca30e7ef0a0e387449d243aebd747bc79963629ad1415eb0fa5c063052c",
-    "validate-5g-blockage": "55cce5ee707c45f59c9ea5c9da921455ab2734fef5af87ede20890d1ce27b547",
-    "validate-constant": "b0f1da2008982d63927d9d43913389febd553c095d7696c2062ab4c746630aa4",
-    "validate-lte": "cd10eeed3756a896f0fe71dd4660f8cf9e71f3018a9cbfeeee393960146ffb23",
+"adaptive-5g-driving": "7fa011b6d3257bac9af0159ed1b1ae7e1c1fe29da9ba32180ced385cb1dd8fec",
+    "cell-contention": "6c92ed7f1c1f1a1d59230882c2b5cc1dd4abe9a4be912f322baebc847bd0a900",
+    "default": "2763b94c3165ca45796535b12656c89344c827dffcd8ae66b25f19ce3bf6eeec",
+    "hybrid-generation": "d912868673c0d8e9c309d3d0168483b95e1cff0f0cd6b6029f1fd1b71925fd5c",
+    "paper-fig10": "0881c8cc78ac4775bc99d03e17f2c7b9d6aaa5218029a2a520e039dc7f5b2756",
+    "paper-fig6-4g": "e51a6f26efadad69b8e88d81323d2da7b3767f9ee0f84b5974ce582067fb96f1",
+    "paper-fig6-5g": "20c424d35cb437626433c7e0bccaf898ef9b31650350ee06a6fecf89c972896c",
+    "paper-fig8": "282dbbe60f7344fe9d206b315fd6eb37b6fd750bcbf30d0d975959ac51e38406",
+    "paper-fig9": "a6a2021b771673e8219dae702066f6a84f1a208494d9178aed46a7f343d9efe2",
+    "paper-table1": "934e29079533cc6f674ac24d71156c7430d6d434a4c6093d436cd8232abd144f",
+    "pruned-on-device": "36dc54e9b83d58c8572a926b58dcdfa127c21f1c02a842c4d719ea5174a7558e",
+    "validate-5g-blockage": "1d3e7cf0e075214766ec0f7063fb9a01f4f3cddcc82e19c5d9ab3945af948266",
+    "validate-constant": "3051894e5f7400a8f515f038a097bb2671aca53d29b251186c59d679412ed382",
+    "validate-lte": "8f9cb1623bad3fc866343b06a2dbd3ab35a0ca98548369f7e3761d0c71297f2d",
 }
 CLAIMS_GOLDEN = "a47298c9d0b9773ab16f112ff8b9dfe6d422f0c74a710641e3193c38bfc9023c"
 

@@ -35,7 +35,14 @@ def differences_table(rows: list[dict[str, Any]]) -> str:
         body.append([td(row["run"]), td(row["schedule"]), td(label), *values,
                      f'<td class="num" data-statistic="{row["statistic"]}">{interval}</td>', td(row["method"])])
     return table(["run", "schedule", "statistic", "baseline", "run value", "difference", "95 % interval",
-                  "pairing"], body).replace("<table>", '<table id="compare-table">', 1)
+                  "method"], body).replace("<table>", '<table id="compare-table">', 1)
+
+
+def _reach(high: Any, low: Any) -> float | None:
+    """An error bar's length; none where the comparison gave no interval (a side of one seed)."""
+    if not all(isinstance(v, int | float) and np.isfinite(v) for v in (high, low)):
+        return None
+    return float(high - low)
 
 
 def forest_figure(rows: list[dict[str, Any]]) -> go.Figure:
@@ -47,8 +54,8 @@ def forest_figure(rows: list[dict[str, Any]]) -> go.Figure:
         picked = [r for r in rows if r["run"] == run and r["statistic"] == statistic]
         x = [r["difference"] for r in picked]
         error = {"type": "data", "symmetric": False, "visible": True,
-                 "array": [r["ci_high"] - r["difference"] for r in picked],
-                 "arrayminus": [r["difference"] - r["ci_low"] for r in picked]}
+                 "array": [_reach(r["ci_high"], r["difference"]) for r in picked],
+                 "arrayminus": [_reach(r["difference"], r["ci_low"]) for r in picked]}
         return x, [r["schedule"] for r in picked], error
 
     fig = go.Figure()
@@ -64,7 +71,7 @@ def forest_figure(rows: list[dict[str, Any]]) -> go.Figure:
                                   "error_x": [t[2] for t in triples]},
                                  {"xaxis.title.text": f"difference in {LABELS[statistic][0]} (run − baseline)"}]})
     fig.add_vline(x=0, line={"color": "#888", "dash": "dot"})
-    fig.update_layout(title="Differences from the baseline, 95 % bootstrap intervals", template=TEMPLATE,
+    fig.update_layout(title="Differences from the baseline, 95 % t intervals over seeds", template=TEMPLATE,
                       xaxis_title=f"difference in {LABELS[statistics[0]][0]} (run − baseline)",
                       yaxis_title="schedule", yaxis_type="category", legend={"orientation": "h", "y": -0.2},
                       margin={"t": 90, "b": 40},
@@ -80,9 +87,18 @@ def runs_table(document: dict[str, Any]) -> str:
     for i, run in enumerate(document["runs"]):
         command = run.get("command")
         rows.append([td("baseline" if i == 0 else f"run {i}"), td(run["name"]), code_cell(run["folder"]),
-                     td(run.get("seed")), code_cell(run.get("git_commit") or "–"),
+                     td(_seeds(run)), code_cell(run.get("git_commit") or "–"),
                      code_cell(shlex.join(map(str, command)) if command else "–")])
-    return table(["role", "scenario", "folder", "seed", "git commit", "command"], rows)
+    return table(["role", "scenario", "folder", "seeds", "git commit", "command"], rows)
+
+
+def _seeds(run: dict[str, Any]) -> str:
+    """``1-10``, ``1, 3, 7`` or one seed (older comparisons stored one ``seed``)."""
+    seeds = run.get("seeds", [run.get("seed")])
+    consecutive = all(isinstance(s, int) for s in seeds) and seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    if len(seeds) > 2 and consecutive:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 def write_compare_page(folder: Path, *, self_contained: bool = False) -> Path:
@@ -98,7 +114,9 @@ def write_compare_page(folder: Path, *, self_contained: bool = False) -> Path:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InputError(path, f"cannot read a comparison: {exc}") from None
     sections = [Section("differences", "Differences",
-                        f"<p>{escape(document.get('method', ''))}.</p>" + differences_table(rows))]
+                        f"<p>{escape(document.get('method', ''))}.</p>"
+                        + "".join(f"<p class=\"note\">{escape(note)}.</p>" for note in document.get("notes") or [])
+                        + differences_table(rows))]
     if rows:
         sections.append(Section("forest", "Differences per schedule", figure_block("forest", forest_figure(rows))))
     sections.append(Section("runs", "What was compared", runs_table(document)))
