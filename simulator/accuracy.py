@@ -46,8 +46,9 @@ class Interpolated:
 
     def describe(self) -> str:
         split = f" (split {self.split_after})" if self.split_after is not None else ""
-        return (f"top-1 at {PARAMETER_NAMES.get(self.method, 'parameter')} {self.parameter:g} interpolated between "
-                f"table rows {self.below:g} and {self.above:g}{split}")
+        name = PARAMETER_NAMES.get(self.method, "parameter")
+        return (f"top-1 at {name} {self.parameter:g} interpolated between table rows {self.below:g} and "
+                f"{self.above:g}{split} (monotone cubic): no row measures it; add one to the accuracy table to be sure")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from simulator.runner import RunResult, run_scenario
 from simulator.scenario import load_scenario, scenario_from_dict
 from simulator.validation import load_yaml_mapping
 
+TAIL = " (monotone cubic): no row measures it; add one to the accuracy table to be sure"
 CLOUD_ONLY = {"kind": "cloud-only", "image_bytes": 250_000}  # 2 Mbit: 0.2 s at 10 Mbit/s
 
 
@@ -55,7 +56,7 @@ def test_the_default_scenario_warns_only_of_otas_reading_between_table_rows(defa
     # Its OTAS meets the 89.9 % target at r = 9, between the table's tome rows r = 0 (91.2 %) and r = 15
     # (88.1 %): that top-1 (90.06 %) is PCHIP's, not a measurement. Mercury (0.5) and Janus (0.34) hit rows.
     assert default.warnings == [RunWarning("accuracy_interpolated",
-                                           "otas: top-1 at r 9 interpolated between table rows 0 and 15")]
+                                           "otas: top-1 at r 9 interpolated between table rows 0 and 15" + TAIL)]
 
 
 def test_a_device_that_drops_frames_is_loaded_but_not_warned_of(default: RunResult) -> None:
@@ -164,8 +165,8 @@ def test_accuracy_between_table_rows_names_the_rows(lab: Path) -> None:
                      workload={"arrival": "periodic", "fps": 0.5, "n_requests": 3, "seed": 1})
     # the shipped table's tome rows: r = 0, 15, 20 (any split); mercury/none at split 1: 0, 0.5, 0.75
     assert coded(result, "accuracy_interpolated") == [
-        "otas: top-1 at r 9 interpolated between table rows 0 and 15",
-        "mercury: top-1 at reduction 0.6 interpolated between table rows 0.5 and 0.75 (split 1)"]
+        "otas: top-1 at r 9 interpolated between table rows 0 and 15" + TAIL,
+        "mercury: top-1 at reduction 0.6 interpolated between table rows 0.5 and 0.75 (split 1)" + TAIL]
     # r = 25 lies beyond the table's last row: no top-1 at all, not an interpolated one
     assert coded(result, "accuracy_unknown") == ["beyond: top-1 unknown for 3 of 3 completed requests, so its mean "
                                                  "accuracy is null"]

@@ -119,3 +119,15 @@ def test_a_sweep_of_a_replicated_scenario_gets_a_seed_axis(scenario: Path, tmp_p
     sweep = load_sweep(tmp_path / "sweep.yaml")
     assert sweep.axes == ["network.rtt_ms", "workload.seed"]
     assert [p.values["workload.seed"] for p in sweep.points] == [4, 5, 4, 5]
+
+
+@pytest.mark.parametrize("command", ["emulate", "validate"])
+def test_the_testbed_refuses_a_seed_list(command: str, scenario: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    data = yaml.safe_load(scenario.read_text())
+    data["workload"]["seed"] = [1, 2]
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(yaml.safe_dump(data))
+    assert run_cli([command, str(listed), "-o", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "workload.seed" in err and "one seed" in err

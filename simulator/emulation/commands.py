@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
+
+from simulator.errors import InputError
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
 
 
 def _root_or_exit(command: str) -> None:
@@ -38,6 +44,14 @@ def _progress(quiet: bool):  # noqa: ANN202 (a callable or None)
                                                           err=True))
 
 
+def one_seed(loaded: Scenario, command: str) -> Scenario:
+    """The testbed replays one run: a scenario replicated over seeds is refused with one line."""
+    if len(loaded.workload.seeds) > 1:
+        raise InputError(loaded.path, f"{command} replays one run on the testbed; give one seed (a list of "
+                         f"{len(loaded.workload.seeds)} replicates only simulated runs)", "workload.seed")
+    return loaded
+
+
 def emulate(
     scenario: str = typer.Argument(..., help="Scenario YAML file"),
     output: str | None = typer.Option(None, "-o", "--output",
@@ -52,7 +66,7 @@ def emulate(
     from simulator.cli_support import command_line
     from simulator.scenario import load_scenario
 
-    loaded = load_scenario(scenario)
+    loaded = one_seed(load_scenario(scenario), "emulate")
     _root_or_exit("emulate")
     from simulator.console import print_summary
     from simulator.emulation.testbed import emulate_scenario, facts_text
@@ -85,7 +99,7 @@ def validate(
 
     from simulator.scenario import load_scenario
 
-    loaded = load_scenario(scenario)
+    loaded = one_seed(load_scenario(scenario), "validate")
     _root_or_exit("validate")
     from simulator.cli_support import command_line
     from simulator.emulation.validate import print_comparison, run_validation

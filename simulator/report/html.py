@@ -93,13 +93,18 @@ def code_cell(text: Any) -> str:
     return f"<td><code>{escape(str(text))}</code></td>"
 
 
-def number_cell(value: Any, column: Column) -> str:
-    """A right-aligned number carrying key, scale and decimals, so it can be checked against summary.json."""
+def number_cell(value: Any, column: Column, interval: Any = None) -> str:
+    """A right-aligned number carrying key, scale and decimals, so it can be checked against summary.json;
+    under it, a replicated run's 95 % interval over seeds."""
     attrs = f'class="num" data-key="{escape(column.key)}" data-scale="{column.scale:g}" ' \
             f'data-decimals="{column.decimals}"'
     if not isinstance(value, int | float) or isinstance(value, bool):
         return f"<td {attrs}>–</td>"
-    return f"<td {attrs}>{value * column.scale:.{column.decimals}f}</td>"
+    shown = f"{value * column.scale:.{column.decimals}f}"
+    if isinstance(interval, list) and len(interval) == 2 and all(isinstance(v, int | float) for v in interval):
+        low, high = (f"{v * column.scale:.{column.decimals}f}" for v in interval)
+        shown += f'<br><small class="ci">[{low}, {high}]</small>'
+    return f"<td {attrs}>{shown}</td>"
 
 
 ORACLE_COLUMN = Column("oracle_gap_ms", "to the oracle (ms)")
@@ -111,9 +116,12 @@ def summary_table(summary: dict[str, Any]) -> str:
     columns = SUMMARY_COLUMNS + ((ORACLE_COLUMN,) if any("oracle_gap_ms" in e for e in entries.values()) else ())
     for name, entry in entries.items():
         cells = [f'<th scope="row" data-schedule="{escape(name)}">{escape(name)}</th>']
-        cells += [number_cell(entry.get(c.key), c) for c in columns]
+        cells += [number_cell(entry.get(c.key), c, entry.get(f"{c.key}_ci")) for c in columns]
         rows.append(cells)
-    return table(["schedule", *(c.header for c in columns)], rows).replace(
+    seeds = summary.get("seeds") or []
+    note = (f"<p>Means over {len(seeds)} seeds; under each, its 95 % Student t interval over the seeds, clipped "
+            "to the statistic's range. Counts are totals over seeds.</p>") if len(seeds) > 1 else ""
+    return note + table(["schedule", *(c.header for c in columns)], rows).replace(
         "<table>", '<table id="summary-table">', 1)
 
 
