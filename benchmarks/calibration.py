@@ -3,7 +3,7 @@ scenarios, and the power to find a known effect (+20 ms of RTT) at a given numbe
 
 For each scenario, a pool of seeds is run once per configuration (the scenario, and the scenario with
 ``network.rtt_ms`` raised by 20 ms); comparisons then draw their seeds from the pool
-(:mod:`simulator.calibration`). A calibrated 95 % interval excludes zero in about 5 % of A/A comparisons.
+(:mod:`simulator.studies.calibration`). A calibrated 95 % interval excludes zero in about 5 % of A/A comparisons.
 
     PYTHONPATH=. python benchmarks/calibration.py                       # the numbers in benchmarks/README.md
     PYTHONPATH=. python benchmarks/calibration.py --pool 120 --comparisons 50 default   # a quick look
@@ -15,8 +15,8 @@ import argparse
 import time
 from pathlib import Path
 
-from simulator.calibration import StudiedStatistics, seed_statistics, study
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.studies.calibration import StudiedStatistics, seed_statistics, study
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = ("default", "pruned-on-device", "cell-contention")  # each draws from its seed
@@ -36,8 +36,8 @@ def block_bootstrap_aa(scenario, pairs: int, resamples: int = 500) -> tuple[int,
     import numpy as np
     from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
-    from simulator.replications import with_seed
-    from simulator.runner import run_scenario
+    from simulator.model.replications import with_seed
+    from simulator.model.runner import run_scenario
 
     excluded = total = 0
     for pair in range(pairs):

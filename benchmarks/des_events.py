@@ -33,8 +33,8 @@ import simpy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from des_throughput import bare_simpy, benchmark_workload, gpu_server, open_loop  # noqa: E402
 
-from simulator.engine import EngineSetup  # noqa: E402
-from simulator.runner import run_scenario  # noqa: E402
+from simulator.model.engine import EngineSetup  # noqa: E402
+from simulator.model.runner import run_scenario  # noqa: E402
 
 # (setup, mobile_s, cloud_s, upload bytes, environment, completion times) -> requests finished
 Model = Callable[[EngineSetup, float, float, int, simpy.Environment, list[float]], int]

@@ -23,9 +23,9 @@ from typing import Any
 import simpy
 import yaml
 
-from simulator.engine import EngineSetup, arrival_times
-from simulator.runner import engine_setup, resolve_inputs, run_scenario
-from simulator.scenario import Scenario, scenario_from_dict
+from simulator.config.scenario import Scenario, scenario_from_dict
+from simulator.model.engine import EngineSetup, arrival_times
+from simulator.model.runner import engine_setup, resolve_inputs, run_scenario
 
 DEFAULT = Path(__file__).resolve().parents[1] / "scenarios" / "default.yaml"
 

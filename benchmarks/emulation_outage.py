@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from simulator.runner import RunResult
+    from simulator.model.runner import RunResult
     from simulator.traces import Trace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,10 +34,10 @@ def main() -> None:
     parser.add_argument("--late-ms", type=float, default=50.0)
     args = parser.parse_args()
 
+    from simulator.config.scenario import load_scenario, scenario_from_dict
     from simulator.emulation.shaper import QUEUE_BYTES
     from simulator.emulation.testbed import emulate_scenario, facts_text
-    from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario, scenario_from_dict
+    from simulator.model.runner import run_scenario
 
     scenario = load_scenario(args.scenario)
     simulated = run_scenario(scenario).records
@@ -69,9 +69,9 @@ def main() -> None:
 
 def late_uploads(framed: RunResult, measured: pd.DataFrame, late_ms: float) -> None:
     """Uploads that took ``late_ms`` longer than the framed simulation, with the outages they met."""
-    from simulator.framing import framed_setup
-    from simulator.outputs import replayed_window
-    from simulator.runner import engine_setup
+    from simulator.model.framing import framed_setup
+    from simulator.model.runner import engine_setup
+    from simulator.results.outputs import replayed_window
     from simulator.traces.retransmission import RetransmittingTrace
 
     setup = engine_setup(framed.scenario, framed.inputs)

@@ -48,6 +48,7 @@ def main() -> None:
                         help="also write each round's emulated records here (<scenario>-<round>.parquet)")
     args = parser.parse_args()
 
+    from simulator.config.scenario import load_scenario, scenario_from_dict
     from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.testbed import emulate_scenario, facts_text
     from simulator.emulation.validate import (
@@ -57,10 +58,9 @@ def main() -> None:
         measure_host_profile,
         with_profile,
     )
-    from simulator.profiles import load_profile
-    from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario, scenario_from_dict
-    from simulator.vit import MODELS
+    from simulator.inputs.profiles import load_profile
+    from simulator.inputs.vit import MODELS
+    from simulator.model.runner import run_scenario
 
     errors: dict[tuple[str, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:

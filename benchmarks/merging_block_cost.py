@@ -28,12 +28,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from simulator.emulation.validate import FRESH_STATISTIC, FRESH_TOKENS  # noqa: E402
+from simulator.inputs.profiles import Profile, ProfileFile  # noqa: E402
+from simulator.inputs.vit import MODELS, ViTSpec, tome_tokens  # noqa: E402
 from simulator.ml.profiler import ProfilePlan, build_model, host_facts, measure_model, profile_document  # noqa: E402
 from simulator.ml.split import SplitViT, merge_schedule  # noqa: E402
 from simulator.ml.timing import STATISTICS  # noqa: E402
-from simulator.plan import block_stages, stages_ms  # noqa: E402
-from simulator.profiles import Profile, ProfileFile  # noqa: E402
-from simulator.vit import MODELS, ViTSpec, tome_tokens  # noqa: E402
+from simulator.plans.plan import block_stages, stages_ms  # noqa: E402
 
 
 def fresh_profiles(name: str, repeats: int, statistic: str) -> tuple[Profile, Profile]:

@@ -84,7 +84,8 @@ def results() -> dict[str, str]:
 
 
 def module_of(mutant: str) -> str:
-    """'simulator.cloud.xǁCloudPoolǁ_gpu__mutmut_3' and 'simulator.vit.x_janus_deltas__mutmut_1' -> module."""
+    """'simulator.model.cloud.xǁCloudPoolǁ_gpu__mutmut_3' and 'simulator.inputs.vit.x_janus_deltas__mutmut_1'
+    -> the module."""
     match = re.match(r"^(.*?)\.x[ǁ_]", mutant)
     return match.group(1) if match else mutant
 

@@ -30,9 +30,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="re-measure the profile before each check")
     args = parser.parse_args()
 
+    from simulator.inputs.profiles import load_profile
     from simulator.ml.forward_check import check_forwards
     from simulator.ml.profiler import set_threads
-    from simulator.profiles import load_profile
 
     stored = load_profile(args.profile)
     set_threads(args.threads)
@@ -61,9 +61,8 @@ def main() -> None:
 
 def fresh_profile(model: str, threads: int | None, repeats: int):  # noqa: ANN201 (Profile, lazily imported)
     """Measure ``model`` now at the token counts the two forwards use."""
-    from simulator.ml.profiler import ProfilePlan
-    from simulator.ml.profiler_cli import run_plan
-    from simulator.profiles import Profile, ProfileFile
+    from simulator.inputs.profiles import Profile, ProfileFile
+    from simulator.ml.profiler import ProfilePlan, run_plan
 
     plan = ProfilePlan((model,), (10, 100, 198), (1,), repeats, 2, threads)
     return Profile(ProfileFile.model_validate(run_plan(plan, "fresh", quiet=True)))

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import yaml
 
-from simulator.plan import Stage, stages_ms
-from simulator.profiles import Profile, load_profile
-from simulator.pruned_vit import PrunedViT
+from simulator.inputs.profiles import Profile, load_profile
+from simulator.inputs.pruned_vit import PrunedViT
+from simulator.inputs.vit import get_model
+from simulator.plans.plan import Stage, stages_ms
 from simulator.schedules.pruned_on_device import pruned_stages
-from simulator.vit import get_model
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "pruned-on-device.yaml"
 

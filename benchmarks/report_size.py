@@ -23,12 +23,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from simulator.outputs import write_records  # noqa: E402
-from simulator.records import FIELDS, STATUS_NAMES  # noqa: E402
-from simulator.replay_window import replay_window, write_window  # noqa: E402
+from simulator.model.records import FIELDS, STATUS_NAMES  # noqa: E402
+from simulator.model.summary import summarize  # noqa: E402
 from simulator.report import write_report  # noqa: E402
-from simulator.results import summarize  # noqa: E402
+from simulator.results.outputs import write_records  # noqa: E402
 from simulator.traces import read_trace_csv  # noqa: E402
+from simulator.traces.replay_window import replay_window, write_window  # noqa: E402
 from tests._report_runs import TRACE, run_cli, scenario_file  # noqa: E402
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from simulator.scenario import Scenario
+from simulator.config.scenario import Scenario
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.yaml"
@@ -61,9 +61,9 @@ def scenario_data(workload: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def child(workload: str, args: argparse.Namespace) -> None:
     """Run one measurement in this process and print it as JSON."""
-    from simulator.outputs import write_run
-    from simulator.runner import run_scenario
-    from simulator.scenario import scenario_from_dict
+    from simulator.config.scenario import scenario_from_dict
+    from simulator.model.runner import run_scenario
+    from simulator.results.outputs import write_run
 
     start, start_cpu = time.perf_counter(), time.process_time()
     scenario = scenario_from_dict(scenario_data(workload, args), DEFAULT)

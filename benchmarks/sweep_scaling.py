@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.sweep import load_sweep, run_sweep
+from simulator.studies.sweep import load_sweep, run_sweep
 
 SWEEP = Path(__file__).resolve().parents[1] / "sweeps" / "default-reduction.yaml"
 

@@ -24,11 +24,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import timm  # noqa: E402
 import torch  # noqa: E402
 
+from simulator.inputs.vit import MODELS  # noqa: E402
 from simulator.ml.attention import block_forward  # noqa: E402
 from simulator.ml.mercury_prune import mercury_select  # noqa: E402
 from simulator.ml.profiler_kernels import attention_heads  # noqa: E402
 from simulator.ml.tome import bipartite_merge  # noqa: E402
-from simulator.vit import MODELS  # noqa: E402
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:

@@ -11,7 +11,7 @@ Usage (needs the ``diffusion`` extra: ``pip install -e .[diffusion]``)::
     python scripts/diffusion_step_profile.py --threads 1 --batch 1,2,4 --repeats 3 --warmup 1 \\
         --name sd-v1-unet-x86-1t --out profiles/diffusion/sd-v1-unet-x86-1t.yaml
 
-The output follows ``format: mercury-sim-diffusion-profile/1`` (simulator/diffusion_profile.py), written
+The output follows ``format: mercury-sim-diffusion-profile/1`` (simulator/inputs/diffusion_profile.py), written
 atomically, with the command, host, date, library versions and load average in ``provenance``.
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from simulator.atomic import atomic_write_text
-from simulator.diffusion_profile import latent_bytes
+from simulator.files.atomic import atomic_write_text
+from simulator.inputs.diffusion_profile import latent_bytes
 from simulator.ml.profiler import cpu_model
 from simulator.ml.timing import time_cases
 

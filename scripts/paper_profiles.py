@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from simulator.vit import get_model
+from simulator.inputs.vit import get_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = get_model("deit_base_distilled_patch16_224")

@@ -16,11 +16,11 @@ import re
 from html import escape
 from pathlib import Path
 
-from simulator.check import claims_document, run_check, write_check_outputs
+from simulator.config.scenario import load_scenario, scenario_from_dict
+from simulator.model.runner import run_scenario
 from simulator.report.claims_page import claims_sections, write_claims_page
 from simulator.report.html import Section, table, td
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario, scenario_from_dict
+from simulator.studies.check import claims_document, run_check, write_check_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIMS = ROOT / "claims" / "paper.yaml"

@@ -1,5 +1,5 @@
 """``python -m simulator`` is the same as the ``mercury-sim`` command."""
 
-from simulator.cli import main
+from simulator.cli.app import main
 
 main()

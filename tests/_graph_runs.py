@@ -9,10 +9,10 @@ from typing import Any
 
 from conftest import write_scenario
 
-from simulator.graph import Step
-from simulator.plan import Plan, PlanContext
-from simulator.runner import RunResult, run_scenario
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.model.runner import RunResult, run_scenario
+from simulator.plans.graph import Step
+from simulator.plans.plan import Plan, PlanContext
 from simulator.schedules import register_schedule
 
 

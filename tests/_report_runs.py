@@ -41,7 +41,7 @@ def scenario_file(folder: Path, name: str = "report-test", first_label: str | No
 
 def run_cli(args: list[str]) -> int:
     """Run ``mercury-sim`` in-process; returns its exit code."""
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     try:
         main(args)

@@ -1,6 +1,6 @@
 """The shared cell as it was before the heap: every event scans all active uploads (O(n) per event).
 
-Kept only as a test oracle: the heap-based :class:`simulator.uplink.SharedCell` must give the same
+Kept only as a test oracle: the heap-based :class:`simulator.model.uplink.SharedCell` must give the same
 finish times bit for bit.
 """
 

@@ -18,7 +18,7 @@ needs_real = pytest.mark.skipif(
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     """Run ``mercury-sim`` in-process; returns (exit code, stdout, stderr)."""
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     try:
         main(args)

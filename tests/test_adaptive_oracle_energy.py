@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import write_profile, write_scenario, write_trace
 
-from simulator.runner import run
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.model.runner import run
 
 TABLE = """model,dataset,method,split_after,parameter,reconstruction,top1,source,prune_point
 deit_base_distilled_patch16_224,cifar100,none,,0,none,90,fitted: test,
@@ -139,7 +139,7 @@ def test_radio_energy_of_one_transfer_equals_the_fitted_5g_model_by_hand(lab: Pa
 def test_fitted_5g_tails_keep_the_lte_tail_to_base_ratio(repo: Path) -> None:
     # The artefact states no tail power: each file derives it as base_w x 1060.0 / 1288.04 (Huang et al.'s LTE
     # tail over its connected base), so an edited base_w must bring its tail_w along.
-    from simulator.energy import load_radio_model
+    from simulator.inputs.radio import load_radio_model
 
     for name in ("5g-nsa-mmwave-narayanan2021", "5g-nsa-lowband-narayanan2021"):
         model, _ = load_radio_model(name)
@@ -182,8 +182,8 @@ def test_before_block1_schedule_reads_its_own_accuracy_rows(lab: Path) -> None:
 
 
 def test_unknown_prune_point_names_the_line(tmp_path: Path) -> None:
-    from simulator.accuracy import read_accuracy_csv
     from simulator.errors import InputError
+    from simulator.inputs.accuracy import read_accuracy_csv
 
     path = tmp_path / "t.csv"
     path.write_text(TABLE.replace("test,before_block1\n", "test,inside_block1\n", 1))
@@ -193,7 +193,7 @@ def test_unknown_prune_point_names_the_line(tmp_path: Path) -> None:
 
 
 def test_a_run_folder_with_the_new_schedules_and_a_radio_file_reruns_bit_for_bit(lab: Path, repo: Path) -> None:
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     (lab / "radio.yaml").write_text((repo / "profiles" / "radio" / "lte-huang2012.yaml").read_text())
     path = write_scenario(lab / "s.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
@@ -241,7 +241,7 @@ def _tails_one_by_one(device, start, end, tail_s):  # noqa: ANN001, ANN202 - the
 def test_tails_on_random_overlapping_transfers_match_the_definition() -> None:
     import numpy as np
 
-    from simulator.energy import radio_tails
+    from simulator.model.energy import radio_tails
 
     rng = np.random.default_rng(5)
     for _ in range(50):
@@ -255,7 +255,7 @@ def test_tails_on_random_overlapping_transfers_match_the_definition() -> None:
 
 def test_the_oracle_runs_on_the_des_and_refuses_the_fast_path(lab: Path) -> None:
     from simulator.errors import InputError
-    from simulator.runner import run_scenario
+    from simulator.model.runner import run_scenario
 
     base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", accuracy_tables=["acc.csv"],
                 schedules=[ORACLE, {"kind": "mobile-only"}], energy={"radio": "lte-huang2012"})
@@ -266,7 +266,7 @@ def test_the_oracle_runs_on_the_des_and_refuses_the_fast_path(lab: Path) -> None
 
 
 def test_both_engines_give_the_same_energy_split(lab: Path) -> None:
-    from simulator.runner import run_scenario
+    from simulator.model.runner import run_scenario
 
     base = dict(mobile_profile="mobile.yaml", cloud_profile="cloud.yaml", accuracy_tables=["acc.csv"],
                 energy={"radio": "lte-huang2012"}, network={"trace": "trace.csv", "rtt_ms": 10.0},

@@ -8,12 +8,12 @@ import pytest
 import yaml
 from conftest import write_scenario
 
-from simulator.after_idle import with_after_idle
+from simulator.config.scenario import load_scenario
 from simulator.errors import InputError
-from simulator.plan import PlanCost
-from simulator.profiles import load_profile
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
+from simulator.inputs.profiles import load_profile
+from simulator.model.after_idle import with_after_idle
+from simulator.model.runner import run_scenario
+from simulator.plans.plan import PlanCost
 
 BASE = "deit_base_distilled_patch16_224"
 

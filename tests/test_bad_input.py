@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import REPO, write_profile, write_scenario, write_trace
 
-from simulator.cli import main
+from simulator.cli.app import main
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.plan import PlanContext
+from simulator.plans.plan import PlanContext
 from simulator.schedules.bandwidth import estimate_mbps, window_throughputs
 from simulator.traces.trace import Trace
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from _report_runs import scenario_file
 
-from simulator.calibration import StudiedStatistics, seed_statistics, study
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.studies.calibration import StudiedStatistics, seed_statistics, study
 
 
 @pytest.fixture(scope="module")

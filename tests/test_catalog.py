@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from simulator import catalog
-from simulator.catalog import ModelCoverage, coverage_markdown, model_coverage
+from simulator.inputs import catalog
+from simulator.inputs.catalog import ModelCoverage, coverage_markdown, model_coverage
 
 
 def test_readme_lists_exactly_the_shipped_combinations() -> None:

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from simulator.claims import Expectation, Statistic, statistic_value
-from simulator.cli import main
+from simulator.cli.app import main
+from simulator.studies.claims import Expectation, Statistic, statistic_value
 
 PAPER = REPO / "claims" / "paper.yaml"
 

@@ -129,21 +129,3 @@ def test_core_install_checks_shipped_claims_by_name_from_an_empty_folder(core_ve
     assert done.stdout.splitlines()[-1] == \
         f"{len(claims)} claims: {len(claims) - known} pass, {known} known discrepancy, 0 fail"
     assert list(tmp_path.iterdir()) == []
-
-
-def test_no_module_imports_the_cli_back() -> None:
-    """The CLI imports the commands' modules; none imports simulator.cli (not even inside a function): what
-    they share (the command line as typed) lives in simulator.cli_support."""
-    import ast
-
-    package = Path(__file__).resolve().parents[1] / "simulator"
-    offenders = []
-    for path in package.rglob("*.py"):
-        if path.name == "__main__.py" or path == package / "cli.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [node.module] if isinstance(node, ast.ImportFrom) else \
-                [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if "simulator.cli" in names:
-                offenders.append(str(path.relative_to(package)))
-    assert not offenders

@@ -57,7 +57,7 @@ def test_run_into_a_closed_pipe_finishes_its_folder_and_exits_0(lab: Path) -> No
 def test_closed_pipe_in_process_is_exit_0_and_the_stream_goes_to_devnull(monkeypatch: pytest.MonkeyPatch) -> None:
     """``schema`` prints through click, not rich: its EPIPE is silenced too, and later writes (the flush at
     exit) succeed, into /dev/null."""
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     read, write = os.pipe()
     os.close(read)
@@ -116,7 +116,7 @@ def test_sigterm_of_a_sweep_says_what_it_saved_leaves_nothing_and_resumes(lab: P
     """SIGTERM a two-process sweep once a point is saved: the workers stop, one line tells how many points are
     saved, exit code 143 (128 + SIGTERM), its private TMPDIR is empty (no ``pymp-*`` of the pool) and no
     semaphore leaked (the warning would be on stderr); the sweep then computes only the points not saved."""
-    from simulator.sweep import load_sweep, run_sweep
+    from simulator.studies.sweep import load_sweep, run_sweep
 
     path, out, tmp = _sweep(lab, 8), lab / "out", lab / "tmp"
     command = _command("sweep", str(path), "-o", str(out), "-j", "2", "-q")
@@ -144,7 +144,7 @@ def test_sigterm_of_a_sweep_says_what_it_saved_leaves_nothing_and_resumes(lab: P
 def test_ctrl_c_of_a_sweep_is_exit_130_with_the_same_line(lab: Path) -> None:
     """Ctrl-C after the second point is saved (raised where the progress bar is told): code 130, two kept."""
     from simulator.endings import Stopped
-    from simulator.sweep import load_sweep, run_sweep
+    from simulator.studies.sweep import load_sweep, run_sweep
 
     path, out, done = _sweep(lab, 4), lab / "out", []
 

@@ -12,7 +12,8 @@ import yaml
 from _report_runs import run_cli, scenario_file
 from scipy import stats
 
-from simulator.compare import ONE_SEED, PAIRED, UNPAIRED, compare, compare_runs, is_paired, load_sides
+from simulator.analysis.compare import ONE_SEED, PAIRED, UNPAIRED, compare, is_paired
+from simulator.results.comparison import compare_runs, load_sides
 
 STATISTICS = {"mean_ms", "p50_ms", "p95_ms", "deadline_miss_rate", "mean_accuracy", "mean_energy_j"}
 OFFLOADING = ("cloud-only", "otas", "janus", "mercury")

@@ -19,19 +19,13 @@ import pandas as pd
 import pytest
 from conftest import REPO, write_profile, write_scenario
 
-from simulator.accuracy import AccuracyTable
-from simulator.diagnostics import (
-    RunWarning,
-    interpolation_warning,
-    latency_growing,
-    read_warning,
-    read_warnings,
-    seed_warning,
-)
+from simulator.config.scenario import load_scenario, scenario_from_dict
+from simulator.errors import RunWarning, read_warning, read_warnings
+from simulator.files.validation import load_yaml_mapping
+from simulator.inputs.accuracy import AccuracyTable
+from simulator.model.diagnostics import interpolation_warning, latency_growing, seed_warning
+from simulator.model.runner import RunResult, run_scenario
 from simulator.report.html import warnings_block
-from simulator.runner import RunResult, run_scenario
-from simulator.scenario import load_scenario, scenario_from_dict
-from simulator.validation import load_yaml_mapping
 
 TAIL = " (monotone cubic): no row measures it; add one to the accuracy table to be sure"
 CLOUD_ONLY = {"kind": "cloud-only", "image_bytes": 250_000}  # 2 Mbit: 0.2 s at 10 Mbit/s
@@ -194,7 +188,7 @@ def test_a_parameter_chosen_per_request_warns_once() -> None:
 
 
 def test_interpolation_only_counts_the_pairs_the_requests_used() -> None:
-    from simulator.accuracy import Interpolated
+    from simulator.inputs.accuracy import Interpolated
 
     rows = pd.DataFrame({"status": ["ok", "ok", "dropped"], "parameter": [0.0, 0.0, 0.2],
                          "accuracy": [91.2, 91.2, 90.5]})
@@ -257,7 +251,7 @@ def test_run_prints_warnings_before_the_table_and_stores_them(lab: Path) -> None
 def test_a_sweep_keeps_its_points_warnings_naming_the_point(lab: Path) -> None:
     import yaml
 
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     write_scenario(lab / "scenario.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml")
     sweep = lab / "sweep.yaml"
@@ -271,7 +265,7 @@ def test_a_sweep_keeps_its_points_warnings_naming_the_point(lab: Path) -> None:
 
 
 def test_compare_keeps_each_runs_warnings_naming_the_run(lab: Path) -> None:
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     for name, fps in (("slow", 0.5), ("fast", 1)):
         scenario = write_scenario(lab / f"{name}.yaml", name=name, mobile_profile="mobile.yaml",

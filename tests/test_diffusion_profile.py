@@ -10,8 +10,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from simulator.diffusion_profile import latent_bytes, load_diffusion_profile
 from simulator.errors import InputError
+from simulator.inputs.diffusion_profile import latent_bytes, load_diffusion_profile
 
 
 def _document(**overrides: Any) -> dict[str, Any]:

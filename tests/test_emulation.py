@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulator.records import COLUMNS, STATUS_DROPPED, STATUS_OK, STATUS_UNFINISHED
+from simulator.model.records import COLUMNS, STATUS_DROPPED, STATUS_OK, STATUS_UNFINISHED
 
 REPO = Path(__file__).resolve().parents[1]
 is_root = os.geteuid() == 0
@@ -154,7 +154,7 @@ def test_sigterm_interrupts_the_emulating_process_and_kills_its_forked_helpers()
 
 
 def test_packet_framing_scales_uploads_to_goodput(tmp_path: Path) -> None:
-    from simulator.runner import run
+    from simulator.model.runner import run
 
     fluid = run(small_scenario(tmp_path, 2, packet_overhead_bytes=0))[0]  # validate-constant sets 66
     framed = run(small_scenario(tmp_path, 2, packet_overhead_bytes=66, mss_bytes=1448))[0]
@@ -165,8 +165,8 @@ def test_packet_framing_scales_uploads_to_goodput(tmp_path: Path) -> None:
 
 
 def test_host_speed_sets_each_workers_forward_beside_the_profiles_price_by_hand() -> None:
+    from simulator.config.scenario import load_scenario
     from simulator.emulation.validate import host_speed_table
-    from simulator.scenario import load_scenario
 
     scenario = load_scenario(REPO / "scenarios/validate-constant.yaml")
     curves = yaml.safe_load((REPO / "profiles/x86-2c-1t.yaml").read_text())["models"][scenario.model]
@@ -191,9 +191,9 @@ def test_host_speed_sets_each_workers_forward_beside_the_profiles_price_by_hand(
 def test_drift_removed_scales_each_schedules_computes_by_its_sides_drift(tmp_path: Path) -> None:
     """Each schedule re-simulated on its own profiles times (1 + drift): its computes scale by exactly that
     (stage prices are linear in the curves; no after-idle cost here), the uplink and the arrivals do not."""
+    from simulator.config.scenario import load_scenario
     from simulator.emulation.validate import drift_removed_records
-    from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario
+    from simulator.model.runner import run_scenario
 
     scenario = load_scenario(small_scenario(tmp_path, 4))
     plain = run_scenario(scenario).records
@@ -232,7 +232,7 @@ def test_scaled_profile_scales_curves_and_keeps_the_after_idle_cost(tmp_path: Pa
 
 def test_records_from_timestamps_by_hand() -> None:
     from simulator.emulation.testbed import records_frame
-    from simulator.profiles import Power
+    from simulator.inputs.profiles import Power
 
     class Setup:
         sharing, power = "per-device", Power(compute=2.0, idle=0.5, radio=1.0)
@@ -298,7 +298,7 @@ def test_without_root_one_line_exit_2_nothing_left(tmp_path: Path) -> None:
             pass
         if not user:
             command = [sys.executable, "-c", f"import os; os.geteuid = lambda: {uid}\n"
-                       f"from simulator.cli import main; main({argv!r})"]
+                       f"from simulator.cli.app import main; main({argv!r})"]
     before = _all_msim()
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path, **user)
@@ -492,7 +492,7 @@ COMPUTES = {"mobile-only": 1, "cloud-only": 1, "otas": 2, "janus": 2, "mercury":
 
 @pytest.fixture(scope="module")
 def validation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     tmp = tmp_path_factory.mktemp("validate")
     out = tmp / "out"
@@ -557,8 +557,8 @@ def test_validation_on_the_constant_link_within_a_noisy_host_bound(validation: P
 @needs_root
 def test_forced_failure_mid_run_leaves_no_namespace_and_no_process(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.config.scenario import load_scenario
     from simulator.emulation import testbed
-    from simulator.scenario import load_scenario
 
     started: list[int] = []
     original = testbed.Worker.__init__
@@ -607,8 +607,8 @@ def test_sigterm_mid_run_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
 
 @needs_root
 def test_two_devices_each_get_their_own_process_and_records(tmp_path: Path) -> None:
+    from simulator.config.scenario import load_scenario
     from simulator.emulation.testbed import emulate_scenario
-    from simulator.scenario import load_scenario
 
     data = yaml.safe_load(small_scenario(tmp_path, 2).read_text())
     data["workload"]["devices"] = 2

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from conftest import write_profile, write_scenario, write_trace
 
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.model.runner import run_scenario
 
 MOBILE_ONLY_J = 6.0 * 1.215
 PARTS = ["energy_compute_j", "energy_radio_j", "energy_tail_j", "energy_idle_j"]
@@ -102,7 +102,7 @@ def test_paper_preset_counts_compute_alone_and_keeps_it_unknown_when_unstated(fo
 
 
 def _run_folder(folder: Path, mobile: str, out: str, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     main(["run", str(_scenario(folder, mobile, f"{out}.yaml")), "-o", str(folder / out), "--no-report"])
     return folder / out, capsys.readouterr().out
@@ -110,7 +110,7 @@ def _run_folder(folder: Path, mobile: str, out: str, capsys: pytest.CaptureFixtu
 
 def test_summary_json_console_and_compare_show_unknown_not_zero(folder: Path, capsys: pytest.CaptureFixture[str],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from simulator.compare import compare_runs
+    from simulator.results.comparison import compare_runs
 
     monkeypatch.setenv("COLUMNS", "200")
     first, console = _run_folder(folder, "nopower.yaml", "a", capsys)
@@ -149,8 +149,8 @@ def test_report_leaves_unknown_energy_out_of_the_figure_and_says_so() -> None:
 
 
 def test_a_sweep_point_keeps_unknown_energy_missing(folder: Path) -> None:
-    from simulator.aggregate import summarise
-    from simulator.sweep import run_point
+    from simulator.analysis.aggregate import summarise
+    from simulator.studies.sweep import run_point
 
     path = _scenario(folder, "nopower.yaml")
     point = run_point(yaml.safe_load(path.read_text()), str(path))
@@ -162,7 +162,7 @@ def test_a_sweep_point_keeps_unknown_energy_missing(folder: Path) -> None:
 
 def test_the_testbed_prices_only_the_stated_powers() -> None:
     from simulator.emulation.testbed import records_frame
-    from simulator.profiles import Power
+    from simulator.inputs.profiles import Power
 
     class Setup:
         sharing, power = "per-device", Power(compute=2.0)

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from conftest import write_scenario, write_trace
 
-from simulator.runner import run
-from simulator.scenario import load_scenario
-from simulator.vit import get_model
+from simulator.config.scenario import load_scenario
+from simulator.inputs.vit import get_model
+from simulator.model.runner import run
 
 DEIT_B = get_model("deit_base_distilled_patch16_224")
 
@@ -166,8 +166,8 @@ def test_janus_scheduler_adapts_to_bandwidth(lab: Path) -> None:
 
 
 def test_same_seed_same_bytes(lab: Path, tmp_path: Path) -> None:
-    from simulator.outputs import write_run
-    from simulator.runner import run_scenario
+    from simulator.model.runner import run_scenario
+    from simulator.results.outputs import write_run
 
     sc = scenario(lab, [{"kind": "mercury", "split_after": 1, "reduction": 0.5}, {"kind": "cloud-only"}],
                   network={"trace": "trace.csv", "start_offset_s": "random", "sharing": "shared-cell"},

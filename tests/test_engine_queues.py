@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from conftest import write_profile, write_scenario, write_trace
 
-from simulator.runner import run
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.model.runner import run
 
 CLOUD_SINGLE_MS = 0.5 + 12 * 1.0 + 0.25  # embed + 12 blocks + head on the cloud profile below
 MBIT = 125_000  # bytes in one megabit
@@ -65,8 +65,8 @@ def test_shared_cell_tiny_and_empty_uploads() -> None:
     """One byte still takes its 0.8 us on 10 Mbit/s; nothing to send takes no time and never waits."""
     import simpy
 
+    from simulator.model.uplink import SharedCell
     from simulator.traces import Trace
-    from simulator.uplink import SharedCell
 
     env = simpy.Environment()
     cell = SharedCell(env, Trace.constant(10.0), 0.0)
@@ -228,7 +228,7 @@ def test_poisson_arrivals_have_the_configured_rate(lab: Path) -> None:
 
 
 def test_random_trace_offsets_cover_the_whole_trace() -> None:
-    from simulator.engine import start_offsets
+    from simulator.model.engine import start_offsets
 
     offsets = start_offsets(7, 50, 1000.0)
     assert min(offsets) >= 0.0 and max(offsets) < 1000.0 and max(offsets) > 500.0
@@ -253,7 +253,7 @@ def test_protocol_overhead_travels_with_every_upload(lab: Path) -> None:
 
 def test_progress_rises_to_one(lab: Path) -> None:
     """The DES reports progress as requests complete (the fast path, all at once, only reports the end)."""
-    from simulator.runner import run as run_scenario
+    from simulator.model.runner import run as run_scenario
 
     seen: list[tuple[str, float]] = []
     sc = load_scenario(write_scenario(lab / "p.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",

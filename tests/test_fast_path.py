@@ -13,10 +13,10 @@ from conftest import write_profile, write_scenario, write_trace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.cli import main
+from simulator.cli.app import main
+from simulator.config.scenario import load_scenario, scenario_from_dict
 from simulator.errors import InputError
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario, scenario_from_dict
+from simulator.model.runner import run_scenario
 
 SCHEDULES = st.one_of(
     st.just({"kind": "mobile-only"}),

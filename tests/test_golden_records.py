@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.check import run_check
-from simulator.runner import run_scenario
-from simulator.scenario import scenario_from_dict
-from simulator.validation import load_yaml_mapping
+from simulator.config.scenario import scenario_from_dict
+from simulator.files.validation import load_yaml_mapping
+from simulator.model.runner import run_scenario
+from simulator.studies.check import run_check
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """The GPU pool's dynamic batching, end to end, with every expected number worked out by hand.
 
-The definition (simulator/cloud.py): a GPU that falls idle takes the oldest waiting job, then, while its batch
+The definition (simulator/model/cloud.py): a GPU that falls idle takes the oldest waiting job, then, while its batch
 is not full (``max_batch``), takes any job already waiting and otherwise waits for one until
 ``batch_timeout_ms`` has passed since it took the first; one GPU gathers at a time while the others serve
 their batches. A batch takes its longest member's batch-1 time times
@@ -24,10 +24,10 @@ import pytest
 from _graph_runs import run_graph
 from conftest import write_profile, write_scenario, write_trace
 
-from simulator.graph import CLOUD, DEVICE, Chain, Compute, Fork, Transfer
-from simulator.plan import Stage
-from simulator.runner import run
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.model.runner import run
+from simulator.plans.graph import CLOUD, DEVICE, Chain, Compute, Fork, Transfer
+from simulator.plans.plan import Stage
 
 ONE = 12.75  # ms: one request alone on the lab's cloud profile
 MBIT = 125_000  # bytes

@@ -16,13 +16,13 @@ import pytest
 import yaml
 from conftest import write_scenario
 
-from simulator.cli import main
-from simulator.denoising import DenoisingSteps
-from simulator.diffusion_profile import load_diffusion_profile
-from simulator.graph import Compute
-from simulator.plan import Stage
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
+from simulator.cli.app import main
+from simulator.config.scenario import load_scenario
+from simulator.inputs.denoising import DenoisingSteps
+from simulator.inputs.diffusion_profile import load_diffusion_profile
+from simulator.model.runner import run_scenario
+from simulator.plans.graph import Compute
+from simulator.plans.plan import Stage
 
 LATENT = 4 * 64 * 64 * 2
 NETWORK = {"trace": "trace.csv", "mode": "trace", "rtt_ms": 20, "downlink_mbps": 8}
@@ -146,7 +146,7 @@ def test_shipped_scenario_runs_with_the_published_cloud_profile(repo: Path) -> N
 
 
 def test_diffusion_profiles_count_as_the_run_inputs(gen_lab: Path) -> None:
-    from simulator.sweep import point_key
+    from simulator.studies.sweep import point_key
 
     path = _scenario(gen_lab, _entry(cloud_steps=2, prompts=2))
     main(["run", str(path), "-o", str(gen_lab / "out"), "--no-report", "-q"])

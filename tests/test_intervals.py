@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.compare import interval
-from simulator.intervals import t_interval
+from simulator.analysis.compare import interval
+from simulator.analysis.intervals import t_interval
 
 
 def test_t_interval_by_hand() -> None:

@@ -19,15 +19,15 @@ import numpy as np
 import pytest
 from conftest import write_profile, write_scenario, write_trace
 
-from simulator.accuracy import AccuracyTable
-from simulator.plan import PlanContext
-from simulator.profiles import load_profile
-from simulator.runner import run
-from simulator.scenario import load_scenario
+from simulator.config.scenario import load_scenario
+from simulator.inputs.accuracy import AccuracyTable
+from simulator.inputs.profiles import load_profile
+from simulator.inputs.vit import ViTSpec, get_model, janus_alpha_max
+from simulator.model.runner import run
+from simulator.plans.plan import PlanContext
 from simulator.schedules.base import ScheduleInputs
 from simulator.schedules.janus import JanusSchedule, harmonic_mean, split_candidates
 from simulator.traces import Trace
-from simulator.vit import ViTSpec, get_model, janus_alpha_max
 
 DEIT_B = get_model("deit_base_distilled_patch16_224")
 TOKEN_BYTES = 768 * 4 + 4

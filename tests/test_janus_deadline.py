@@ -10,9 +10,9 @@ import pytest
 import yaml
 from conftest import write_profile, write_scenario, write_trace
 
-from simulator.cli import main
-from simulator.runner import run
-from simulator.scenario import load_scenario
+from simulator.cli.app import main
+from simulator.config.scenario import load_scenario
+from simulator.model.runner import run
 
 AUTO = {"kind": "janus", "split_after": "auto", "alpha": "auto", "image_bytes": 50_000, "bandwidth_window": 3,
         "bandwidth_source": "radio"}

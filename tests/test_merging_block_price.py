@@ -11,11 +11,11 @@ import pytest
 import yaml
 from conftest import write_scenario, write_trace
 
-from simulator.plan import block_stages, stages_ms
-from simulator.profiles import load_profile
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
-from simulator.vit import MODELS
+from simulator.config.scenario import load_scenario
+from simulator.inputs.profiles import load_profile
+from simulator.inputs.vit import MODELS
+from simulator.model.runner import run_scenario
+from simulator.plans.plan import block_stages, stages_ms
 
 TINY = "deit_tiny_distilled_patch16_224"
 SPEC = MODELS[TINY]

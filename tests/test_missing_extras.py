@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import extras
-from simulator.cli import main
+from simulator.cli import extras
+from simulator.cli.app import main
 
 ML = 'needs PyTorch and timm: pip install "mercury-sim[ml]"'
 

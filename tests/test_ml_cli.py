@@ -15,8 +15,8 @@ pytest.importorskip("timm")
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from simulator.accuracy import read_accuracy_csv  # noqa: E402
-from simulator.cli import main  # noqa: E402
+from simulator.cli.app import main  # noqa: E402
+from simulator.inputs.accuracy import read_accuracy_csv  # noqa: E402
 from simulator.ml.checkpoints import build_model, write_tensors  # noqa: E402
 from simulator.ml.example import MODEL, make_shapes  # noqa: E402
 
@@ -129,5 +129,5 @@ def test_wrong_architecture_via_subprocess(workdir: Path) -> None:
 
 
 def test_import_simulator_does_not_load_torch() -> None:
-    code = "import sys, simulator, simulator.cli; sys.exit('torch' in sys.modules)"
+    code = "import sys, simulator, simulator.cli.app; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

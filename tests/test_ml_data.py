@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("timm")
 
-from simulator.cli import main  # noqa: E402
+from simulator.cli.app import main  # noqa: E402
 from simulator.errors import InputError  # noqa: E402
 from simulator.ml.checkpoints import build_model, write_tensors  # noqa: E402
 from simulator.ml.data import read_cifar_batch  # noqa: E402

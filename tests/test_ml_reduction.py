@@ -13,12 +13,12 @@ from _ml_models import tiny_vit  # noqa: E402
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from simulator.inputs.vit import MODELS, janus_deltas, mercury_anchor_count, mercury_pruned, tome_tokens  # noqa: E402
 from simulator.ml.ats import ats_select  # noqa: E402
 from simulator.ml.attention import attention, block_forward, gather_tokens  # noqa: E402
 from simulator.ml.mercury_prune import mercury_select, window_anchors  # noqa: E402
 from simulator.ml.split import SplitViT, spec_of  # noqa: E402
 from simulator.ml.tome import bipartite_merge  # noqa: E402
-from simulator.vit import MODELS, janus_deltas, mercury_anchor_count, mercury_pruned, tome_tokens  # noqa: E402
 
 DEIT_TINY = "deit_tiny_distilled_patch16_224"
 

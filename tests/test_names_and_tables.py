@@ -13,8 +13,8 @@ import pytest
 import yaml
 from conftest import REPO
 
+from simulator.config.scenario import load_scenario, scenario_from_dict
 from simulator.errors import InputError
-from simulator.scenario import load_scenario, scenario_from_dict
 
 
 def default_scenario() -> dict:
@@ -58,7 +58,7 @@ def test_shipped_scenario_by_name() -> None:
 
 
 def test_shipped_trace_and_profile_by_name(tmp_path: Path) -> None:
-    from simulator.runner import resolve_inputs
+    from simulator.model.runner import resolve_inputs
 
     data = default_scenario()
     data["network"]["trace"] = "5g-walking"
@@ -76,7 +76,7 @@ def test_shipped_trace_and_profile_by_name(tmp_path: Path) -> None:
 def test_shipped_claims_by_name_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``check ask-the-expert`` from a folder holding nothing runs the shipped claims file (the cheap one: one
     300-frame scenario), with its ``../scenarios/`` reference resolved beside it; known discrepancies exit 0."""
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     monkeypatch.chdir(tmp_path)
     main(["check", "ask-the-expert", "-q", "-o", "out"])  # returns 0, or exits non-zero and fails here
@@ -91,7 +91,7 @@ def test_shipped_claims_by_name_from_another_folder(tmp_path: Path, monkeypatch:
 def test_unknown_claims_name_lists_the_shipped_ones_and_writes_nothing(tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str],
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exc:

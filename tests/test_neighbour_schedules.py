@@ -15,10 +15,10 @@ import pytest
 from _graph_runs import run_graph as _run
 from conftest import write_scenario
 
-from simulator.cli import main
-from simulator.graph import DEVICE, Chain, Compute, Transfer
+from simulator.cli.app import main
+from simulator.inputs.vit import get_model
+from simulator.plans.graph import DEVICE, Chain, Compute, Transfer
 from simulator.schedules.base import full_model_stages
-from simulator.vit import get_model
 
 SPEC = get_model("deit_base_distilled_patch16_224")
 NEAR_EDGE = {"near-edge": {"profile": "cloud.yaml", "link": {"mbps": 8, "rtt_ms": 4, "downlink_mbps": 4}}}
@@ -137,7 +137,7 @@ def test_bad_topology_is_one_line_naming_the_key(lab: Path, case: str, capsys: p
 
 
 def test_ask_the_expert_claims_run_without_failures(repo: Path) -> None:
-    from simulator.check import run_check
+    from simulator.studies.check import run_check
 
     outcome = run_check(repo / "claims" / "ask-the-expert.yaml")
     assert [r.claim.id for r in outcome.results if r.failed] == []

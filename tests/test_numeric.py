@@ -1,4 +1,4 @@
-"""simulator.numeric equals scipy's PchipInterpolator and brentq to the last bit (so replacing them moved
+"""simulator.inputs.numeric equals scipy's PchipInterpolator and brentq to the last bit (so replacing them moved
 no result), and the interpolant has the properties that make it the right one: it passes through the data,
 never overshoots it, and is linear on two points."""
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.accuracy import AccuracyTable
-from simulator.numeric import MonotoneCubic, brent_root
+from simulator.inputs.accuracy import AccuracyTable
+from simulator.inputs.numeric import MonotoneCubic, brent_root
 
 scipy_interpolate = pytest.importorskip("scipy.interpolate")
 scipy_optimize = pytest.importorskip("scipy.optimize")

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from conftest import REPO, write_scenario
 
-from simulator.cli import main
+from simulator.cli.app import main
 from simulator.errors import InputError
+from simulator.inputs.profiles import load_profile
+from simulator.inputs.vit import MODELS
 from simulator.ml.profiler import fit_quadratic, parse_batches, parse_tokens
-from simulator.profiles import load_profile
-from simulator.vit import MODELS
 
 TINY = "deit_tiny_distilled_patch16_224"
 
@@ -57,7 +57,7 @@ def test_fit_is_exact_on_a_quadratic() -> None:
 
 
 def test_cli_import_loads_no_torch() -> None:
-    code = "import sys, simulator, simulator.cli; print('torch' in sys.modules or 'timm' in sys.modules)"
+    code = "import sys, simulator, simulator.cli.app; print('torch' in sys.modules or 'timm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -146,7 +146,7 @@ def test_fit_reproduces_points(tiny_profile: Path) -> None:
 
 
 def test_simulator_runs_on_measured_profile(tiny_profile: Path, tmp_path: Path) -> None:
-    from simulator.runner import run
+    from simulator.model.runner import run
 
     scenario = write_scenario(
         tmp_path / "s.yaml", model=TINY, mobile_profile=str(tiny_profile), cloud_profile=str(tiny_profile),
@@ -156,8 +156,8 @@ def test_simulator_runs_on_measured_profile(tiny_profile: Path, tmp_path: Path) 
     profile = load_profile(tiny_profile)
     assert len(records) == 10
     mobile = records[records.schedule == records.schedule.cat.categories[0]]
+    from simulator.inputs.vit import MODELS
     from simulator.ml.forward_check import predicted_full_ms
-    from simulator.vit import MODELS
 
     assert mobile.mobile_ms.iloc[0] == pytest.approx(predicted_full_ms(profile, MODELS[TINY]), rel=1e-6)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import main
-from simulator.profiles import load_profile
+from simulator.cli.app import main
+from simulator.inputs.profiles import load_profile
 
 
 def _validate(model: str, tmp_path: Path, repeats: int) -> None:

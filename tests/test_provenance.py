@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from simulator.cli import main
+from simulator.cli.app import main
 
 
 def test_resolved_scenario_carries_chosen_parameters_and_reruns_bit_for_bit(tmp_path: Path) -> None:

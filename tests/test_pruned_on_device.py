@@ -12,14 +12,14 @@ import yaml
 from conftest import REPO, write_scenario
 
 import simulator
+from simulator.config.scenario import load_scenario
 from simulator.errors import InputError
-from simulator.plan import Stage, stage_ms, stages_ms
-from simulator.profiles import load_profile
-from simulator.pruned_vit import PrunedViT
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
+from simulator.inputs.profiles import load_profile
+from simulator.inputs.pruned_vit import PrunedViT
+from simulator.inputs.vit import get_model
+from simulator.model.runner import run_scenario
+from simulator.plans.plan import Stage, stage_ms, stages_ms
 from simulator.schedules.pruned_on_device import pruned_stages
-from simulator.vit import get_model
 
 DEIT_B = get_model("deit_base_distilled_patch16_224")
 DEIT_TI = get_model("deit_tiny_distilled_patch16_224")
@@ -193,7 +193,7 @@ def test_bad_entries_name_the_schedule(tmp_path: Path, entry: dict, message: str
 
 
 def test_bad_entry_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     write_scenario(tmp_path / "s.yaml", network={"trace": str(REPO / "traces" / "synthetic" / "lte-all.csv")},
                    schedules=[{"kind": "pruned-on-device", "heads": [20], "mlp_hidden": [10]}])

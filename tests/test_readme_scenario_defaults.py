@@ -13,7 +13,7 @@ from conftest import REPO
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from simulator import scenario as schema
+from simulator.config import scenario as schema
 
 DEFAULT_NAMED = re.compile(r"default: ([^\s;,)]+)")
 

@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.outputs import replayed_window
-from simulator.replay_window import read_window, replay_window, write_window
+from simulator.results.outputs import replayed_window
 from simulator.traces import Trace
 from simulator.traces.downsample import downsample_minmax, downsample_rows
+from simulator.traces.replay_window import read_window, replay_window, write_window
 
 
 def row_by_row(trace: Trace, offset_s: float, end_s: float) -> tuple[np.ndarray, np.ndarray]:

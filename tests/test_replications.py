@@ -12,10 +12,10 @@ import pytest
 import yaml
 from _report_runs import run_cli, scenario_file
 
+from simulator.config.scenario import load_scenario
 from simulator.errors import InputError
-from simulator.replications import parse_seeds
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
+from simulator.model.replications import parse_seeds
+from simulator.model.runner import run_scenario
 
 T_975_2 = 4.302652729911275  # t(0.975, 2), from a table
 
@@ -109,7 +109,7 @@ def test_a_scenario_seed_list_replicates(scenario: Path, replicated: Path, tmp_p
 
 
 def test_a_sweep_of_a_replicated_scenario_gets_a_seed_axis(scenario: Path, tmp_path: Path) -> None:
-    from simulator.sweep import load_sweep
+    from simulator.studies.sweep import load_sweep
 
     data = yaml.safe_load(scenario.read_text())
     data["workload"]["seed"] = [4, 5]

@@ -12,13 +12,13 @@ import pytest
 from _report_runs import CLAIMS, run_cli, scenario_file
 from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
-from simulator.outputs import replayed_window
-from simulator.replay_window import replay_window
 from simulator.report import REPORT_NAME, write_report
 from simulator.report.figures import TRACE_POINTS, latency_cdf_figure, latency_time_figure
 from simulator.report.html import figure_json, plotly_bundle_name, script_safe_json
 from simulator.report.series import CDF_POINTS, RAW_LIMIT, TIME_BINS, TimeBins, cdf_points, latency_band
+from simulator.results.outputs import replayed_window
 from simulator.traces import Trace
+from simulator.traces.replay_window import replay_window
 
 FIGURES = ["latency-cdf", "breakdown", "latency-time", "accuracy-latency", "energy"]
 ORDER = ["summary", *FIGURES, "run", "provenance", "scenario"]
@@ -242,8 +242,8 @@ def test_bandwidth_plot_is_device_0s_replayed_window(tmp_path):
 
     import yaml
 
-    from simulator.runner import engine_setup, resolve_inputs
-    from simulator.scenario import load_scenario
+    from simulator.config.scenario import load_scenario
+    from simulator.model.runner import engine_setup, resolve_inputs
 
     path = scenario_file(tmp_path, n_requests=20)
     doc = yaml.safe_load(path.read_text())

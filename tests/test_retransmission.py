@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import write_scenario, write_trace
 
-from simulator.cli import main
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario, scenario_from_dict
+from simulator.cli.app import main
+from simulator.config.scenario import load_scenario, scenario_from_dict
+from simulator.model.runner import run_scenario
 from simulator.traces import Trace
 from simulator.traces.retransmission import RetransmittingTrace
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import write_profile
 
-from simulator.accuracy import AccuracyTable
-from simulator.plan import PlanContext, Stage
-from simulator.profiles import load_profile
+from simulator.inputs.accuracy import AccuracyTable
+from simulator.inputs.profiles import load_profile
+from simulator.inputs.vit import get_model, plain_tokens
+from simulator.plans.plan import PlanContext, Stage
 from simulator.schedules.base import ScheduleError, ScheduleInputs
 from simulator.schedules.otas import OtasSchedule
-from simulator.vit import get_model, plain_tokens
 
 DEIT_B = get_model("deit_base_distilled_patch16_224")
 
@@ -160,7 +160,7 @@ def test_trace_constructors_and_empty_radio_window() -> None:
     constant = Trace.constant(7.0)
     assert (constant.name, constant.at_end, constant.duration_s) == ("constant", "loop", 1.0)
     assert trace.recent_samples(0.5, 0).size == 0
-    from simulator.vit import mercury_anchor_count
+    from simulator.inputs.vit import mercury_anchor_count
 
     assert mercury_anchor_count(DEIT_B) == 49 and mercury_anchor_count(DEIT_B, 4) == 9
 

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from simulator.config.scenario import json_schema, scenario_from_dict
 from simulator.errors import InputError
-from simulator.scenario import json_schema, scenario_from_dict
-from simulator.validation import dotted
+from simulator.files.validation import dotted
 
 jsonschema = pytest.importorskip("jsonschema")  # the dev extra
 

@@ -12,8 +12,8 @@ from _shared_cell_reference import ScanningSharedCell
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator.model.uplink import SharedCell
 from simulator.traces import Trace
-from simulator.uplink import SharedCell
 
 GRID_S = 0.01  # arrivals and offsets lie on this grid, so the exact oracle can take them as fractions
 

@@ -1,4 +1,4 @@
-"""Stage graphs (simulator/graph.py) on the engine, with expected values computed by hand.
+"""Stage graphs (simulator/plans/graph.py) on the engine, with expected values computed by hand.
 
 The lab (tests/conftest.py): device embed 10 ms, 100 ms per block, head 5 ms; cloud 0.5 + 1 ms per
 block + 0.25 ms; DeiT-B (12 blocks, 198 tokens).
@@ -13,10 +13,10 @@ import pytest
 from _graph_runs import run_graph as _run
 
 from simulator.errors import InputError
-from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Transfer, chain_of
-from simulator.plan import PlanContext, Stage
+from simulator.inputs.vit import get_model
+from simulator.plans.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Transfer
+from simulator.plans.plan import PlanContext, Stage, chain_of
 from simulator.schedules.base import full_model_stages
-from simulator.vit import get_model
 
 SPEC = get_model("deit_base_distilled_patch16_224")
 N = SPEC.num_tokens
@@ -90,7 +90,7 @@ def test_branch_draws_are_seeded_and_apart_from_arrivals(lab: Path) -> None:
 @pytest.mark.parametrize("rtt_ms", [0.0, 30.0])
 def test_a_two_tier_plan_as_a_graph_gives_the_same_records(lab: Path, kind: str, rtt_ms: float) -> None:
     """The generic executor runs chain_of(plan) exactly as the engine's two-tier path runs the Plan."""
-    from simulator.runner import build_schedules, resolve_inputs
+    from simulator.model.runner import build_schedules, resolve_inputs
 
     network = {"trace": "trace.csv", "mode": "trace", "rtt_ms": rtt_ms, "downlink_mbps": 5}
     workload = {"arrival": "poisson", "rate_per_s": 4, "n_requests": 60, "seed": 2}
@@ -119,7 +119,7 @@ def test_a_shared_server_cell_splits_its_rate_between_devices(lab: Path) -> None
 def test_run_writes_stages_parquet_only_for_shaped_graphs(lab: Path) -> None:
     from conftest import write_scenario
 
-    from simulator.cli import main
+    from simulator.cli.app import main
 
     sharded = write_scenario(lab / "sharded.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
                              servers=TWO_SERVERS, schedules=[{"kind": "sharded", "servers": ["a", "b"]}])

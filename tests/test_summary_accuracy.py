@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from simulator.results import summarize
+from simulator.model.summary import summarize
 
 
 def records(accuracies: list[float], statuses: list[str]) -> pd.DataFrame:

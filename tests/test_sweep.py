@@ -11,11 +11,11 @@ import pytest
 import yaml
 from conftest import REPO, write_profile, write_scenario, write_trace
 
-from simulator.cli import main
-from simulator.overrides import OverrideError, set_dotted
-from simulator.runner import run_scenario
-from simulator.scenario import scenario_from_dict
-from simulator.sweep import load_sweep, run_sweep
+from simulator.cli.app import main
+from simulator.config.overrides import OverrideError, set_dotted
+from simulator.config.scenario import scenario_from_dict
+from simulator.model.runner import run_scenario
+from simulator.studies.sweep import load_sweep, run_sweep
 
 SCHEDULES = [{"kind": "mobile-only"},
              {"kind": "mercury", "split_after": 3, "reduction": 0.5},

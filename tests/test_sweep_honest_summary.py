@@ -13,12 +13,12 @@ import pytest
 import yaml
 from conftest import REPO, write_scenario
 
-from simulator.aggregate import BOUNDS, STATISTICS, identical_over_seeds, statistic_bounds, summarise
-from simulator.cli import main
+from simulator.analysis.aggregate import BOUNDS, STATISTICS, identical_over_seeds, statistic_bounds, summarise
+from simulator.cli.app import main
+from simulator.config.scenario import load_scenario, scenario_from_dict
+from simulator.config.seed_effect import seed_has_effect
 from simulator.report.sweep_page import StoredSweep, axis_series, summary_table
-from simulator.scenario import load_scenario, scenario_from_dict
-from simulator.seed_effect import seed_has_effect
-from simulator.sweep import load_sweep
+from simulator.studies.sweep import load_sweep
 
 T_975_1 = 12.706204736  # t(0.975, 1), from tables
 T_975_2 = 4.302652730  # t(0.975, 2)
@@ -95,7 +95,7 @@ def test_the_page_draws_bounded_intervals_and_says_how_many_seeds() -> None:
 
 
 def test_the_console_shows_clipped_bounds_and_seeds_with_a_value(capsys: pytest.CaptureFixture[str]) -> None:
-    from simulator.console import print_sweep
+    from simulator.cli.console import print_sweep
 
     table = pd.DataFrame({"network.mean_mbps": [10] * 3, "workload.seed": [1, 2, 3], "schedule": ["janus"] * 3,
                           "mean_ms": [100.0, 100.0, 2000.0], "p95_ms": [100.0, 110.0, 120.0],

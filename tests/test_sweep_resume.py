@@ -16,11 +16,11 @@ import pytest
 import yaml
 from conftest import REPO, write_profile, write_scenario, write_trace
 
-from simulator.aggregate import axis_labels, summarise
-from simulator.cli import main
-from simulator.runner import run_scenario
-from simulator.scenario import scenario_from_dict
-from simulator.sweep import chosen_summary, load_sweep, run_sweep
+from simulator.analysis.aggregate import axis_labels, summarise
+from simulator.cli.app import main
+from simulator.config.scenario import scenario_from_dict
+from simulator.model.runner import run_scenario
+from simulator.studies.sweep import chosen_summary, load_sweep, run_sweep
 
 TABLES = ("sweep.parquet", "sweep.csv", "sweep-summary.parquet", "sweep-summary.csv")
 # The estimate from its own uploads varies with the trace here (the radio source sees its 0 Mbit/s second in

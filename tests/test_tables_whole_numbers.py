@@ -14,8 +14,8 @@ import pytest
 from _traces_real import run_cli
 from rich.table import Table
 
-from simulator.compare_cli import print_comparison
-from simulator.console import print_claims, print_summary, print_sweep
+from simulator.cli.compare import print_comparison
+from simulator.cli.console import print_claims, print_summary, print_sweep
 
 WIDTHS = [80, 120, None]  # None: piped with no COLUMNS, as `| cat` or a file sees it
 LONG = "Download__Driving__B_2020.02.13_13.21.26"
@@ -116,7 +116,7 @@ def test_sweep(capsys, width: int | None) -> None:
 @pytest.mark.parametrize("columns", [40, 60, 80, 100])
 def test_a_table_wider_than_the_console_outgrows_it_rather_than_cut_a_number(monkeypatch, capsys,
                                                                                 columns: int) -> None:
-    from simulator.console import print_table
+    from simulator.cli.console import print_table
 
     monkeypatch.setenv("COLUMNS", str(columns))
     table = Table(title="wide")

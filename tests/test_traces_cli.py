@@ -87,13 +87,13 @@ def test_bad_file_via_subprocess(tmp_path: Path, fmt: str, text: str, fragment: 
 @pytest.fixture
 def shipped(monkeypatch, tmp_path: Path) -> Path:
     """A data root of our own whose shipped traces are two tiny files (kind, duration and mean known)."""
-    import simulator.data
+    import simulator.inputs.data
 
     folder = tmp_path / "data" / "traces" / "synthetic"
     folder.mkdir(parents=True)
     (folder / "tiny.csv").write_text("# kind: synthetic\ntime_s,mbps\n0,2\n1,6\n")  # 2 s, mean 4
     (folder / "flat.csv").write_text("# kind: imported\ntime_s,mbps\n0,0.5\n0.5,0.5\n")  # 1 s, mean 0.5
-    monkeypatch.setattr(simulator.data, "data_roots", lambda: [tmp_path / "data"])
+    monkeypatch.setattr(simulator.inputs.data, "data_roots", lambda: [tmp_path / "data"])
     return folder
 
 
@@ -146,7 +146,7 @@ def test_list_shows_the_shipped_traces(capsys, shipped: Path, monkeypatch) -> No
 
 
 def test_low_capacity_warning_names_five_and_counts_the_rest(capsys) -> None:
-    from simulator.traces.cli import _warn_low_capacity
+    from simulator.cli.traces import _warn_low_capacity
 
     means = {f"t{i}": 0.01 * i for i in range(1, 8)} | {"fast": 1.0}  # 1 Mbit/s is not below the line
     _warn_low_capacity(means, " (mean_mbps in stats.csv)")

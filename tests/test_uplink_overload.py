@@ -11,13 +11,13 @@ from pathlib import Path
 
 from conftest import write_scenario, write_trace
 
-from simulator.diagnostics import RunWarning
-from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Transfer
-from simulator.plan import Plan
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario, scenario_from_dict
-from simulator.uplink_load import uplink_bytes
-from simulator.validation import load_yaml_mapping
+from simulator.config.scenario import load_scenario, scenario_from_dict
+from simulator.errors import RunWarning
+from simulator.files.validation import load_yaml_mapping
+from simulator.model.runner import run_scenario
+from simulator.model.uplink_load import uplink_bytes
+from simulator.plans.graph import CLOUD, DEVICE, Branch, Chain, Compute, Transfer
+from simulator.plans.plan import Plan
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEDULES = [{"kind": "mobile-only"}, {"kind": "cloud-only", "image_bytes": 2_200_000}]

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.accuracy import AccuracyTable
 from simulator.errors import InputError
-from simulator.profiles import load_profile
-from simulator.vit import (
+from simulator.inputs.accuracy import AccuracyTable
+from simulator.inputs.profiles import load_profile
+from simulator.inputs.vit import (
     constant_r,
     get_model,
     janus_deltas,

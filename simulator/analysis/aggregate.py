@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.intervals import LEVEL, UNBOUNDED, Bounds, t_interval
-from simulator.sweep_axes import LABEL_SEPARATOR, axis_columns, axis_keys, is_paired, seed_axes
+from simulator.analysis.intervals import LEVEL, UNBOUNDED, Bounds, t_interval
+from simulator.config.sweep_axes import LABEL_SEPARATOR, axis_columns, axis_keys, is_paired, seed_axes
 
 STATISTICS = ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "deadline_miss_rate", "mean_accuracy",
               "mean_energy_j", "mean_uplink_bytes", "split_after", "parameter")

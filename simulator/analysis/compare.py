@@ -18,12 +18,12 @@ requests), so a difference is exactly the one the summaries show. Intervals are 
 difference of the statistic can take (a rate's difference to [-1, 1], a latency's to (-inf, inf)).
 
 A side is a run folder (``mercury-sim run``, replicated or not) or a configuration of a sweep folder (every
-combination of its axes other than the seed axis), named by its axis values.
+combination of its axes other than the seed axis), named by its axis values; :mod:`simulator.results.comparison`
+reads the sides from those folders and writes the comparison's own.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,15 +33,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulator.diagnostics import RunWarning, named, read_warnings, warnings_json
-from simulator.errors import InputError
-from simulator.intervals import LEVEL
+from simulator.analysis.intervals import LEVEL
+from simulator.errors import RunWarning
 
 STATISTICS: dict[str, str] = {"mean_ms": "mean (ms)", "p50_ms": "p50 (ms)", "p95_ms": "p95 (ms)",
                               "deadline_miss_rate": "deadline-miss rate", "mean_accuracy": "top-1 (%)",
                               "mean_energy_j": "mobile energy (J)"}
-# What a comparison writes into its folder (with the plotly bundle compare.html loads).
-COMPARE_FILES = frozenset({"compare.csv", "compare.json", "compare.html"})
 PAIRED, UNPAIRED, ONE_SEED = "paired over seeds", "unpaired (Welch)", "no interval: one seed"
 RECOMMENDED_SEEDS = 10
 METHOD_NOTE = (f"{LEVEL:.0%} Student t intervals over seeds: paired (per-seed differences) when both sides ran "
@@ -80,77 +77,9 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
 
 
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read: {exc}") from None
-
-
-def load_run_side(folder: Path) -> Side:
-    """A run folder as a side: its summary per seed (an unreplicated run is one seed)."""
-    from simulator.report.stored import REQUIRED
-
-    missing = [name for name in REQUIRED if not (folder / name).is_file()]
-    if missing:
-        raise InputError(folder, f"not a results folder: missing {', '.join(missing)}")
-    summary, manifest = _json(folder / "summary.json"), _json(folder / "manifest.json")
-    if not isinstance(summary, dict) or not isinstance(summary.get("schedules"), dict):
-        raise InputError(folder / "summary.json", "expected an object with a 'schedules' object")
-    per_seed_raw = summary.get("per_seed")
-    if isinstance(per_seed_raw, dict) and per_seed_raw:
-        per_seed = {int(seed): entry for seed, entry in per_seed_raw.items()}
-    else:
-        seed = summary.get("seed", (manifest or {}).get("seed"))
-        per_seed = {int(seed) if isinstance(seed, int) else 0: summary["schedules"]}
-    return Side(folder, str(summary.get("scenario", folder.name)), per_seed, list(summary["schedules"]),
-                summary.get("deadline_ms"), manifest if isinstance(manifest, dict) else {},
-                read_warnings(summary.get("warnings")))
-
-
-def load_sweep_sides(folder: Path) -> list[Side]:
-    """A sweep folder as one side per configuration of its axes other than the seed axis."""
-    from simulator.aggregate import label_axes
-    from simulator.sweep_axes import axis_columns, seed_axes
-
-    document = _json(folder / "sweep.json")
-    axes = list((document.get("sweep") or {}).get("grid") or {})
-    try:
-        table = pd.read_parquet(folder / "sweep.parquet")
-    except Exception as exc:  # pyarrow raises several types for missing and corrupt files
-        raise InputError(folder / "sweep.parquet", f"cannot read: {exc}") from None
-    seed_columns = axis_columns(seed_axes(axes))
-    varied = axis_columns(a for a in axes if a not in seed_axes(axes))
-    labelled = label_axes(table, axes)
-    deadline = ((document.get("sweep") or {}).get("set") or {}).get("workload.deadline_ms")
-    sides = []
-    groups = labelled.groupby(varied, sort=False, dropna=False) if varied else [((), labelled)]
-    for key, rows in groups:
-        values = dict(zip(varied, key if isinstance(key, tuple) else (key,), strict=True))
-        seeds = rows[seed_columns[0]] if seed_columns else pd.Series(0, index=rows.index)
-        per_seed: dict[int, dict[str, dict[str, Any]]] = {}
-        for seed, row in zip(seeds, rows.to_dict("records"), strict=True):
-            per_seed.setdefault(int(seed), {})[str(row["schedule"])] = row
-        described = ", ".join(f"{k}={v}" for k, v in values.items()) or "all points"
-        sides.append(Side(folder, f"{document.get('sweep', {}).get('name', folder.name)}: {described}", per_seed,
-                          list(dict.fromkeys(str(s) for s in rows["schedule"])), deadline, {},
-                          read_warnings(document.get("warnings")), values))
-    return sides
-
-
-def load_sides(folder: str | Path) -> list[Side]:
-    """A run folder (one side) or a sweep folder (a side per configuration); other folders are refused."""
-    path = Path(folder)
-    if not path.is_dir():
-        raise InputError(path, "results folder not found")
-    if (path / "sweep.json").is_file():
-        return load_sweep_sides(path)
-    return [load_run_side(path)]
-
-
 def difference_bounds(statistic: str) -> tuple[float, float]:
     """The range a difference of ``statistic`` can take: ``[low - high, high - low]`` of its own range."""
-    from simulator.aggregate import statistic_bounds
+    from simulator.analysis.aggregate import statistic_bounds
 
     low, high = statistic_bounds(statistic)
     return low - high, high - low
@@ -242,19 +171,6 @@ def distinct_names(sides: list[Side]) -> list[Side]:
     return sides
 
 
-def compare_runs(folders: list[str | Path]) -> tuple[list[Side], pd.DataFrame]:
-    """Every side after the first against the first (a sweep folder adds one side per configuration)."""
-    needs_two = InputError(None, "compare needs at least two runs (run folders, or a sweep folder with two or "
-                                 "more configurations)", "RUNS")
-    if not folders or (len(folders) == 1 and not (Path(folders[0]) / "sweep.json").is_file()):
-        raise needs_two
-    sides = distinct_names([side for folder in folders for side in load_sides(folder)])
-    if len(sides) < 2:
-        raise needs_two
-    tables = [compare(sides[0], other) for other in sides[1:]]
-    return sides, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-
-
 def one_seed_note(sides: list[Side]) -> str | None:
     """The line that says why some differences have no interval and how to get one, if any have none."""
     single = [s.name for s in sides if len(s.seeds) < 2]
@@ -263,42 +179,3 @@ def one_seed_note(sides: list[Side]) -> str | None:
     return (f"no interval where a side has one seed ({', '.join(single)}): the requests of one run share one "
             "stretch of the trace, so they cannot show how results vary; replicate both sides with --seeds "
             f"1-{RECOMMENDED_SEEDS} (or a workload.seed list) and compare again")
-
-
-def guard_compare_folder(out_dir: Path, sides: list[Side]) -> None:
-    """Only a new, empty or earlier comparison folder (compare.json) is written into (other files in it
-    are kept); never a folder holding one of the compared runs."""
-    from simulator.output_guard import PLOTLY_BUNDLE, guard_folder
-
-    guard_folder(out_dir, marker="compare.json", written={*COMPARE_FILES, PLOTLY_BUNDLE},
-                 inputs=list(dict.fromkeys(side.folder for side in sides)), keeps_others=True)
-
-
-def write_comparison(sides: list[Side], table: pd.DataFrame, out_dir: Path, *, command: list[str],
-                     self_contained: bool = False) -> Path:
-    """``compare.csv``, ``compare.json`` (the sides, the method, their warnings) and ``compare.html``, in one
-    swap."""
-    import simulator
-    from simulator.atomic import atomic_directory
-    from simulator.report.compare_page import write_compare_page
-
-    guard_compare_folder(out_dir, sides)
-    note = one_seed_note(sides)
-    document = {
-        "format": "mercury-sim-compare/1",
-        "baseline": str(sides[0].folder),
-        "runs": [{"folder": str(s.folder), "name": s.name, "seeds": s.seeds, "deadline_ms": s.deadline_ms,
-                  "configuration": s.configuration, "git_commit": s.manifest.get("git_commit"),
-                  "command": s.manifest.get("command"), "warnings": warnings_json(s.warnings)} for s in sides],
-        "warnings": warnings_json(named(s.name, w) for s in sides for w in s.warnings),
-        "method": METHOD_NOTE,
-        "notes": [note] if note else [],
-        "command": command,
-        "mercury_sim_version": simulator.__version__,
-        "differences": json.loads(table.to_json(orient="records")),
-    }
-    with atomic_directory(out_dir, keep_existing=True) as staging:
-        table.to_csv(staging / "compare.csv", index=False)
-        (staging / "compare.json").write_text(json.dumps(document, indent=2) + "\n")
-        write_compare_page(staging, self_contained=self_contained)
-    return out_dir

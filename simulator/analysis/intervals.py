@@ -2,7 +2,7 @@
 
 Seeds are few (3-10) and each seed's statistic is an average over many requests, so close to normal: the t
 interval is the right tool there (a bootstrap over three seeds cannot reach its level). Differences between
-runs (:mod:`simulator.compare`) are intervals over seeds too.
+runs (:mod:`simulator.analysis.compare`) are intervals over seeds too.
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from typing import Any
 
 import typer
 
-import simulator
-from simulator import compare_cli
-from simulator.cli_support import command_line, record_command_line
-from simulator.emulation import commands as emulation_commands
+from simulator.cli import compare as compare_command
+from simulator.cli import emulate as emulation_commands
+from simulator.cli import profile as profile_command
+from simulator.cli.command_line import command_line, record_command_line
 from simulator.endings import Stopped, quiet_on_closed_pipes, silence_closed_pipes
 from simulator.errors import InputError
-from simulator.ml import profiler_cli
+from simulator.version import __version__
 
 __all__ = ["app", "command_line", "main"]
 
@@ -35,7 +35,7 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"mercury-sim {simulator.__version__}")
+        typer.echo(f"mercury-sim {__version__}")
         raise typer.Exit()
 
 
@@ -55,7 +55,7 @@ def _mount_subcommands() -> None:
     if _MOUNTED:
         return
     _MOUNTED.append(True)
-    from simulator.traces.cli import app as traces_app
+    from simulator.cli.traces import app as traces_app
 
     app.add_typer(traces_app, name="traces", help="Import, export, synthesise and describe uplink traces.")
 
@@ -139,11 +139,11 @@ def run(
     """Simulate every schedule of SCENARIO; write records, summary, manifest, trace window and report.html."""
     from pathlib import Path
 
-    from simulator.console import print_summary, progress_reporter
-    from simulator.outputs import guard_run_folder, write_run
-    from simulator.replications import parse_seeds, with_seeds
-    from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario
+    from simulator.cli.console import print_summary, progress_reporter
+    from simulator.config.scenario import load_scenario
+    from simulator.model.replications import parse_seeds, with_seeds
+    from simulator.model.runner import run_scenario
+    from simulator.results.outputs import guard_run_folder, write_run
 
     loaded = load_scenario(scenario)
     if seeds is not None:
@@ -169,9 +169,9 @@ def report_command(
     """Regenerate RESULTS_DIR/report.html (a run), sweep.html (a sweep) or compare.html from what it stores."""
     from pathlib import Path
 
-    from simulator.output_guard import is_marker
-    from simulator.outputs import MANIFEST
+    from simulator.files.output_guard import is_marker
     from simulator.report import write_report
+    from simulator.results.outputs import MANIFEST
 
     folder = Path(results_dir)
     markers = (MANIFEST, "sweep.json", "compare.json")
@@ -186,7 +186,7 @@ def schema() -> None:
     """Print the JSON Schema of a scenario file."""
     import json
 
-    from simulator.scenario import json_schema
+    from simulator.config.scenario import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
 
@@ -205,9 +205,9 @@ def check(
     discrepancy that still holds its pinned value passes). Writes only what -o, --html and --junit name."""
     from pathlib import Path
 
-    from simulator.check import guard_check_outputs, run_check, write_check_outputs
-    from simulator.console import claim_counts, print_claims, progress_reporter
-    from simulator.data import file_or_shipped
+    from simulator.cli.console import claim_counts, print_claims, progress_reporter
+    from simulator.inputs.data import file_or_shipped
+    from simulator.studies.check import guard_check_outputs, run_check, write_check_outputs
 
     claims_path = file_or_shipped("claims", claims)
     guard_check_outputs(claims_path, junit=Path(junit) if junit else None,
@@ -244,10 +244,10 @@ def sweep(
     sweep.json and sweep.html."""
     from pathlib import Path
 
-    from simulator.console import print_sweep, progress_reporter
-    from simulator.executors import default_workers
-    from simulator.extras import require_extra
-    from simulator.sweep import guard_sweep_folder, load_sweep, run_sweep, write_sweep
+    from simulator.cli.console import print_sweep, progress_reporter
+    from simulator.cli.extras import require_extra
+    from simulator.studies.executors import default_workers
+    from simulator.studies.sweep import guard_sweep_folder, load_sweep, run_sweep, write_sweep
 
     if dask:
         require_extra("sweep --dask", "dask")
@@ -304,13 +304,14 @@ def accuracy(
     """Measure top-1/top-5 of a token-reduction method on local data; write an accuracy table."""
     from pathlib import Path
 
-    from simulator.extras import require_extra
+    from simulator.cli.extras import require_extra
 
     require_extra("accuracy", "ml")
-    from simulator.ml.cli import accuracy as run_accuracy
+    from simulator.ml.commands import accuracy as run_accuracy
 
     run_accuracy(model, Path(checkpoint), Path(data), method, split_after, grid, Path(out), reconstruction,
-                 Path(tokens) if tokens else None, dataset_name, split, batch_size, limit, quiet, prune_point)
+                 Path(tokens) if tokens else None, dataset_name, split, batch_size, limit, quiet, prune_point,
+                 tuple(command_line()))
 
 
 @app.command("train-reconstruction")
@@ -331,17 +332,17 @@ def train_reconstruction(
     """Train Mercury's reconstruction tokens and heads (backbone frozen) per rate; save them (needs torch)."""
     from pathlib import Path
 
-    from simulator.extras import require_extra
+    from simulator.cli.extras import require_extra
 
     require_extra("train-reconstruction", "ml")
-    from simulator.ml.cli import train_reconstruction as run_training
+    from simulator.ml.commands import train_reconstruction as run_training
 
     run_training(model, Path(checkpoint), Path(data), split_after, rates, Path(out), steps, lr, batch_size,
                  split, limit, quiet)
 
 
 # Measures on the host with torch/timm; those load only when the command runs.
-app.command("profile")(profiler_cli.profile)
-app.command("compare")(compare_cli.compare)
+app.command("profile")(profile_command.profile)
+app.command("compare")(compare_command.compare)
 app.command("emulate")(emulation_commands.emulate)
 app.command("validate")(emulation_commands.validate)

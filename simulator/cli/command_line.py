@@ -1,5 +1,5 @@
 """What the command-line layer shares with the commands it drives, in one small module without imports of
-its own, so that ``simulator.cli`` and ``simulator.ml.cli`` both use it and neither imports the other.
+its own, so that ``simulator.cli.app`` and ``simulator.ml.commands`` both use it and neither imports the other.
 """
 
 from __future__ import annotations

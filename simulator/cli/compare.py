@@ -1,6 +1,6 @@
 """``mercury-sim compare RUN_A RUN_B [...]``: the console table and the comparison folder.
 
-Kept apart from :mod:`simulator.cli` (which mounts it) so the command line starts without pandas or plotly.
+Kept apart from :mod:`simulator.cli.app` (which mounts it) so the command line starts without pandas or plotly.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ def compare(
     one seed). A sweep folder counts as one run per configuration of its non-seed axes."""
     from pathlib import Path
 
-    from simulator.cli_support import command_line
-    from simulator.compare import compare_runs, guard_compare_folder, one_seed_note, write_comparison
+    from simulator.analysis.compare import one_seed_note
+    from simulator.cli.command_line import command_line
+    from simulator.results.comparison import compare_runs, guard_compare_folder, write_comparison
 
     loaded, table = compare_runs(runs)
     folders = [run.folder.resolve().name for run in loaded[:2]]  # names of existing folders: safe path parts
@@ -45,8 +46,8 @@ def compare(
 def print_comparison(table) -> None:  # noqa: ANN001 (a DataFrame; pandas stays out of start-up)
     from rich.table import Table
 
-    from simulator.compare import METHOD_NOTE, STATISTICS
-    from simulator.console import print_table
+    from simulator.analysis.compare import METHOD_NOTE, STATISTICS
+    from simulator.cli.console import print_table
 
     out = Table(title="run − baseline", caption=METHOD_NOTE)
     for column in ("run", "schedule", "statistic", "baseline", "run value", "difference", "95 % interval",

@@ -23,9 +23,9 @@ from rich.text import Text
 if TYPE_CHECKING:
     import pandas as pd
 
-    from simulator.claims import ClaimResult
-    from simulator.runner import Progress as ProgressCallback
-    from simulator.runner import RunResult
+    from simulator.model.runner import Progress as ProgressCallback
+    from simulator.model.runner import RunResult
+    from simulator.studies.claims import ClaimResult
 
 SHOW_AFTER_S = 2.0
 
@@ -246,8 +246,8 @@ def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
     """The sweep over seeds: a line per combination of the other axes and schedule, means with the
     half-width of their 95 % t interval (its bounds where clipped to the statistic's range, so never an
     impossible value) and the count of seeds with a value where some have none."""
-    from simulator.aggregate import summarise
-    from simulator.sweep_axes import axis_columns, seed_axes
+    from simulator.analysis.aggregate import summarise
+    from simulator.config.sweep_axes import axis_columns, seed_axes
 
     summary = summarise(table, axes)
     varied = axis_columns(a for a in axes if a not in seed_axes(axes))  # a paired axis: a column per key

@@ -1,4 +1,4 @@
-"""The ``emulate`` and ``validate`` commands; ``simulator.cli`` registers them (heavy imports stay inside)."""
+"""The ``emulate`` and ``validate`` commands; ``simulator.cli.app`` registers them (heavy imports stay inside)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from simulator.errors import InputError
 
 if TYPE_CHECKING:
-    from simulator.scenario import Scenario
+    from simulator.config.scenario import Scenario
 
 
 def _root_or_exit(command: str) -> None:
@@ -19,7 +19,7 @@ def _root_or_exit(command: str) -> None:
     created."""
     import os
 
-    from simulator.extras import require_extra
+    from simulator.cli.extras import require_extra
 
     if os.geteuid() != 0:
         typer.echo("error: emulation needs root (network namespaces and qdiscs); run it with sudo", err=True)
@@ -63,14 +63,14 @@ def emulate(
     import json
     from pathlib import Path
 
-    from simulator.cli_support import command_line
-    from simulator.scenario import load_scenario
+    from simulator.cli.command_line import command_line
+    from simulator.config.scenario import load_scenario
 
     loaded = one_seed(load_scenario(scenario), "emulate")
     _root_or_exit("emulate")
-    from simulator.console import print_summary
+    from simulator.cli.console import print_summary
     from simulator.emulation.testbed import emulate_scenario, facts_text
-    from simulator.outputs import guard_run_folder, write_run
+    from simulator.results.outputs import guard_run_folder, write_run
 
     out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-emulated"
     guard_run_folder(out_dir, [loaded.path] if loaded.path else [])  # before minutes of emulation, not after
@@ -97,11 +97,11 @@ def validate(
     """Simulate and emulate SCENARIO (same seed); write comparison.csv and validation.html (root)."""
     from pathlib import Path
 
-    from simulator.scenario import load_scenario
+    from simulator.config.scenario import load_scenario
 
     loaded = one_seed(load_scenario(scenario), "validate")
     _root_or_exit("validate")
-    from simulator.cli_support import command_line
+    from simulator.cli.command_line import command_line
     from simulator.emulation.validate import print_comparison, run_validation
 
     out_dir = Path(output) if output else Path("reports") / f"{loaded.name}-validation"

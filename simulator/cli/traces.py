@@ -16,9 +16,9 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from simulator.data import file_or_shipped, shipped_file, shipped_names
-from simulator.digest import file_sha256
 from simulator.errors import InputError
+from simulator.files.digest import file_sha256
+from simulator.inputs.data import file_or_shipped, shipped_file, shipped_names
 from simulator.traces import synth
 from simulator.traces.column_options import column_mapping, option_words
 from simulator.traces.csv_format import read_trace_csv, write_trace_csv
@@ -205,7 +205,7 @@ def _print_table(rows: list[TraceStats], title: str, kinds: list[str] | None = N
     """The statistics table (with a kind column when ``kinds`` is given); numbers are never cut."""
     from rich.table import Table
 
-    from simulator.console import print_table
+    from simulator.cli.console import print_table
 
     table = Table(title=title)
     table.add_column("trace")

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from simulator.errors import InputError
-from simulator.validation import load_yaml_mapping, parse_model, register_tags
-from simulator.vit import MODELS, mercury_anchor_count, mercury_max_reduction
+from simulator.files.validation import load_yaml_mapping, parse_model, register_tags
+from simulator.inputs.vit import MODELS, mercury_anchor_count, mercury_max_reduction
 
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -45,7 +45,7 @@ class Network(_Strict):
     overhead_bytes: int = Field(0, ge=0, description="Protocol bytes added to every upload")
     packet_overhead_bytes: int = Field(
         0, ge=0, description="Header bytes per packet on the link (TCP/IP, link layer); uploads see the goodput "
-                             "capacity * mss / (mss + this). 0 = fluid model (simulator/framing.py)")
+                             "capacity * mss / (mss + this). 0 = fluid model (simulator/model/framing.py)")
     mss_bytes: int = Field(1448, gt=0, description="Upload payload bytes per packet (with packet_overhead_bytes)")
     rto_min_ms: float | None = Field(
         None, gt=0, description="TCP's minimum retransmission timeout (Linux: 200), for a link that loses what it "
@@ -149,7 +149,7 @@ class ServerToServer(_Strict):
 
 
 class Energy(_Strict):
-    """What mobile energy counts (simulator/energy.py)."""
+    """What mobile energy counts (simulator/model/energy.py)."""
 
     preset: Literal["full", "paper"] = Field(
         "full", description="full: compute, radio (active and tail) and idle; paper: compute only (Mercury Fig. 9)")
@@ -319,7 +319,8 @@ class Scenario(_Strict):
     result_bytes: int = Field(4000, ge=0, description="Result returned to the device (logits of 1000 classes)")
     compute_after_idle: bool = Field(
         False, description="Opt-in: add each profile's measured after_idle_ms to every request's mobile and cloud "
-                           "compute (a core that idled between requests meets cold caches; simulator/after_idle.py)")
+                           "compute (a core that idled between requests meets cold caches; "
+                           "simulator/model/after_idle.py)")
     network: Network
     workload: Workload
     cloud: Cloud = Cloud()
@@ -454,7 +455,7 @@ class _KeyError(ValueError):
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file, or a shipped one by name (``default``); the files it names are
     checked when the run resolves them."""
-    from simulator.data import file_or_shipped
+    from simulator.inputs.data import file_or_shipped
 
     path = file_or_shipped("scenario", path)
     data = load_yaml_mapping(path)

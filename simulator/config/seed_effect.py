@@ -1,6 +1,7 @@
 """Whether a scenario's ``workload.seed`` can change anything, decided from the scenario alone.
 
-The seed feeds exactly these draws (simulator/engine.py, simulator/topology.py, simulator/graph_engine.py):
+The seed feeds exactly these draws (simulator/model/engine.py, simulator/model/topology.py,
+simulator/model/graph_engine.py):
 Poisson arrivals; the random phase of each periodic camera when there are several devices; random trace start
 offsets of the cloud's link (``network.start_offset_s: random``, replayed in mode ``trace``: a mean-mode link
 is constant, so no offset matters) and of a server's trace link; and the per-request branches of stage graphs,
@@ -11,7 +12,7 @@ run and reports "± 0" intervals, which the sweep warns of before it starts.
 
 from __future__ import annotations
 
-from simulator.scenario import Plugin, Scenario
+from simulator.config.scenario import Plugin, Scenario
 
 
 def _offset(value: float | list[float]) -> str:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.plan import Plan
+from simulator.plans.plan import Plan
 
 METHOD_OF_KIND = {"mobile-only": "none", "cloud-only": "none", "otas": "tome", "janus": "janus",
                   "mercury": "mercury"}
@@ -58,7 +58,7 @@ class SplitExecutor:
     def __init__(self, model_name: str, precision: str) -> None:
         import torch
 
-        from simulator.vit import MODELS
+        from simulator.inputs.vit import MODELS
 
         self.torch = torch
         self.spec = MODELS[model_name]

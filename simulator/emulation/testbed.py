@@ -25,13 +25,12 @@ from typing import IO, Any
 
 import pandas as pd
 
-from simulator.diagnostics import RunWarning
+from simulator.config.scenario import Scenario
 from simulator.endings import interrupt_on_signals
-from simulator.energy import energy_warning, radio_watts
-from simulator.errors import InputError
-from simulator.records import FIELDS, STATUS_DROPPED, STATUS_NAMES, STATUS_OK, STATUS_UNFINISHED
-from simulator.runner import RunResult, build_schedules, engine_setup, resolve_inputs
-from simulator.scenario import Scenario
+from simulator.errors import InputError, RunWarning
+from simulator.model.energy import energy_warning, radio_watts
+from simulator.model.records import FIELDS, STATUS_DROPPED, STATUS_NAMES, STATUS_OK, STATUS_UNFINISHED
+from simulator.model.runner import RunResult, build_schedules, engine_setup, resolve_inputs
 
 TAIL_S = 60.0          # after a schedule's last arrival, how long its requests may still take
 MAX_SCHEDULE_S = 900.0  # no schedule runs longer than this, whatever the scenario asks
@@ -199,8 +198,8 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.network import temp_folder, testbed_network
     from simulator.emulation.shaper import QUEUE_BYTES, LinkShaper, send_buffer_bytes
-    from simulator.outputs import replayed_window
-    from simulator.results import summarize
+    from simulator.model.summary import summarize
+    from simulator.results.outputs import replayed_window
 
     if scenario.path is None:
         raise InputError(None, "emulation needs a scenario file (the workers read it)")
@@ -329,8 +328,8 @@ def _record(r: dict[str, Any], device: int, t0: float, setup: Any, link_free: fl
     row.update(uplink_queue_ms=queue_s * 1e3, uplink_ms=transfer * 1e3, cloud_queue_ms=cloud_queue * 1e3,
                cloud_ms=cloud * 1e3, return_ms=back * 1e3)
     # The testbed counts the profile's constant powers only: the radio model and its tail
-    # (simulator/energy.py) are not applied to emulated records.
-    # A power the profile does not state leaves its part unknown (NaN), as in simulator/energy.py.
+    # (simulator/model/energy.py) are not applied to emulated records.
+    # A power the profile does not state leaves its part unknown (NaN), as in simulator/model/energy.py.
     power, radio_w = setup.power, radio_watts(setup.power, None)
     row.update(energy_compute_j=power.watts("compute") * mobile_s, energy_radio_j=radio_w * transfer,
                energy_tail_j=0.0 * radio_w, energy_idle_j=power.watts("idle") * (queue_s + cloud_queue + cloud + back))

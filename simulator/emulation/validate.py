@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.scenario import Scenario, scenario_from_dict
+from simulator.config.scenario import Scenario, scenario_from_dict
 
 METRICS = ("total_ms", "mobile_queue_ms", "mobile_ms", "uplink_queue_ms", "uplink_ms", "cloud_queue_ms",
            "cloud_ms", "return_ms")
@@ -74,8 +74,7 @@ def measure_host_profile(model: str, path: Path, repeats: int = 10) -> Path:
     from simulator.emulation.shaper import realtime
     from simulator.emulation.testbed import assign_cores
     from simulator.emulation.workers import WORKER_PRIORITY
-    from simulator.ml.profiler import ProfilePlan, set_threads, write_profile
-    from simulator.ml.profiler_cli import run_plan
+    from simulator.ml.profiler import ProfilePlan, run_plan, set_threads, write_profile
 
     affinity, policy, priority = os.sched_getaffinity(0), os.sched_getscheduler(0), os.sched_getparam(0)
     set_threads(1)
@@ -148,8 +147,8 @@ def host_speed_table(scenario: Scenario, facts: dict[str, Any]) -> pd.DataFrame:
     drift here is the host's, not the model's. A snapshot is 5 forwards; a burst that one of them caught
     and the schedule did not shows as an unsteady row.
     """
-    from simulator.plan import stages_ms
-    from simulator.runner import resolve_inputs
+    from simulator.model.runner import resolve_inputs
+    from simulator.plans.plan import stages_ms
     from simulator.schedules.base import full_model_stages
 
     inputs = resolve_inputs(scenario)
@@ -197,7 +196,7 @@ def drift_removed_records(priced: Scenario, labels: list[str], speed: pd.DataFra
     around that schedule (``host_speed_table``; factor 1 where none was timed). What then remains of an error
     is the model's, where the host held steady: the per-stage and per-token shape of the profile, the
     network, the queues."""
-    from simulator.runner import resolve_inputs, run_scenario
+    from simulator.model.runner import resolve_inputs, run_scenario
 
     inputs = resolve_inputs(priced)
     paths = {"mobile": inputs.mobile.path, "cloud": inputs.cloud.path}  # a scenario's profiles are files
@@ -218,8 +217,8 @@ def drift_removed_records(priced: Scenario, labels: list[str], speed: pd.DataFra
 
 def guard_validation_folder(out_dir: Path, scenario: Scenario) -> None:
     """Refuse (one line, exit 2) an output folder that is not new, empty or an earlier validation's."""
-    from simulator.output_guard import guard_folder
-    from simulator.outputs import is_run_folder
+    from simulator.files.output_guard import guard_folder
+    from simulator.results.outputs import is_run_folder
 
     inputs = [Path(scenario.path)] if scenario.path is not None else []
     guard_folder(out_dir, marker=VALIDATION_MARKER, written=VALIDATION_FILES, inputs=inputs,
@@ -229,13 +228,13 @@ def guard_validation_folder(out_dir: Path, scenario: Scenario) -> None:
 def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: Any = None,
                    command: list[str] | None = None) -> Validation:
     """Emulate, simulate (on a fresh host profile when asked), compare; write everything into ``out_dir``."""
-    import simulator
-    from simulator.atomic import atomic_directory
     from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.network import temp_folder
     from simulator.emulation.testbed import emulate_scenario
-    from simulator.outputs import write_run
-    from simulator.runner import run_scenario
+    from simulator.files.atomic import atomic_directory
+    from simulator.model.runner import run_scenario
+    from simulator.results.outputs import write_run
+    from simulator.version import __version__
 
     guard_validation_folder(out_dir, scenario)
     with atomic_directory(out_dir) as staging:
@@ -258,7 +257,7 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
             drift_free = comparison_table(drift_removed_records(priced, labels, speed, Path(work)),
                                           emulated.run.records, labels)
         drift_free.to_csv(staging / "comparison-drift-removed.csv", index=False, float_format="%.6g")
-        marker = {"mercury_sim_version": simulator.__version__, "command": command,
+        marker = {"mercury_sim_version": __version__, "command": command,
                   "scenario": str(scenario.path), "fresh_profile": fresh}
         (staging / VALIDATION_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         (staging / "validation.html").write_text(validation_page(scenario, table, simulated.records,

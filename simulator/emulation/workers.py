@@ -59,7 +59,7 @@ def _scenario(args: argparse.Namespace) -> Any:
     import json
     from pathlib import Path
 
-    from simulator.scenario import scenario_from_dict
+    from simulator.config.scenario import scenario_from_dict
 
     return scenario_from_dict(json.loads(Path(args.scenario_json).read_text()), Path(args.scenario))
 
@@ -127,7 +127,7 @@ class MobileDevice:
 
     def __init__(self, args: argparse.Namespace) -> None:
         from simulator.emulation.split_exec import SplitExecutor
-        from simulator.runner import build_schedules, engine_setup, mean_bandwidth, resolve_inputs
+        from simulator.model.runner import build_schedules, engine_setup, mean_bandwidth, resolve_inputs
         self.device = args.device
         self.scenario = _scenario(args)
         inputs = resolve_inputs(self.scenario)
@@ -187,7 +187,7 @@ class MobileDevice:
 
     def run_schedule(self, index: int, t0: float, until: float) -> list[dict[str, Any]]:
         from simulator.emulation.split_exec import job_of
-        from simulator.engine import arrival_times
+        from simulator.model.engine import arrival_times
 
         schedule, config = self.schedules[index], self.scenario.schedules[index]
         on_busy, closed_loop = self.setup.on_busy, self.setup.arrival == "back-to-back"

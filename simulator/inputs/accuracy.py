@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.data import shipped_dir
 from simulator.errors import InputError
-from simulator.numeric import MonotoneCubic, brent_root
+from simulator.inputs.data import shipped_dir
+from simulator.inputs.numeric import MonotoneCubic, brent_root
 
 COLUMNS = ["model", "dataset", "method", "split_after", "parameter", "reconstruction", "top1", "source"]
 METHODS = ("none", "mercury", "tome", "janus", "ats")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.accuracy import read_accuracy_csv
-from simulator.data import shipped_dir, shipped_names
-from simulator.profiles import load_profile
+from simulator.inputs.accuracy import read_accuracy_csv
+from simulator.inputs.data import shipped_dir, shipped_names
+from simulator.inputs.profiles import load_profile
 
 # The order methods are listed in, unreduced first; a method not named here follows alphabetically.
 _METHOD_ORDER = ("none", "tome", "janus", "mercury", "ats")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from simulator.errors import InputError
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # simulator/, two up from simulator/inputs/data.py
 
 
 def data_roots() -> list[Path]:

@@ -1,8 +1,8 @@
 """Denoising steps of a diffusion model, as the work of one stage-graph Compute.
 
 A tier's ViT profile prices ViT stages; it knows nothing of a UNet. Denoising steps are priced by a
-diffusion profile (simulator/diffusion_profile.py) instead, chosen for the tier by whoever builds the
-graph, so they travel as a Compute's ``work`` (simulator/graph.py, ``PricedWork``) and the engine sees only
+diffusion profile (simulator/inputs/diffusion_profile.py) instead, chosen for the tier by whoever builds the
+graph, so they travel as a Compute's ``work`` (simulator/plans/graph.py, ``PricedWork``) and the engine sees only
 their seconds.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.diffusion_profile import DiffusionProfile
+from simulator.inputs.diffusion_profile import DiffusionProfile
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator.data import resolve_path, shipped_file, shipped_hint
 from simulator.errors import InputError
-from simulator.validation import check_provenance, load_yaml_mapping, parse_model
-from simulator.vit import BYTES_PER_ELEMENT, Precision
+from simulator.files.validation import check_provenance, load_yaml_mapping, parse_model
+from simulator.inputs.data import resolve_path, shipped_file, shipped_hint
+from simulator.inputs.vit import BYTES_PER_ELEMENT, Precision
 
 FORMAT = "mercury-sim-diffusion-profile/1"
 

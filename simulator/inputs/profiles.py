@@ -16,7 +16,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
         tome_block:    {fit: {...}}     # optional: a whole merging block as the split model runs it
     batch: {sizes: [1, 16], factor: [1.0, 9.3]}   # latency of a batch relative to one request
     power_w: {compute: 6.0, idle: 0.0, radio: 0.0} # a key left out is unknown (energy NaN), not 0 W
-    radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/energy.py)
+    radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/model/energy.py)
     after_idle_ms: {deit_tiny_distilled_patch16_224: 2.6}  # optional: a forward's extra time after an idle gap
 
 A stage curve gives latency against the token count entering the stage: linear interpolation between
@@ -38,10 +38,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator.data import resolve_path, shipped_file, shipped_hint, shipped_names
 from simulator.errors import InputError
-from simulator.validation import check_provenance, load_yaml_mapping, parse_model
-from simulator.vit import ViTSpec, profiled_merge_count
+from simulator.files.validation import check_provenance, load_yaml_mapping, parse_model
+from simulator.inputs.data import resolve_path, shipped_file, shipped_hint, shipped_names
+from simulator.inputs.vit import ViTSpec, profiled_merge_count
 
 STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention", "tome_block")
 REQUIRED_STAGES = ("embed", "block", "head")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simulator.vit import ViTSpec
+from simulator.inputs.vit import ViTSpec
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from simulator.atomic import atomic_write_bytes
 from simulator.errors import InputError
-from simulator.output_guard import guard_file, names_mercury_sim
+from simulator.files.atomic import atomic_write_bytes
+from simulator.files.output_guard import guard_file, names_mercury_sim
 
 LOCAL_MODELS: dict[str, dict[str, object]] = {
     # The project's example model (simulator.ml.example): a DeiT-style distilled ViT for 32 x 32 images.

@@ -1,6 +1,6 @@
 """Implementations of ``mercury-sim accuracy`` and ``mercury-sim train-reconstruction``.
 
-simulator/cli.py declares the options and calls these lazily, so torch loads only when they run.
+simulator/cli/app.py declares the options and calls these lazily, so torch loads only when they run.
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from simulator.cli_support import command_line
-from simulator.digest import file_sha256
 from simulator.errors import InputError
+from simulator.files.digest import file_sha256
+from simulator.files.output_guard import guard_file, names_mercury_sim
 from simulator.ml.checkpoints import load_model, read_tensors, write_tensors
 from simulator.ml.data import open_dataset, preprocess_for
 from simulator.ml.harness import provenance, restore_key, sweep, write_table, written_by_harness
 from simulator.ml.reconstruction import MODES, head_parameters, train_restore
 from simulator.ml.split import METHODS, PRUNE_POINTS, SplitViT, spec_of
-from simulator.output_guard import guard_file, names_mercury_sim
 
 
 def parse_grid(text: str) -> list[float]:
@@ -98,8 +97,10 @@ def accuracy(
     limit: int | None = None,
     quiet: bool = False,
     prune_point: str = "after_block1",
+    command: tuple[str, ...] = (),
 ) -> None:
-    """Measure top-1/top-5 over the grid and write an accuracy table with provenance."""
+    """Measure top-1/top-5 over the grid and write an accuracy table with provenance (``command``: the command
+    line that asked, as typed)."""
     _check(method, reconstruction)
     if prune_point not in PRUNE_POINTS:
         raise InputError(None, f"--prune-point {prune_point!r} unknown; expected {' or '.join(PRUNE_POINTS)}")
@@ -133,7 +134,7 @@ def accuracy(
         raise InputError(None, str(exc)) from None
     comments = [
         f"table: measured by mercury-sim accuracy on {len(loader.dataset)} images of {data}",
-        *provenance(command_line(), checkpoint, file_sha256(checkpoint)),
+        *provenance(list(command), checkpoint, file_sha256(checkpoint)),
     ]
     if tokens:
         comments.append(f"reconstruction tokens: {tokens.name} sha256 {file_sha256(tokens)}")

@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from simulator.digest import file_sha256
+from simulator.files.digest import file_sha256
+from simulator.files.output_guard import guard_file, names_mercury_sim
 from simulator.ml.checkpoints import build_model, write_tensors
 from simulator.ml.data import Preprocess
 from simulator.ml.harness import Row, provenance, restore_key, sweep, write_table, written_by_harness
 from simulator.ml.reconstruction import head_parameters, train_restore
 from simulator.ml.split import SplitViT, spec_of
-from simulator.output_guard import guard_file, names_mercury_sim
 
 MODEL = "example_vit_tiny_shapes"
 CLASSES = (

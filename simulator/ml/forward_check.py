@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.inputs.profiles import Profile
+from simulator.inputs.vit import MODELS, ViTSpec, mercury_pruned
 from simulator.ml.profiler import build_model
 from simulator.ml.timing import time_cases
-from simulator.profiles import Profile
-from simulator.vit import MODELS, ViTSpec, mercury_pruned
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Accuracy harness: top-1/top-5 of a split model over a parameter grid, written as an accuracy table.
 
-Rows follow simulator/accuracy.py. Measured curves are kept as measured; where sampling noise makes a
+Rows follow simulator/inputs/accuracy.py. Measured curves are kept as measured; where sampling noise makes a
 curve rise with the reduction parameter (which the loader rejects), the rows of that group are replaced
 by the isotonic (non-increasing) regression of the measured points and their source says so
 ("fitted: isotonic regression of measured ..."), with the raw value kept in the source text.
@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from simulator.accuracy import COLUMNS
-from simulator.atomic import atomic_write_text
 from simulator.errors import InputError
+from simulator.files.atomic import atomic_write_text
+from simulator.files.output_guard import guard_file, names_mercury_sim
+from simulator.inputs.accuracy import COLUMNS
+from simulator.inputs.vit import ViTSpec
 from simulator.ml.reconstruction import Restore
 from simulator.ml.split import SplitViT
-from simulator.output_guard import guard_file, names_mercury_sim
-from simulator.vit import ViTSpec
 
 Progress = Callable[[int], None]
 
@@ -219,7 +219,7 @@ def write_table(path: Path, rows: list[Row], comments: list[str]) -> None:
     leaves the earlier file as it was); a file mercury-sim did not write (:func:`written_by_harness`)
     is refused.
     """
-    from simulator.accuracy import parse_accuracy_text
+    from simulator.inputs.accuracy import parse_accuracy_text
 
     groups: dict[tuple, list[Row]] = {}
     for r in rows:

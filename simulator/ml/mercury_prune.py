@@ -16,9 +16,9 @@ Decisions on the questions the paper leaves open (research/algorithms.md section
   (SiTo's 0.1 * N(0, 1) score noise is not in the paper and is not used).
 * **Non-divisible grids**: windows cover the top-left floor(k/l)*l square; border patches outside it
   belong to no window, are never anchors, and are ordinary prune candidates (matches
-  ``simulator.vit.mercury_anchor_count``). A grid smaller than one window has no anchors; then the
+  ``simulator.inputs.vit.mercury_anchor_count``). A grid smaller than one window has no anchors; then the
   summed score alone ranks redundancy.
-* K = ``simulator.vit.mercury_pruned(spec, rate)`` so the token counts equal the simulator's.
+* K = ``simulator.inputs.vit.mercury_pruned(spec, rate)`` so the token counts equal the simulator's.
 """
 
 from __future__ import annotations

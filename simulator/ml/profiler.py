@@ -1,6 +1,6 @@
 """What ``mercury-sim profile`` measures on the host, how it fits curves, and the profile it writes.
 
-Stages are timed the way the simulator prices them (simulator/profiles.py): embed on the image, plain
+Stages are timed the way the simulator prices them (simulator/inputs/profiles.py): embed on the image, plain
 blocks (N in = N out, the whole stack run in turn and divided by depth, so weights come from memory as in
 a forward; reducing blocks are mapped onto that curve by equal MACs), the head (final norm +
 classifier) and the two reduction steps, each against the tokens entering the stage. Points are medians
@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from simulator.atomic import atomic_write_text
 from simulator.errors import InputError
+from simulator.files.atomic import atomic_write_text
+from simulator.inputs.vit import MODELS, ViTSpec, profiled_merge_count
 from simulator.ml.timing import Timing, time_cases
-from simulator.vit import MODELS, ViTSpec, profiled_merge_count
 
 Step = Callable[[], None]
 
@@ -352,7 +352,7 @@ STATISTIC_METHOD = {
 
 def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
                      host: dict[str, Any]) -> dict[str, Any]:
-    """The profile YAML as a mapping (schema: simulator.profiles.ProfileFile)."""
+    """The profile YAML as a mapping (schema: simulator.inputs.profiles.ProfileFile)."""
     models: dict[str, Any] = {}
     residuals: dict[str, dict[str, float]] = {}
     for result in results:
@@ -414,3 +414,28 @@ def set_threads(threads: int | None) -> None:
 
     if threads is not None:
         torch.set_num_threads(threads)
+
+
+def run_plan(plan: ProfilePlan, name: str, quiet: bool) -> dict[str, Any]:
+    """Measure every model of ``plan`` with a rich progress bar (the ``profile`` command's, also the testbed's
+    host profile); return the profile document."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    _check_device(plan.device)
+    set_threads(plan.threads)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True, disable=quiet)
+    results = []
+    with bar:
+        for model in plan.models:
+            task = bar.add_task(model, total=plan.calls(MODELS[model]))
+            results.append(measure_model(model, plan, on_step=lambda task=task: bar.advance(task)))
+    return profile_document(name, results, plan, host_facts(plan))
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(None, f"--device {device}: CUDA is not available on this host")

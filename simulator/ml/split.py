@@ -4,7 +4,7 @@ Methods and their parameter (the accuracy-table convention): ``none``; ``mercury
 rate of the patch tokens, pruned once at block 1: from its output by default, or from its input with
 ``prune_point="before_block1"``, scored by one extra pass of block 1's attention); ``tome`` (OTAS'
 constant r in every block) and ``janus`` (alpha of Delta_l = floor(2^(alpha (L - l))), every block). Token
-counts come from ``simulator.vit`` so the uploaded tensor has exactly the size the simulator prices.
+counts come from ``simulator.inputs.vit`` so the uploaded tensor has exactly the size the simulator prices.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from simulator.inputs.vit import MODELS, ViTSpec, constant_r, janus_deltas, mercury_pruned, tome_tokens
 from simulator.ml.ats import ats_select
 from simulator.ml.attention import AttentionResult, Reducer, attention, block_forward, gather_tokens
 from simulator.ml.mercury_prune import mercury_select
 from simulator.ml.tome import tome_reducer
-from simulator.vit import MODELS, ViTSpec, constant_r, janus_deltas, mercury_pruned, tome_tokens
 
 METHODS = ("none", "mercury", "tome", "janus", "ats")
 PRUNE_POINTS = ("after_block1", "before_block1")

@@ -16,7 +16,7 @@ from simulator.ml.attention import AttentionResult, Reducer
 
 
 def bipartite_merge(x: Tensor, size: Tensor, metric: Tensor, r: int, prefix: int) -> tuple[Tensor, Tensor]:
-    """Merge ``r`` tokens (capped at (N - prefix) // 2 like ``simulator.vit.tome_tokens``), size-weighted."""
+    """Merge ``r`` tokens (capped at (N - prefix) // 2 like ``simulator.inputs.vit.tome_tokens``), size-weighted."""
     b, n, c = x.shape
     r = max(0, min(int(r), (n - prefix) // 2))
     if r == 0:

@@ -1,4 +1,4 @@
-"""A real width- and depth-pruned timm ViT built from a :class:`~simulator.pruned_vit.PrunedViT`.
+"""A real width- and depth-pruned timm ViT built from a :class:`~simulator.inputs.pruned_vit.PrunedViT`.
 
 The base model is created by timm (``pretrained=False`` unless weights are given); each kept block gets a
 narrower attention (the first ``heads`` heads: their rows of qkv, their columns of proj) and MLP (the first
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.pruned_vit import PrunedViT
+from simulator.inputs.pruned_vit import PrunedViT
 
 
 def build_pruned_timm(model: PrunedViT, *, pretrained: bool = False) -> Any:

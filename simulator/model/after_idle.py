@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simulator.errors import InputError
-from simulator.plan import Plan, PlanCost
+from simulator.plans.plan import Plan, PlanCost
 
 if TYPE_CHECKING:
-    from simulator.runner import ResolvedInputs
-    from simulator.scenario import Scenario
+    from simulator.config.scenario import Scenario
+    from simulator.model.resolve import ResolvedInputs
 
 
 def after_idle_s(scenario: Scenario, inputs: ResolvedInputs) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 
 Codes (stable: scripts may filter on them):
 
-* ``overload``: a resource a schedule uses is offered rho >= 1 of its capacity (:mod:`simulator.offered_load`
+* ``overload``: a resource a schedule uses is offered rho >= 1 of its capacity (:mod:`simulator.model.offered_load`
   says what rho is), so latencies measure a queue that grows as long as the run lasts; one per schedule and
   resource. Not for the device CPU under ``workload.on_busy: drop`` (a busy device skips frames by design,
   and the summary counts them as ``dropped``) nor for a back-to-back workload (it waits for each answer, so
@@ -17,82 +17,39 @@ Codes (stable: scripts may filter on them):
 * ``accuracy_interpolated``: a schedule's top-1 comes from between two rows of an accuracy table (PCHIP),
   not from a row; once per schedule, also when it chose its parameter per request.
 * ``accuracy_unknown``: some completed requests have no known top-1 (NaN), so the mean accuracy is null.
-* ``energy_unknown``: the mobile profile leaves a power out, so energy is NaN (:func:`simulator.energy.
+* ``energy_unknown``: the mobile profile leaves a power out, so energy is NaN (:func:`simulator.model.energy.
   energy_warning`).
 * ``trace_too_slow``: the first plan's upload takes longer at the trace's mean than the time between
-  requests (:mod:`simulator.uplink_load`).
-* ``seed_no_effect``: runs replicated over several seeds that cannot differ (:mod:`simulator.seed_effect`),
+  requests (:mod:`simulator.model.uplink_load`).
+* ``seed_no_effect``: runs replicated over several seeds that cannot differ (:mod:`simulator.config.seed_effect`),
   or that did not.
 * ``schedule``: what a schedule said while it was built (a table ending before its target, no rows, ...).
 * ``not_emulated``: a scenario key the testbed does not emulate (``mercury-sim emulate``).
 
-summary.json stores them as ``{"code", "message"}`` objects; folders written before the codes existed hold
-plain strings, which :func:`read_warning` reads with the code their prefix implies.
+The warning itself (:class:`simulator.errors.RunWarning`), its codes and its stored form live in
+:mod:`simulator.errors`, beside the other things that reach the user, so that every layer can raise one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from simulator.accuracy import PARAMETER_NAMES
+from simulator.errors import RunWarning
+from simulator.inputs.accuracy import PARAMETER_NAMES
 
 if TYPE_CHECKING:
-    from simulator.accuracy import Interpolated
-    from simulator.offered_load import ResourceLoad
-    from simulator.scenario import Scenario
+    from simulator.config.scenario import Scenario
+    from simulator.inputs.accuracy import Interpolated
+    from simulator.model.offered_load import ResourceLoad
 
-CODES = ("overload", "latency_growing", "accuracy_interpolated", "accuracy_unknown", "energy_unknown",
-         "trace_too_slow", "seed_no_effect", "schedule", "not_emulated")
-# How a plain-string warning of an older summary.json began, and the code it stands for.
-PREFIX_CODES = {"uplink overloaded:": "trace_too_slow", "energy unknown:": "energy_unknown",
-                "seed has no effect:": "seed_no_effect", "seed changed nothing:": "seed_no_effect"}
 TREND_P = 0.01  # one-sided significance of the latency trend
 GROWTH = 2.0  # last quarter's median over the first quarter's
 MIN_TREND_REQUESTS = 8
-
-
-@dataclass(frozen=True)
-class RunWarning:
-    """One reason to doubt a result: a stable ``code`` and a message that reads alone."""
-
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-    def as_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-def read_warning(item: Any) -> RunWarning:
-    """A stored warning: a ``{code, message}`` object, or an older folder's plain string (its code from its
-    prefix, ``other`` when none matches)."""
-    if isinstance(item, dict):
-        return RunWarning(str(item.get("code") or "other"), str(item.get("message", "")))
-    text = str(item)
-    return RunWarning(next((code for prefix, code in PREFIX_CODES.items() if text.startswith(prefix)), "other"),
-                      text)
-
-
-def read_warnings(items: Any) -> list[RunWarning]:
-    """Every warning of a stored list (None or a non-list: none)."""
-    return [read_warning(item) for item in items] if isinstance(items, list) else []
-
-
-def warnings_json(warnings: Iterable[RunWarning]) -> list[dict[str, str]]:
-    return [w.as_json() for w in warnings]
-
-
-def named(where: str, warning: RunWarning) -> RunWarning:
-    """The warning with ``where`` (a run, a sweep point) in front of its message."""
-    return RunWarning(warning.code, f"{where}: {warning.message}")
 
 
 def overload_warnings(label: str, loads: Sequence[ResourceLoad], scenario: Scenario) -> list[RunWarning]:
@@ -197,7 +154,7 @@ def merge_seed_warnings(per_seed: dict[int, list[RunWarning]]) -> list[RunWarnin
 
 def seed_warning(scenario: Scenario, seeds: Sequence[int]) -> RunWarning | None:
     """For a run replicated over ``seeds``: a warning when no draw of the scenario depends on the seed."""
-    from simulator.seed_effect import seed_has_effect
+    from simulator.config.seed_effect import seed_has_effect
 
     reason = seed_has_effect(scenario) if len(set(seeds)) > 1 else None
     if reason is None:

@@ -14,6 +14,8 @@ way, whichever engine ran.
 * idle = ``power_w.idle`` x the time the device waits for its result outside its own transfer
   (its upload queue, RTT, the cloud and the return).
 
+The radio model itself (its file, its power line and tail) is an input: :mod:`simulator.inputs.radio`.
+
 The ``paper`` preset counts compute only, as the Mercury paper's Fig. 9 does.
 
 A part whose power the profile does not state is unknown: NaN, never 0 J (and so is ``energy_j``, their
@@ -25,67 +27,16 @@ known 0 J once the radio's power is known. A stated 0 W is a known zero.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simulator.data import resolve_path, shipped_dir
-from simulator.diagnostics import RunWarning
-from simulator.errors import InputError
-from simulator.profiles import Power
-from simulator.records import STATUS_OK
-from simulator.validation import check_provenance, load_yaml_mapping, parse_model
+from simulator.errors import RunWarning
+from simulator.inputs.profiles import Power
+from simulator.inputs.radio import RadioModel
+from simulator.model.records import STATUS_OK
 
 ENERGY_COLUMNS = ("energy_compute_j", "energy_radio_j", "energy_tail_j", "energy_idle_j")
-
-
-class RadioModel(BaseModel):
-    """An uplink power model: linear in the uplink throughput while sending, then a constant-power tail."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    format: Literal["mercury-sim-radio/1"] = "mercury-sim-radio/1"
-    name: str
-    technology: str
-    provenance: dict[str, Any]
-    base_w: float = Field(ge=0, description="Power while sending, at zero throughput")
-    w_per_mbps: float = Field(ge=0, description="Extra power per Mbit/s of uplink throughput")
-    tail_w: float = Field(ge=0, description="Power in the RRC tail after the last upload")
-    tail_s: float = Field(ge=0, description="Length of the tail (the inactivity timer)")
-    notes: str | list[str] | None = None
-
-    @field_validator("provenance")
-    @classmethod
-    def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return check_provenance(value)
-
-    def active_j(self, transfer_s: float | np.ndarray, n_bytes: float | np.ndarray) -> Any:
-        """Energy of sending ``n_bytes`` in ``transfer_s``: the integral of base + slope x throughput."""
-        return self.base_w * transfer_s + self.w_per_mbps * (np.asarray(n_bytes, float) * 8.0 / 1e6)
-
-
-def find_radio_model(value: str | Path, base_dir: Path | None = None) -> Path | None:
-    """The file of a radio model named by shipped name (``lte-huang2012``) or path; None when missing."""
-    path = resolve_path(value, base_dir)
-    shipped = shipped_dir("profiles")
-    if path is None and shipped is not None and (shipped / "radio" / f"{value}.yaml").is_file():
-        path = shipped / "radio" / f"{value}.yaml"
-    return path if path is not None and path.is_file() else None
-
-
-def load_radio_model(value: str | Path, base_dir: Path | None = None, *, scenario: Path | None = None,
-                     key: str = "energy.radio") -> tuple[RadioModel, Path]:
-    """A radio model by shipped name or path, and its file."""
-    path = find_radio_model(value, base_dir)
-    shipped = shipped_dir("profiles")
-    if path is None:
-        names = sorted(p.stem for p in (shipped / "radio").glob("*.yaml")) if shipped else []
-        raise InputError(scenario, f"radio model {str(value)!r} not found (a shipped name or a file path); "
-                         f"shipped: {', '.join(names) or 'none'}", key)
-    return parse_model(RadioModel, load_yaml_mapping(path), path), path
 
 
 def radio_tails(device: np.ndarray, start: np.ndarray, end: np.ndarray, tail_s: float) -> np.ndarray:

@@ -3,7 +3,7 @@
 The engine executes Plans from a schedule and knows nothing of schedule names. One call of
 :func:`simulate` runs one schedule on a fresh environment; every schedule sees the same arrivals and
 trace offsets (common random numbers), derived from the seed alone, so runs are reproducible bit for bit.
-Where no resource is shared between devices, :mod:`simulator.fastpath` computes the same records in
+Where no resource is shared between devices, :mod:`simulator.model.fastpath` computes the same records in
 closed form.
 """
 
@@ -18,15 +18,14 @@ from typing import Any, Literal
 import numpy as np
 import simpy
 
-from simulator.cloud import CloudPool
-from simulator.graph_engine import GraphExecutor
-from simulator.plan import Plan, PlanContext, PlanCost
-from simulator.profiles import Power
-from simulator.records import STATUS_DROPPED, STATUS_OK, RecordBuffer
-from simulator.schedules.base import Schedule
-from simulator.topology import ServerLink, ServerSetup, return_time_s
+from simulator.inputs.profiles import Power
+from simulator.model.cloud import CloudPool
+from simulator.model.graph_engine import GraphExecutor
+from simulator.model.records import STATUS_DROPPED, STATUS_OK, RecordBuffer
+from simulator.model.topology import ServerLink, ServerSetup, return_time_s
+from simulator.model.uplink import device_links
+from simulator.plans.plan import Plan, PlanContext, PlanCost, Schedule
 from simulator.traces import Trace
-from simulator.uplink import device_links
 
 _STREAM_ARRIVALS, _STREAM_OFFSETS = 0, 1
 
@@ -55,7 +54,7 @@ class EngineSetup:
     batch_timeout_s: float
     cloud_batch_factor: Callable[[int], float]
     power: Power
-    servers: tuple[ServerSetup, ...] = ()  # tiers beyond the cloud (simulator/topology.py)
+    servers: tuple[ServerSetup, ...] = ()  # tiers beyond the cloud (simulator/model/topology.py)
     server_links: tuple[ServerLink, ...] = ()
 
     def trace_offset_s(self, device: int) -> float:
@@ -236,7 +235,7 @@ class _Model:
 
     def _graph_request(self, plan: Plan, cost: PlanCost, device: int, rid: int, i: int,
                        arrived: float) -> Generator[Any, Any, None]:
-        """A request whose Plan is a stage graph (simulator/graph_engine.py)."""
+        """A request whose Plan is a stage graph (simulator/model/graph_engine.py)."""
         assert plan.graph is not None
         env, setup, cols = self.env, self.setup, self.records.columns
         if self.graphs is None:

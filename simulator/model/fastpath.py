@@ -7,7 +7,7 @@ It applies when no resource is shared between requests in a way that needs the e
 * every schedule is static (one Plan for every request; Janus's scheduler plans from recent transfers
   and stays on the DES, see :func:`fast_path_blocker`);
 * the Plan is a two-tier chain (device, uplink, cloud, return): a stage graph (forks, branches, other
-  servers; simulator/graph.py) runs on the DES;
+  servers; simulator/plans/graph.py) runs on the DES;
 * the GPU pool never binds across devices: with one device the pool is solved exactly as a FIFO
   multi-server queue; with several, no cloud job may wait and no more jobs than GPUs may run at once.
   This last condition is known only after the recursion ran (:class:`PoolBinds`).
@@ -28,10 +28,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simulator.engine import EngineSetup, arrival_times
-from simulator.plan import Plan, PlanContext, PlanCost
-from simulator.records import STATUS_DROPPED, STATUS_OK, STATUS_UNFINISHED, RecordBuffer
-from simulator.schedules.base import Schedule
+from simulator.model.engine import EngineSetup, arrival_times
+from simulator.model.records import STATUS_DROPPED, STATUS_OK, STATUS_UNFINISHED, RecordBuffer
+from simulator.plans.plan import Plan, PlanContext, PlanCost, Schedule
 from simulator.traces import Trace
 
 
@@ -57,7 +56,7 @@ def fast_path_blocker(setup: EngineSetup, schedule: Schedule) -> str | None:
 
 def simulate_fast(setup: EngineSetup, schedule: Schedule, cost: Callable[[Plan], PlanCost], *,
                   mean_mbps: float) -> RecordBuffer:
-    """Records of one static schedule, as :func:`simulator.engine.simulate` would give them.
+    """Records of one static schedule, as :func:`simulator.model.engine.simulate` would give them.
 
     Raises :class:`PoolBinds` when the GPU pool binds across devices.
     """
@@ -233,7 +232,7 @@ def _check_pool(devices: list[_Device], gpus: int) -> None:
 def _records(setup: EngineSetup, devices: list[_Device], plan: Plan, cost: PlanCost) -> RecordBuffer:
     """Fill a RecordBuffer column by column with the same values (and the same arithmetic) as the DES.
 
-    Energy is not filled here: the runner computes it for both engines (simulator/energy.py).
+    Energy is not filled here: the runner computes it for both engines (simulator/model/energy.py).
     """
     total = sum(len(d.arrival) for d in devices)
     buffer = RecordBuffer(total)

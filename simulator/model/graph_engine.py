@@ -1,8 +1,8 @@
-"""Executing a stage graph (simulator/graph.py) for one request inside the SimPy model.
+"""Executing a stage graph (simulator/plans/graph.py) for one request inside the SimPy model.
 
-The engine's model (simulator/engine.py) runs two-tier Plans on a path of its own; a Plan with a graph
+The engine's model (simulator/model/engine.py) runs two-tier Plans on a path of its own; a Plan with a graph
 comes here. Each node yields to the same resources the two-tier path uses (the device's CPU, its link to
-the cloud, the cloud's GPU pool) plus those of the scenario's other servers (simulator/topology.py).
+the cloud, the cloud's GPU pool) plus those of the scenario's other servers (simulator/model/topology.py).
 
 The record of a graph request keeps the two-tier columns, summed per kind of stage along the path that
 decided its latency (in a fork, the branch that ended last; in a branch, the arm taken): device compute
@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simulator.cloud import CloudPool
-from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Step, Transfer, leaves, needs_stage_table
-from simulator.topology import ServerLink, ServerSetup, return_time_s
-from simulator.uplink import DedicatedLink, SharedCell, device_links
+from simulator.model.cloud import CloudPool
+from simulator.model.topology import ServerLink, ServerSetup, return_time_s
+from simulator.model.uplink import DedicatedLink, SharedCell, device_links
+from simulator.plans.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Step, Transfer, leaves, needs_stage_table
 
-_STREAM_BRANCHES = 2  # arrivals and trace offsets use streams 0 and 1 (simulator/engine.py)
+_STREAM_BRANCHES = 2  # arrivals and trace offsets use streams 0 and 1 (simulator/model/engine.py)
 
 
 @dataclass

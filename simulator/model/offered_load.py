@@ -12,7 +12,7 @@ For each resource a schedule uses, ``rho = arrival rate x mean service demand pe
   ``batch_factor(max_batch) / max_batch`` / ``gpus``: the pool's capacity at its largest batch, so batching
   is credited (full batches are the best the pool can do).
 * ``<server>_pool`` and ``<server>_uplink``: the same for each server a stage graph computes on or sends to.
-  Links between servers carry no queue (simulator/topology.py) and have no entry.
+  Links between servers carry no queue (simulator/model/topology.py) and have no entry.
 
 Rates: a device's requests (dropped ones too) over its arrival span, ``(n - 1) / (last - first)``, which is
 the frame rate exactly for a periodic camera. The device CPU is offered every request; the resources after
@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simulator.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Step, Transfer
-from simulator.plan import Plan, PlanCost
+from simulator.plans.graph import CLOUD, DEVICE, Branch, Chain, Compute, Fork, Step, Transfer
+from simulator.plans.plan import Plan, PlanCost
 
 if TYPE_CHECKING:
-    from simulator.engine import EngineSetup
+    from simulator.model.engine import EngineSetup
 
 
 def graph_demand(step: Step, seconds: Mapping[Compute, float] | None = None) -> dict[str, float]:

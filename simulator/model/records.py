@@ -50,7 +50,7 @@ class RecordBuffer:
             fill = np.nan if np.issubdtype(dtype, np.floating) else 0
             self.columns[name] = np.full(max(capacity, 16), fill, dtype=dtype)
         self.columns["status"][:] = STATUS_UNFINISHED
-        # Stage-graph runs only (simulator/graph_engine.py): each row's upload RTTs for the energy split,
+        # Stage-graph runs only (simulator/model/graph_engine.py): each row's upload RTTs for the energy split,
         # and one row per executed stage.
         self.radio_rtt_s: np.ndarray | None = None
         self.stage_rows: Any = None

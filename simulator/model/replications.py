@@ -4,7 +4,7 @@ A single run's requests share one stretch of the trace (its start offset) and on
 are strongly correlated and say little about how much a result varies; the seeds of a replicated run are
 independent draws of everything random, so a statistic's spread across seeds is what an interval must
 reflect. A replicated summary gives each statistic's mean over the seeds where it has a value, its 95 %
-Student t interval clipped to the statistic's range (:func:`simulator.aggregate.over_seeds`) and that
+Student t interval clipped to the statistic's range (:func:`simulator.analysis.aggregate.over_seeds`) and that
 count (``<statistic>_ci``, ``<statistic>_n``); counts of requests are totals over seeds. Each seed's own
 summary is kept beside it (``per_seed``).
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from simulator.config.scenario import Scenario
 from simulator.errors import InputError
-from simulator.scenario import Scenario
 
 SEED_COLUMN = "seed"
 # Summary entries that add up over seeds; every other number is averaged.
@@ -69,7 +69,7 @@ def _chosen(values: list[Any]) -> Any:
 
 def _mean_entry(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """One schedule's statistics over seeds: totals summed, numbers averaged with an interval, dicts by key."""
-    from simulator.aggregate import over_seeds
+    from simulator.analysis.aggregate import over_seeds
 
     out: dict[str, Any] = {}
     keys = list(dict.fromkeys(key for entry in entries for key in entry))

@@ -1,4 +1,5 @@
-"""From a validated Scenario to records and a summary: resolve inputs, plan, simulate every schedule.
+"""From a validated Scenario to records and a summary: resolve inputs (:mod:`simulator.model.resolve`), build
+the schedules, pick the engine, simulate every schedule once per seed, summarise and diagnose.
 
 This is the notebook API (``simulator.run``) and what ``mercury-sim run`` calls before writing outputs.
 """
@@ -13,58 +14,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.accuracy import AccuracyTable
-from simulator.after_idle import after_idle_s, priced_after_idle
-from simulator.data import resolve_path, shipped_file, shipped_hint
-from simulator.diagnostics import RunWarning, merge_seed_warnings, schedule_warnings, seed_warning
-from simulator.energy import RadioModel, energy_warning, fill_energy, load_radio_model
-from simulator.engine import EngineSetup, simulate, start_offsets
-from simulator.errors import InputError
-from simulator.fastpath import PoolBinds, fast_path_blocker, simulate_fast
-from simulator.framing import framed_setup
-from simulator.graph import Compute
-from simulator.graph_engine import check_graph
-from simulator.offered_load import PricedPlans, schedule_loads
-from simulator.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan, stages_ms
-from simulator.profiles import Power, Profile, load_profile
-from simulator.records import STATUS_NAMES, RecordBuffer
-from simulator.replications import SEED_COLUMN, combine_summaries, with_seed
-from simulator.results import summarize
-from simulator.scenario import Scenario, ServerUplink, load_scenario
+from simulator.config.scenario import Scenario, load_scenario
+from simulator.errors import InputError, RunWarning
+from simulator.inputs.profiles import Power
+from simulator.model.after_idle import after_idle_s, priced_after_idle
+from simulator.model.diagnostics import merge_seed_warnings, schedule_warnings, seed_warning
+from simulator.model.energy import energy_warning, fill_energy
+from simulator.model.engine import EngineSetup, simulate, start_offsets
+from simulator.model.fastpath import PoolBinds, fast_path_blocker, simulate_fast
+from simulator.model.framing import framed_setup
+from simulator.model.graph_engine import check_graph
+from simulator.model.offered_load import PricedPlans, schedule_loads
+from simulator.model.records import STATUS_NAMES, RecordBuffer
+from simulator.model.replications import SEED_COLUMN, combine_summaries, with_seed
+from simulator.model.resolve import ResolvedInputs, resolve_inputs
+from simulator.model.summary import summarize
+from simulator.model.topology import ServerLink, ServerSetup, server_offsets
+from simulator.model.uplink_load import uplink_warnings
+from simulator.plans.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule, schedule_files
-from simulator.topology import ServerLink, ServerSetup, server_offsets
-from simulator.traces import Trace, read_trace_csv
+from simulator.traces import Trace
 from simulator.traces.retransmission import retransmitting_setup
-from simulator.uplink_load import uplink_warnings
-from simulator.vit import ViTSpec, get_model
+
+__all__ = ["Progress", "ResolvedInputs", "RunResult", "build_schedules", "engine_setup", "mean_bandwidth",
+           "resolve_inputs", "run", "run_one_seed", "run_scenario"]
 
 Progress = Callable[[str, float], None]
-
-
-@dataclass
-class ResolvedInputs:
-    """The files a scenario names, loaded and checked."""
-
-    spec: ViTSpec
-    trace: Trace
-    trace_path: Path
-    mobile: Profile
-    cloud: Profile
-    accuracy: AccuracyTable
-    files: dict[str, Path] = field(default_factory=dict)
-    radio: RadioModel | None = None
-    servers: dict[str, tuple[Profile, Trace | None]] = field(default_factory=dict)  # name -> profile, link trace
-
-    def profile_of(self, tier: str) -> Profile:
-        """The profile that prices compute on ``tier`` (device, cloud or a server)."""
-        return self.mobile if tier == "device" else self.cloud if tier == "cloud" else self.servers[tier][0]
-
-    def price(self, compute: Compute) -> float:
-        """Seconds of one Compute of a stage graph on its tier (batch 1); work that prices itself is asked."""
-        if compute.work is not None:
-            return compute.work.seconds()
-        spec = get_model(compute.model) if compute.model else self.spec
-        return stages_ms(self.profile_of(compute.tier), spec, compute.stages) / 1e3
 
 
 @dataclass
@@ -81,62 +56,6 @@ class RunResult:
     @property
     def seeds(self) -> tuple[int, ...]:
         return self.scenario.workload.seeds
-
-
-def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
-    """Load the trace, both profiles and the accuracy tables; missing files name the scenario key."""
-    where = scenario.path
-    base = scenario.base_dir
-    trace_path = _trace_file(scenario, scenario.network.trace, "network.trace")
-    trace = read_trace_csv(trace_path, at_end=scenario.network.at_end)
-    mobile = load_profile(scenario.mobile_profile, base, key="mobile_profile", scenario=where)
-    cloud = load_profile(scenario.cloud_profile, base, key="cloud_profile", scenario=where)
-    files = {"trace": trace_path}
-    for role, profile in (("mobile_profile", mobile), ("cloud_profile", cloud)):
-        if profile.path is not None:
-            files[role] = profile.path
-    if scenario.accuracy_tables:
-        paths = []
-        for i, value in enumerate(scenario.accuracy_tables):
-            path = resolve_path(value, base)
-            if path is None or not path.is_file():
-                raise InputError(where, f"accuracy table not found: {value}", f"accuracy_tables[{i}]")
-            paths.append(path)
-        table = AccuracyTable.read(paths)
-    else:
-        table = AccuracyTable.shipped()
-    for i, source in enumerate(table.sources):
-        files[f"accuracy_table_{i}"] = Path(source)
-    radio_name = scenario.energy.radio or mobile.file.radio_model
-    radio = None
-    if radio_name and radio_name != "none" and scenario.energy.preset == "full":
-        radio, files["radio_model"] = load_radio_model(radio_name, base if scenario.energy.radio else None,
-                                                       scenario=where)
-    servers = {}
-    for name, server in (scenario.servers or {}).items():
-        profile = load_profile(server.profile, base, key=f"servers.{name}.profile", scenario=where)
-        if profile.path is not None:
-            files[f"servers.{name}.profile"] = profile.path
-        servers[name] = profile, _server_trace(scenario, name, server.link, files)
-    return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio, servers)
-
-
-def _trace_file(scenario: Scenario, value: str, key: str) -> Path:
-    """The trace file a scenario key names (a path or a shipped name), or a one-line error naming the key."""
-    path = resolve_path(value, scenario.base_dir) or shipped_file("trace", value)
-    if path is None or not path.is_file():
-        raise InputError(scenario.path, f"trace file not found: {value}{shipped_hint('trace', value)}", key)
-    return path
-
-
-def _server_trace(scenario: Scenario, name: str, link: ServerUplink, files: dict[str, Path]) -> Trace:
-    """A server link's trace, or its constant rate as one."""
-    if link.trace is None:
-        assert link.mbps is not None
-        return Trace.constant(link.mbps, name=f"{name}-constant")
-    key = f"servers.{name}.link.trace"
-    files[key] = path = _trace_file(scenario, link.trace, key)
-    return read_trace_csv(path, at_end=link.at_end)
 
 
 def device_power(scenario: Scenario, inputs: ResolvedInputs) -> Power:
@@ -237,7 +156,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     """Simulate every schedule of ``scenario`` once per seed and summarise; records gain a ``seed`` column.
 
     With several seeds (``workload.seed: [1, 2, 3]``) the summary is over seeds
-    (:mod:`simulator.replications`), each seed's own summary in ``per_seed``, and the warnings are those of
+    (:mod:`simulator.model.replications`), each seed's own summary in ``per_seed``, and the warnings are those of
     any seed, each once.
     """
     seeds = scenario.workload.seeds

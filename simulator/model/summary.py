@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.energy import ENERGY_COLUMNS
+from simulator.model.energy import ENERGY_COLUMNS
 
 COMPONENTS = ["mobile_queue_ms", "mobile_ms", "uplink_queue_ms", "uplink_ms", "cloud_queue_ms", "cloud_ms",
               "return_ms"]

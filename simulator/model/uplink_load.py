@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.diagnostics import RunWarning
-from simulator.engine import EngineSetup
-from simulator.graph import CLOUD
-from simulator.offered_load import graph_demand
-from simulator.plan import Plan
-from simulator.scenario import Scenario
+from simulator.config.scenario import Scenario
+from simulator.errors import RunWarning
+from simulator.model.engine import EngineSetup
+from simulator.model.offered_load import graph_demand
+from simulator.plans.graph import CLOUD
+from simulator.plans.plan import Plan
 from simulator.schedules import Schedule, ScheduleError
 
 PREFIX = "uplink overloaded:"

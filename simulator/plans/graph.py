@@ -11,24 +11,35 @@ A graph is built from five nodes, nested (a series-parallel graph with probabili
   stream of its own, so adding a branch never moves the arrivals or trace offsets of a run).
 
 The engine executes any graph and never sees schedule names. Today's schedules keep their compact Plan
-(:func:`chain_of` gives the graph it stands for); the engine runs those on a cheaper path of its own.
+(:func:`simulator.plans.plan.chain_of` gives the graph it stands for); the engine runs those on a cheaper path
+of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Union
-
-if TYPE_CHECKING:
-    from simulator.plan import Plan, Stage
+from typing import NamedTuple, Protocol, Union
 
 DEVICE, CLOUD = "device", "cloud"
 
 
+class Stage(NamedTuple):
+    """One unit of work: ``kind`` is embed | block | head | mercury_prune | tome_merge | attention.
+
+    ``mac_scale`` prices a narrower stage than the profile measured: its curve at ``n_in`` tokens times the
+    scale (a width-pruned block: its MACs over the unpruned block's on the same tokens). 1.0: as measured.
+    """
+
+    kind: str
+    n_in: int
+    n_out: int
+    mac_scale: float = 1.0
+
+
 class PricedWork(Protocol):
     """Compute that is not ViT stages and carries its own price: the tier's ViT profile cannot price it, so
-    whoever builds the graph gives it the data that can (simulator/denoising.py). Must be hashable."""
+    whoever builds the graph gives it the data that can (simulator/inputs/denoising.py). Must be hashable."""
 
     def seconds(self) -> float: ...
 
@@ -128,14 +139,3 @@ def needs_stage_table(step: Step) -> bool:
             return True
         return isinstance(s, Chain) and any(shaped(x) for x in s.steps)
     return shaped(step) or len(tiers(step)) > 2
-
-
-def chain_of(plan: Plan, result_bytes: int) -> Chain:
-    """The stage graph a two-tier Plan stands for: device compute, upload, cloud compute, result back."""
-    steps: list[Step] = []
-    if plan.mobile:
-        steps.append(Compute(DEVICE, plan.mobile))
-    if plan.offloads:
-        steps += [Transfer(DEVICE, CLOUD, plan.uplink_bytes), Compute(CLOUD, plan.cloud),
-                  Transfer(CLOUD, DEVICE, result_bytes)]
-    return Chain(tuple(steps))

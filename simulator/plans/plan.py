@@ -1,5 +1,7 @@
 """Plans: what one request runs where. The engine executes Plans and never sees schedule names.
 
+A :class:`Schedule` is anything that turns a request's context into a Plan (the shipped ones: simulator/schedules/).
+
 A Plan lists the mobile stages, the upload, and the cloud stages with their token counts, plus the
 expected accuracy. :func:`cost_plan` prices a Plan on two device profiles (batch 1); the cloud applies
 its batch scaling on top when it batches.
@@ -11,25 +13,12 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Protocol
 
-from simulator.graph import DEVICE, Compute, Step, leaves
-from simulator.profiles import Profile
+from simulator.inputs.profiles import Profile
+from simulator.inputs.vit import BlockTokens, ViTSpec
+from simulator.plans.graph import CLOUD, DEVICE, Chain, Compute, Stage, Step, Transfer, leaves
 from simulator.traces import Trace
-from simulator.vit import BlockTokens, ViTSpec
-
-
-class Stage(NamedTuple):
-    """One unit of work: ``kind`` is embed | block | head | mercury_prune | tome_merge | attention.
-
-    ``mac_scale`` prices a narrower stage than the profile measured: its curve at ``n_in`` tokens times the
-    scale (a width-pruned block: its MACs over the unpruned block's on the same tokens). 1.0: as measured.
-    """
-
-    kind: str
-    n_in: int
-    n_out: int
-    mac_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +33,7 @@ class Plan:
     accuracy: float
     tokens_sent: int = 0
     fallback: bool = False  # an adaptive schedule found no choice meeting its constraint and took the fastest
-    graph: Step | None = None  # a stage graph (simulator/graph.py) instead of the two-tier fields above
+    graph: Step | None = None  # a stage graph (simulator/plans/graph.py) instead of the two-tier fields above
 
     @property
     def offloads(self) -> bool:
@@ -79,6 +68,19 @@ class PlanContext:
     trace_offset_s: float = 0.0
     overhead_bytes: int = 0
     return_s: float = 0.0
+
+
+class Schedule(Protocol):
+    """Turns the request context into a Plan. Static schedules return the same Plan every time.
+
+    A schedule that plans from its device's upload throughputs also has ``bandwidth_history``: how many the
+    engine keeps per device for ``PlanContext.recent_mbps`` (none when absent).
+    """
+
+    label: str
+    static: bool
+
+    def plan(self, ctx: PlanContext) -> Plan: ...
 
 
 def stage_ms(profile: Profile, spec: ViTSpec, stage: Stage) -> float:
@@ -123,3 +125,14 @@ def block_stages(blocks: Sequence[BlockTokens], *, merge_step: bool = False) -> 
 def replace_fallback(plan: Plan) -> Plan:
     """The same Plan, marked as an adaptive schedule's fallback (no choice met its constraint)."""
     return dataclasses.replace(plan, fallback=True)
+
+
+def chain_of(plan: Plan, result_bytes: int) -> Chain:
+    """The stage graph a two-tier Plan stands for: device compute, upload, cloud compute, result back."""
+    steps: list[Step] = []
+    if plan.mobile:
+        steps.append(Compute(DEVICE, plan.mobile))
+    if plan.offloads:
+        steps += [Transfer(DEVICE, CLOUD, plan.uplink_bytes), Compute(CLOUD, plan.cloud),
+                  Transfer(CLOUD, DEVICE, result_bytes)]
+    return Chain(tuple(steps))

@@ -1,11 +1,17 @@
-"""The self-contained HTML report of a run, built only from its results folder (``mercury-sim report``)."""
+"""The HTML pages, built only from what a results folder stores (``mercury-sim report``): a run's report,
+a sweep's, a comparison's and a claims check's, their figures and the plotly bundle they load.
+
+May import: every layer below it; the pages read only what a folder stores, so today they need ``errors``,
+``files``, ``traces`` (the replayed trace window), ``config`` and ``analysis``, never the model that made it.
+It sits below :mod:`simulator.results`, which writes a run's page into the run's folder.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from simulator.atomic import atomic_write_text
+from simulator.files.atomic import atomic_write_text
 from simulator.report import figures
 from simulator.report.html import (
     Section,

@@ -37,6 +37,6 @@ def claims_sections(document: dict[str, Any], reports: dict[str, Path], page_pat
 
 
 def write_claims_page(path: Path, title: str, sections: list[Section]) -> None:
-    from simulator.atomic import atomic_write_text
+    from simulator.files.atomic import atomic_write_text
 
     atomic_write_text(path, page(title, sections, plotlyjs=lambda: ""))

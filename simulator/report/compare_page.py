@@ -105,7 +105,7 @@ def write_compare_page(folder: Path, *, self_contained: bool = False) -> Path:
     """(Re)write ``folder/compare.html`` from ``compare.json``."""
     from html import escape
 
-    from simulator.atomic import atomic_write_text
+    from simulator.files.atomic import atomic_write_text
 
     path = Path(folder) / "compare.json"
     try:

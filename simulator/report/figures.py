@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.replay_window import ReplayWindow
 from simulator.report.plotly_assets import template
 from simulator.report.series import cdf_points, completed, latency_band, request_span, time_bins
 from simulator.traces.downsample import downsample_rows
+from simulator.traces.replay_window import ReplayWindow
 
 Figure = dict[str, Any]
 TEMPLATE = "plotly_white"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from simulator.diagnostics import read_warnings
+from simulator.errors import read_warnings
 from simulator.report import plotly_assets
 
 STYLE = """
@@ -255,7 +255,7 @@ def plotly_loader(folder: Path, self_contained: bool) -> dict[str, Any]:
     written here when absent or different (so many pages in one folder hold one copy)."""
     if self_contained:
         return {}
-    from simulator.atomic import atomic_write_text
+    from simulator.files.atomic import atomic_write_text
 
     bundle = Path(folder) / plotly_bundle_name()
     text = plotly_assets.plotlyjs()

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from simulator.errors import InputError
-from simulator.replay_window import ReplayWindow, read_window
+from simulator.traces.replay_window import ReplayWindow, read_window
 
 REQUIRED = ("records.parquet", "summary.json", "scenario.yaml", "manifest.json")
 RECORD_COLUMNS = ["schedule", "arrival_s", "total_ms", "status"]

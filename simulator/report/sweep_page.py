@@ -21,12 +21,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from simulator.aggregate import INTERVAL_NOTE, label_axes, over_seeds
-from simulator.diagnostics import read_warnings
-from simulator.errors import InputError
+from simulator.analysis.aggregate import INTERVAL_NOTE, label_axes, over_seeds
+from simulator.config.sweep_axes import axis_columns, seed_axes
+from simulator.errors import InputError, read_warnings
 from simulator.report.figures import TEMPLATE, schedule_color
 from simulator.report.html import Section, code_cell, figure_block, page, plotly_loader, provenance, table, td
-from simulator.sweep_axes import axis_columns, seed_axes
 
 PAGE_NAME = "sweep.html"
 REQUIRED = ("sweep.json", "sweep.parquet", "sweep-summary.parquet")
@@ -284,7 +283,7 @@ def sections(sweep: StoredSweep) -> list[Section]:
 
 def write_sweep_page(folder: Path, *, self_contained: bool = False) -> Path:
     """(Re)write ``folder/sweep.html`` atomically from the sweep's stored files; returns its path."""
-    from simulator.atomic import atomic_write_text
+    from simulator.files.atomic import atomic_write_text
 
     sweep = load_sweep_folder(folder)
     target = Path(folder) / PAGE_NAME

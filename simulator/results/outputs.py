@@ -1,10 +1,10 @@
 """Writing a run's results: records.parquet, summary.json, the resolved scenario, a manifest and the
-replayed trace window (trace.parquet, compact: see :mod:`simulator.replay_window`; for the report's
+replayed trace window (trace.parquet, compact: see :mod:`simulator.traces.replay_window`; for the report's
 bandwidth plot).
 
 Everything goes into a staging folder that replaces the output folder in one rename, so an existing
 folder is never left half-written; and only a folder that is recognisably an earlier run's (its
-manifest.json, nothing but :data:`RUN_FILES`) is ever replaced (:mod:`simulator.output_guard`).
+manifest.json, nothing but :data:`RUN_FILES`) is ever replaced (:mod:`simulator.files.output_guard`).
 """
 
 from __future__ import annotations
@@ -21,16 +21,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-import simulator
-from simulator.atomic import atomic_directory
-from simulator.data import is_short_name
-from simulator.diagnostics import warnings_json
-from simulator.digest import file_sha256
-from simulator.errors import InputError
-from simulator.output_guard import PLOTLY_BUNDLE, guard_folder
-from simulator.replay_window import ReplayWindow, replay_window, write_window
-from simulator.runner import RunResult, engine_setup
+from simulator.errors import InputError, warnings_json
+from simulator.files.atomic import atomic_directory
+from simulator.files.digest import file_sha256
+from simulator.files.output_guard import PLOTLY_BUNDLE, guard_folder
+from simulator.inputs.data import is_short_name
+from simulator.model.runner import RunResult, engine_setup
 from simulator.traces import Trace
+from simulator.traces.replay_window import ReplayWindow, replay_window, write_window
+from simulator.version import __version__
 
 MANIFEST = "manifest.json"
 # Everything a run may write into its folder (report.html is simulator.report.REPORT_NAME; the plotly
@@ -79,7 +78,7 @@ def summary_document(result: RunResult) -> dict[str, Any]:
     scenario = result.scenario
     return {
         "scenario": scenario.name,
-        "mercury_sim_version": simulator.__version__,
+        "mercury_sim_version": __version__,
         "seed": scenario.workload.seed,
         "network_mode": scenario.network.mode,
         "trace_mean_mbps": result.inputs.trace.mean_mbps,
@@ -97,7 +96,7 @@ def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
     if scenario.path is not None:
         files = {"scenario": scenario.path, **files}
     return {
-        "mercury_sim_version": simulator.__version__,
+        "mercury_sim_version": __version__,
         "git_commit": git_commit(provenance_dir(scenario.path)),
         "python": sys.version.split()[0],
         "command": command,

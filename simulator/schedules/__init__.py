@@ -1,9 +1,13 @@
 """Schedules turn a scenario's schedule entry into Plans; one module per schedule.
 
 ``build_schedule`` finds the builder of an entry's ``kind`` in one registry. A shipped schedule is a
-module here, a config model in simulator/scenario.py and one registry line; a schedule of your own needs
+module here, a config model in simulator/config/scenario.py and one registry line; a schedule of your own needs
 only :func:`register_schedule` (its keys are then checked by the pydantic model you give). Neither
 touches the engine, which executes Plans and never sees schedule names.
+
+May import: :mod:`simulator.plans` (what a schedule returns), :mod:`simulator.config` (each schedule's keys),
+:mod:`simulator.inputs` and :mod:`simulator.traces` (what a schedule may consult), and below; never the model
+that runs them.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from simulator.data import resolve_path, shipped_file
-from simulator.scenario import SCHEDULE_KINDS, Plugin, ScheduleConfig
+from simulator.config.scenario import SCHEDULE_KINDS, Plugin, ScheduleConfig
+from simulator.files.validation import dotted
+from simulator.inputs.data import resolve_path, shipped_file
+from simulator.plans.plan import Schedule
 from simulator.schedules.adaptive_mercury import AdaptiveMercurySchedule
-from simulator.schedules.base import Schedule, ScheduleError, ScheduleInputs
+from simulator.schedules.base import ScheduleError, ScheduleInputs
 from simulator.schedules.cascade import CascadeConfig, CascadeSchedule
 from simulator.schedules.cloud_only import CloudOnlySchedule
 from simulator.schedules.hybrid_generation import KIND as HYBRID_GENERATION
@@ -31,7 +37,6 @@ from simulator.schedules.otas import OtasSchedule
 from simulator.schedules.pruned_on_device import KIND as PRUNED_ON_DEVICE
 from simulator.schedules.pruned_on_device import PrunedOnDeviceConfig, build_pruned_on_device
 from simulator.schedules.sharded import ShardedConfig, ShardedSchedule
-from simulator.validation import dotted
 
 __all__ = ["Schedule", "ScheduleError", "ScheduleInputs", "build_schedule", "register_schedule", "schedule_files"]
 
@@ -103,7 +108,7 @@ def schedule_files(config: ScheduleConfig, base_dir: Path | None) -> dict[str, P
 
     They count as the run's inputs (hashed in the manifest and in sweep point keys, written by absolute path
     in the output's scenario.yaml). A config model names them in ``DATA_FILES``: key -> the shipped kind a
-    short name refers to (simulator/data.py), or None for a plain path.
+    short name refers to (simulator/inputs/data.py), or None for a plain path.
     """
     if not isinstance(config, Plugin) or config.kind not in _PLUGINS:
         return {}

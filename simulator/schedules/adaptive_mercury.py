@@ -17,11 +17,11 @@ from typing import Literal
 
 import numpy as np
 
-from simulator.plan import Plan, PlanContext, cost_plan, replace_fallback
+from simulator.inputs.vit import mercury_max_reduction
+from simulator.plans.plan import Plan, PlanContext, cost_plan, replace_fallback
 from simulator.schedules.bandwidth import Estimator, Source, estimate_mbps
 from simulator.schedules.base import ScheduleError, ScheduleInputs
 from simulator.schedules.mercury import MercurySchedule
-from simulator.vit import mercury_max_reduction
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from simulator.plan import PlanContext
+from simulator.plans.plan import PlanContext
 
 Source = Literal["radio", "uploads"]
 Estimator = Literal["harmonic", "last"]

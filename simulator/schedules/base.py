@@ -1,16 +1,16 @@
-"""What every schedule is given and what it must provide."""
+"""What every schedule is given (:class:`ScheduleInputs`); what it must provide is the engine's contract,
+:class:`simulator.plans.plan.Schedule`."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from simulator.accuracy import AccuracyCurve, AccuracyTable, Interpolated
-from simulator.plan import Plan, PlanContext, Stage
-from simulator.profiles import Profile
-from simulator.vit import Precision, ViTSpec
+from simulator.inputs.accuracy import AccuracyCurve, AccuracyTable, Interpolated
+from simulator.inputs.profiles import Profile
+from simulator.inputs.vit import Precision, ViTSpec
+from simulator.plans.plan import Stage
 
 
 class ScheduleError(ValueError):
@@ -109,14 +109,3 @@ def full_model_stages(spec: ViTSpec) -> tuple[Stage, ...]:
     return (Stage("embed", n, n), *[Stage("block", n, n)] * spec.depth, Stage("head", n, n))
 
 
-class Schedule(Protocol):
-    """Turns the request context into a Plan. Static schedules return the same Plan every time.
-
-    A schedule that plans from its device's upload throughputs also has ``bandwidth_history``: how many the
-    engine keeps per device for ``PlanContext.recent_mbps`` (none when absent).
-    """
-
-    label: str
-    static: bool
-
-    def plan(self, ctx: PlanContext) -> Plan: ...

@@ -24,11 +24,11 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulator.data import resolve_path
-from simulator.graph import DEVICE, NOTHING, Branch, Chain, Compute, Transfer
-from simulator.plan import Plan, PlanContext
+from simulator.inputs.data import resolve_path
+from simulator.inputs.vit import MODELS, get_model
+from simulator.plans.graph import DEVICE, NOTHING, Branch, Chain, Compute, Transfer
+from simulator.plans.plan import Plan, PlanContext
 from simulator.schedules.base import ScheduleError, ScheduleInputs, full_model_stages
-from simulator.vit import MODELS, get_model
 
 TABLE_COLUMNS = ["threshold", "escalation_rate", "accuracy_kept", "accuracy_escalated", "source"]
 SOURCE_KINDS = ("published:", "fitted:", "measured:", "definition:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from simulator.plan import Plan, PlanContext
+from simulator.plans.plan import Plan, PlanContext
 from simulator.schedules.base import ScheduleInputs, full_model_stages
 
 

@@ -7,7 +7,7 @@ on every prompt's latents), the ``n`` latents down (half the RTT plus their byte
 the device's ``total_steps - s`` steps on the one latent it keeps. ``s = total_steps`` with ``n = 1`` is
 cloud-only generation (the final latent comes back); ``s = 0`` is device-only (nothing is sent).
 
-Each tier's steps are priced by a diffusion profile (simulator/diffusion_profile.py) named in the entry:
+Each tier's steps are priced by a diffusion profile (simulator/inputs/diffusion_profile.py) named in the entry:
 ``cloud_profile`` for the cloud's steps, ``device_profile`` for the device's. With classifier-free guidance
 (``guidance: true``, Stable Diffusion's default sampling) every step runs the UNet on two latents per
 prompt (conditional and unconditional), so the cloud's batch is ``2 n`` latents and the device's 2; only one
@@ -24,11 +24,11 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator.denoising import DenoisingSteps
-from simulator.diffusion_profile import DiffusionProfile, load_diffusion_profile
 from simulator.errors import InputError
-from simulator.graph import DEVICE, Chain, Compute, Step, Transfer
-from simulator.plan import Plan, PlanContext
+from simulator.inputs.denoising import DenoisingSteps
+from simulator.inputs.diffusion_profile import DiffusionProfile, load_diffusion_profile
+from simulator.plans.graph import DEVICE, Chain, Compute, Step, Transfer
+from simulator.plans.plan import Plan, PlanContext
 from simulator.schedules.base import ScheduleError, ScheduleInputs
 
 KIND = "hybrid-generation"

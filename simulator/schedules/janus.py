@@ -4,7 +4,7 @@ Static (alpha and split given, or alpha chosen for a target accuracy), or Janus'
 (``alpha: auto``, Algorithm 1): per request, the smallest alpha in 0, 0.01, ..., alpha_max (Eq. 2), i.e.
 the most accurate, whose best split among the fine-to-coarse candidates (Eq. 3) meets the SLA under the
 bandwidth estimate; when none does, the fastest configuration overall. The SLA is ``sla_ms``; a scenario
-that leaves it out gives the scheduler its ``workload.deadline_ms`` (simulator/scenario.py fills it in).
+that leaves it out gives the scheduler its ``workload.deadline_ms`` (simulator/config/scenario.py fills it in).
 Predicted latency = device and cloud compute of the split + RTT + (payload + the engine's per-upload
 overhead bytes) / bandwidth.
 Accuracy comes from the table; above the table's last alpha it is NaN (never extrapolated), but the scan
@@ -32,11 +32,11 @@ from typing import Literal
 
 import numpy as np
 
-from simulator.plan import Plan, PlanContext, Stage, block_stages, stages_ms
+from simulator.inputs.vit import janus_alpha_max, janus_deltas, tome_tokens
+from simulator.plans.plan import Plan, PlanContext, Stage, block_stages, stages_ms
 from simulator.schedules.bandwidth import estimate_mbps, harmonic_mean  # noqa: F401 - harmonic_mean re-exported
 from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.schedules.tome_split import tome_split_plan
-from simulator.vit import janus_alpha_max, janus_deltas, tome_tokens
 
 ALPHA_STEP = 0.01
 

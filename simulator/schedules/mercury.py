@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from simulator.plan import Plan, PlanContext, Stage
+from simulator.inputs.vit import mercury_max_reduction, mercury_pruned
+from simulator.plans.plan import Plan, PlanContext, Stage
 from simulator.schedules.base import ScheduleError, ScheduleInputs, accuracy_at, resolve_parameter
-from simulator.vit import mercury_max_reduction, mercury_pruned
 
 
 @dataclass

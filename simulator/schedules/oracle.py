@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from simulator.plan import Plan, PlanContext, cost_plan
+from simulator.plans.plan import Plan, PlanContext, cost_plan
 from simulator.schedules.base import ScheduleError, ScheduleInputs
 from simulator.schedules.cloud_only import CloudOnlySchedule
 from simulator.schedules.janus import JanusSchedule

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.plan import Plan, PlanContext
+from simulator.inputs.vit import constant_r
+from simulator.plans.plan import Plan, PlanContext
 from simulator.schedules.base import ScheduleInputs, accuracy_at, resolve_parameter
 from simulator.schedules.tome_split import tome_split_plan
-from simulator.vit import constant_r
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A plug-in (registered in simulator/schedules/__init__.py): the entry gives one ``heads`` and one
 ``mlp_hidden`` per kept block; nothing is uploaded. Each pruned block is priced as the device profile's
-plain block at the real token count times the block's MAC ratio (simulator/pruned_vit.py): a stage here is
+plain block at the real token count times the block's MAC ratio (simulator/inputs/pruned_vit.py): a stage here is
 ``Stage("block", N, N, mac_scale=ratio)``. Measured against real width-pruned DeiT-B forwards, that rule
 is closer than the plain block at the equal-MAC token count (benchmarks/pruned_vit_pricing.py).
 
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulator.plan import Plan, PlanContext, Stage
-from simulator.pruned_vit import PrunedViT, width_problem
+from simulator.inputs.pruned_vit import PrunedViT, width_problem
+from simulator.inputs.vit import ViTSpec
+from simulator.plans.plan import Plan, PlanContext, Stage
 from simulator.schedules.base import ScheduleError, ScheduleInputs
-from simulator.vit import ViTSpec
 
 KIND = "pruned-on-device"
 SOURCE_KINDS = ("published:", "fitted:", "measured:")

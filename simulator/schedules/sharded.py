@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator.graph import DEVICE, Chain, Compute, Fork, Transfer
-from simulator.plan import Plan, PlanContext, Stage
+from simulator.plans.graph import DEVICE, Chain, Compute, Fork, Transfer
+from simulator.plans.plan import Plan, PlanContext, Stage
 from simulator.schedules.base import ScheduleError, ScheduleInputs
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from simulator.plan import Plan, Stage, block_stages
+from simulator.inputs.vit import tome_tokens
+from simulator.plans.plan import Plan, Stage, block_stages
 from simulator.schedules.base import ScheduleInputs
-from simulator.vit import tome_tokens
 
 
 def tome_split_plan(inputs: ScheduleInputs, merges: list[int], split_after: int, parameter: float,

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from simulator.compare import interval, same_up_to_rounding
-from simulator.replications import with_seed
-from simulator.scenario import Scenario
+from simulator.analysis.compare import interval, same_up_to_rounding
+from simulator.config.scenario import Scenario
+from simulator.model.replications import with_seed
 
 StudiedStatistics = ("mean_ms", "p95_ms", "deadline_miss_rate")
 STUDY_SEED = 20261206
@@ -59,7 +59,7 @@ class Study:
 
 def seed_statistics(scenario: Scenario, seeds: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
     """Each seed's summary (schedule -> statistics), one run per seed."""
-    from simulator.runner import run_scenario
+    from simulator.model.runner import run_scenario
 
     return {seed: run_scenario(with_seed(scenario, seed)).summary for seed in seeds}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.claims import ClaimResult, ClaimsFile, evaluate, load_claims, scenario_data
-from simulator.runner import Progress, RunResult, run_scenario
-from simulator.scenario import scenario_from_dict
+from simulator.config.scenario import scenario_from_dict
+from simulator.model.runner import Progress, RunResult, run_scenario
+from simulator.studies.claims import ClaimResult, ClaimsFile, evaluate, load_claims, scenario_data
 
 
 @dataclass
@@ -46,10 +46,10 @@ def run_check(claims_path: Path, *, progress: Progress | None = None) -> CheckOu
 
 
 def claims_document(outcome: CheckOutcome, claims_path: Path) -> dict:
-    import simulator
+    from simulator.version import __version__
 
     return {
-        "mercury_sim_version": simulator.__version__,
+        "mercury_sim_version": __version__,
         "claims_file": str(claims_path),
         "title": outcome.claims.title,
         "passed": sum(r.verdict == "pass" for r in outcome.results),
@@ -66,8 +66,8 @@ def guard_check_outputs(claims_path: Path, *, junit: Path | None = None, output:
     ``-o`` is written into, never replaced: it must be new, empty or an earlier check's folder (its
     claims.json and the scenarios' run folders); each scenario's folder must be new or an earlier run's.
     """
-    from simulator.output_guard import guard_file, guard_folder, names_mercury_sim
-    from simulator.outputs import guard_run_folder, is_run_folder
+    from simulator.files.output_guard import guard_file, guard_folder, names_mercury_sim
+    from simulator.results.outputs import guard_run_folder, is_run_folder
 
     claims = load_claims(claims_path)
     for path in (junit, html):
@@ -84,11 +84,11 @@ def write_check_outputs(outcome: CheckOutcome, claims_path: Path, *, junit: Path
                         output: Path | None = None, html: Path | None = None,
                         command: list[str] | None = None) -> None:
     """JUnit XML; per scenario its results, its claims and its report; the claims document and page."""
-    from simulator.atomic import atomic_write_bytes, atomic_write_text
-    from simulator.claims import junit_xml
-    from simulator.outputs import write_run
+    from simulator.files.atomic import atomic_write_bytes, atomic_write_text
     from simulator.report import REPORT_NAME
     from simulator.report.claims_page import claims_sections, write_claims_page
+    from simulator.results.outputs import write_run
+    from simulator.studies.claims import junit_xml
 
     document = claims_document(outcome, claims_path)
     if junit is not None:

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simulator.config.overrides import apply_overrides
 from simulator.errors import InputError
-from simulator.overrides import apply_overrides
-from simulator.validation import load_yaml_mapping, parse_model
+from simulator.files.validation import load_yaml_mapping, parse_model
 
 STATISTICS = ("mean", "p50", "p95", "p99", "min", "max", "count", "sum")
 

@@ -13,9 +13,9 @@ File format (YAML, ``format: mercury-sim-sweep/1``)::
         - [../traces/synthetic/5g-all.csv, 5g-nsa-mmwave-narayanan2021]
       workload.seed: [1, 2, 3]
 
-Keys are dotted paths into the scenario (:mod:`simulator.overrides`; a schedule is picked by its label or
-kind; paired axes: :mod:`simulator.sweep_axes`). Every point is validated before anything runs. Points run
-in local worker processes or on a Dask cluster (:mod:`simulator.executors`) and return only their summary
+Keys are dotted paths into the scenario (:mod:`simulator.config.overrides`; a schedule is picked by its label or
+kind; paired axes: :mod:`simulator.config.sweep_axes`). Every point is validated before anything runs. Points run
+in local worker processes or on a Dask cluster (:mod:`simulator.studies.executors`) and return only their summary
 rows, so a sweep's memory does not grow with run length; rows come back in point order and every point
 carries its own seed, so the table is the same, bit for bit, on any executor and any number of workers.
 
@@ -42,15 +42,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator.diagnostics import RunWarning, named, read_warnings, warnings_json
-from simulator.errors import InputError
-from simulator.output_guard import PLOTLY_BUNDLE
-from simulator.overrides import apply_overrides
-from simulator.sweep_axes import axis_columns, axis_keys, grid_points, seed_axes
-from simulator.validation import load_yaml_mapping, parse_model
+from simulator.config.overrides import apply_overrides
+from simulator.config.sweep_axes import axis_columns, axis_keys, grid_points, seed_axes
+from simulator.errors import InputError, RunWarning, named, read_warnings, warnings_json
+from simulator.files.output_guard import PLOTLY_BUNDLE
+from simulator.files.validation import load_yaml_mapping, parse_model
 
 if TYPE_CHECKING:
-    from simulator.scenario import Scenario
+    from simulator.config.scenario import Scenario
 
 SUMMARY_COLUMNS = ("requests", "count", "dropped", "unfinished", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
                    "max_ms", "deadline_miss_rate", "mean_accuracy", "mean_energy_j", "mean_uplink_bytes")
@@ -83,7 +82,7 @@ class SweepPoint:
     values: dict[str, Any]
     scenario: dict[str, Any]
     key: str
-    seed_fixed: str | None = None  # why the point's seed changes nothing (simulator.seed_effect), else None
+    seed_fixed: str | None = None  # why the point's seed changes nothing (simulator.config.seed_effect), else None
 
     def describe(self) -> str:
         return f"point {self.index} ({', '.join(f'{k}={v!r}' for k, v in self.values.items())})"
@@ -130,8 +129,8 @@ class Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file, expand its grid and validate every point's scenario (nothing runs yet)."""
-    from simulator.scenario import scenario_from_dict
-    from simulator.seed_effect import seed_has_effect
+    from simulator.config.scenario import scenario_from_dict
+    from simulator.config.seed_effect import seed_has_effect
 
     path = Path(path)
     spec = parse_model(SweepFile, load_yaml_mapping(path), path)
@@ -162,9 +161,9 @@ def load_sweep(path: str | Path) -> Sweep:
 
 def input_files(scenario: Scenario) -> dict[str, Path | None]:
     """The files a point reads, found as the runner finds them (None: missing; the run will say so)."""
-    from simulator.data import resolve_path, shipped_dir
-    from simulator.energy import find_radio_model
-    from simulator.validation import load_yaml_mapping
+    from simulator.files.validation import load_yaml_mapping
+    from simulator.inputs.data import resolve_path, shipped_dir
+    from simulator.inputs.radio import find_radio_model
 
     base = scenario.base_dir
     files: dict[str, Path | None] = {"trace": resolve_path(scenario.network.trace, base)}
@@ -193,7 +192,7 @@ def input_files(scenario: Scenario) -> dict[str, Path | None]:
 
 def topology_files(scenario: Scenario) -> dict[str, Path | None]:
     """The files of the scenario's servers (profiles, link traces) and its schedules' own data files."""
-    from simulator.data import resolve_path, shipped_file
+    from simulator.inputs.data import resolve_path, shipped_file
     from simulator.schedules import schedule_files
 
     base = scenario.base_dir
@@ -213,8 +212,8 @@ def point_key(scenario: Scenario, digests: dict[Path, str]) -> str:
 
     ``digests`` caches file hashes across the points of one sweep.
     """
-    import simulator
-    from simulator.digest import file_sha256
+    from simulator.files.digest import file_sha256
+    from simulator.version import __version__
 
     resolved = scenario.model_dump(mode="json", exclude={"name", "description"})
     for key in ("servers", "server_links"):  # a two-tier scenario keeps the key it had before these existed
@@ -228,7 +227,7 @@ def point_key(scenario: Scenario, digests: dict[Path, str]) -> str:
             inputs[role] = digests[path]
         else:
             inputs[role] = None
-    document = {"format": POINT_FORMAT, "version": simulator.__version__, "scenario": resolved,
+    document = {"format": POINT_FORMAT, "version": __version__, "scenario": resolved,
                 "base_dir": str(scenario.base_dir), "inputs": inputs}
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
@@ -257,9 +256,9 @@ def run_point(scenario: dict[str, Any], scenario_path: str) -> dict[str, Any]:
     their provenance; or, when the point's input is bad, ``{"error": one line}``, so one bad point does not
     stop the others.
     """
-    from simulator.outputs import input_provenance
-    from simulator.runner import run_scenario
-    from simulator.scenario import scenario_from_dict
+    from simulator.config.scenario import scenario_from_dict
+    from simulator.model.runner import run_scenario
+    from simulator.results.outputs import input_provenance
 
     try:
         result = run_scenario(scenario_from_dict(scenario, Path(scenario_path)))
@@ -312,7 +311,7 @@ def guard_sweep_folder(sweep: Sweep, out_dir: Path) -> None:
     An earlier sweep's folder (its ``sweep.json``, or the saved points of one interrupted before that) is
     written into: its points are reused, :data:`SWEEP_FILES` replaced and any other file in it kept.
     """
-    from simulator.output_guard import guard_folder
+    from simulator.files.output_guard import guard_folder
 
     guard_folder(out_dir, marker="sweep.json", written=SWEEP_FILES, inputs=[sweep.path, sweep.scenario_path],
                  keeps_others=True, started=_holds_saved_points)
@@ -343,9 +342,9 @@ def run_sweep(sweep: Sweep, *, workers: int | None = 1, dask: str | None = None,
     Dask cluster brings its own workers. With ``out_dir``, points saved there by an earlier run of the same
     points are reused and each new point is saved as soon as it finishes.
     """
-    from simulator.atomic import atomic_write_text
-    from simulator.digest import file_sha256
-    from simulator.executors import default_workers, map_dask, map_local
+    from simulator.files.atomic import atomic_write_text
+    from simulator.files.digest import file_sha256
+    from simulator.studies.executors import default_workers, map_dask, map_local
 
     documents: dict[int, dict[str, Any]] = {}
     points_dir = Path(out_dir) / POINTS_DIR if out_dir is not None else None
@@ -425,7 +424,7 @@ def point_warnings(sweep: Sweep, documents: dict[int, dict[str, Any]]) -> list[R
 def unchanged_by_seed(sweep: Sweep, table: pd.DataFrame) -> list[RunWarning]:
     """After the run: configurations whose seeds all gave the same statistics although the scenario draws
     from the seed (a random offset into a constant trace, say); points already warned of are left out."""
-    from simulator.aggregate import identical_over_seeds
+    from simulator.analysis.aggregate import identical_over_seeds
 
     warned = {point.index for point in sweep.points if point.seed_fixed is not None}
     found = identical_over_seeds(table, sweep.axes, warned)
@@ -475,12 +474,12 @@ def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: li
     ``sweep.html``, in one swap that keeps the saved points and any other file already in the folder."""
     import shutil
 
-    import simulator
-    from simulator.aggregate import summarise
-    from simulator.atomic import atomic_directory
-    from simulator.digest import file_sha256
-    from simulator.outputs import git_commit, provenance_dir
+    from simulator.analysis.aggregate import summarise
+    from simulator.files.atomic import atomic_directory
+    from simulator.files.digest import file_sha256
     from simulator.report.sweep_page import write_sweep_page
+    from simulator.results.outputs import git_commit, provenance_dir
+    from simulator.version import __version__
 
     document = {
         "format": "mercury-sim-sweep-results/1",
@@ -495,7 +494,7 @@ def write_sweep(sweep: Sweep, result: SweepResult, out_dir: Path, *, command: li
         "reused": result.reused,
         "executor": executor,
         "command": command,
-        "mercury_sim_version": simulator.__version__,
+        "mercury_sim_version": __version__,
         "git_commit": git_commit(provenance_dir(sweep.path)),
         "provenance": result.provenance,
         "warnings": warnings_json([*sweep.warnings, *result.warnings]),

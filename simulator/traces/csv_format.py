@@ -19,8 +19,8 @@ from typing import TextIO
 import numpy as np
 import yaml
 
-from simulator.atomic import atomic_text_writer
 from simulator.errors import InputError
+from simulator.files.atomic import atomic_text_writer
 from simulator.traces.trace import AtEnd, Trace
 
 HEADER = "time_s,mbps"

@@ -3,7 +3,7 @@
 A destination that is an existing folder receives the output inside it; an existing file is replaced
 only when it is recognisably ours (a trace CSV whose comment block carries ``kind``, a table with our
 exact header, a models YAML with our provenance). Anything else -- a folder, a link, an input -- is refused
-with one line, before any output is written (:func:`simulator.output_guard.guard_file`).
+with one line, before any output is written (:func:`simulator.files.output_guard.guard_file`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from simulator.errors import InputError
-from simulator.output_guard import guard_file
+from simulator.files.output_guard import guard_file
 from simulator.traces.csv_format import HEADER, parse_meta
 
 OUR_KINDS = ("imported", "synthetic")

@@ -19,8 +19,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.atomic import atomic_write_text
 from simulator.errors import InputError
+from simulator.files.atomic import atomic_write_text
 from simulator.traces.columns import ColumnMapping, Series, read_columns
 from simulator.traces.csv_format import write_trace_rows
 from simulator.traces.destination import check_replaceable, output_folder, register_table_header, written_by_us

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-import simulator
-from simulator.atomic import atomic_text_writer, atomic_write_text
-from simulator.digest import file_sha256
 from simulator.errors import InputError
-from simulator.output_guard import MARKER_KEY, guard_file, is_marker
+from simulator.files.atomic import atomic_text_writer, atomic_write_text
+from simulator.files.digest import file_sha256
+from simulator.files.output_guard import MARKER_KEY, guard_file, is_marker
 from simulator.traces.csv_format import open_text
 from simulator.traces.trace import Trace
+from simulator.version import __version__
 
 PACKET_BYTES = 1500
 _BLOCK_LINES = 1 << 16
@@ -168,6 +168,6 @@ def write_mahimahi(path: str | Path, trace: Trace, source: dict[str, str] | None
         if not wrote:
             raise InputError(trace.name, "the trace carries less than one 1500-byte packet; "
                              "mahimahi cannot express it")
-    record = {MARKER_KEY: simulator.__version__, "format": "mahimahi", "file": path.name,
+    record = {MARKER_KEY: __version__, "format": "mahimahi", "file": path.name,
               "sha256": digest.hexdigest(), "packet_bytes": PACKET_BYTES, **(source or {})}
     atomic_write_text(export_record(path), json.dumps(record, indent=2) + "\n")

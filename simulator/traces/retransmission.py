@@ -19,7 +19,7 @@ and carries on by the fluid model (no slow start after it). Repeated for every s
 An upload that meets no zero-capacity stretch ends exactly when the fluid model says, bit for bit.
 
 :class:`RetransmittingTrace` is a :class:`Trace` whose ``transfer_end`` / ``transfer_ends`` apply that rule,
-so the per-device link (``simulator/uplink.py``), the fast path and the oracle all see it through the trace.
+so the per-device link (``simulator/model/uplink.py``), the fast path and the oracle all see it through the trace.
 Processor sharing (``shared-cell``) runs on the cumulative bit count instead; the scenario refuses the key there.
 """
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from simulator.atomic import atomic_write_text
 from simulator.errors import InputError
+from simulator.files.atomic import atomic_write_text
 from simulator.traces import ghoshal
 from simulator.traces.stats import OUTAGE_MBPS, samples_stats
 
@@ -184,7 +184,7 @@ def write_models(path: str | Path, doc: dict) -> None:
 
 def default_models_path() -> Path | None:
     """The shipped ``traces/synthetic/models.yaml``, if present."""
-    from simulator.data import shipped_dir
+    from simulator.inputs.data import shipped_dir
 
     folder = shipped_dir("traces")
     path = folder / "synthetic" / "models.yaml" if folder else None

@@ -1,6 +1,6 @@
 """The ``mercury-sim profile`` command: parse arguments, measure with a progress bar, write the profile.
 
-Imported by simulator/cli.py at start-up, so it must not import torch or timm at module level.
+Imported by simulator/cli/app.py at start-up, so it must not import torch or timm at module level.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from simulator.errors import InputError
-from simulator.output_guard import guard_file, names_mercury_sim
+from simulator.files.output_guard import guard_file, names_mercury_sim
 
 
 def profile(
@@ -35,12 +35,12 @@ def profile(
                                        "(of single calls; for mean latencies on a dedicated core)"),
 ) -> None:
     """Measure a real ViT on this host (embed, block vs tokens, head, pruning, merging) into a profile."""
-    from simulator.extras import require_extra
+    from simulator.cli.extras import require_extra
 
     require_extra("profile", "ml")
-    from simulator.ml.profiler import ProfilePlan, parse_batches, parse_models, parse_tokens
+    from simulator.inputs.vit import MODELS
+    from simulator.ml.profiler import ProfilePlan, parse_batches, parse_models, parse_tokens, run_plan, write_profile
     from simulator.ml.timing import STATISTICS
-    from simulator.vit import MODELS
 
     names = parse_models(model)
     token_list = None
@@ -57,39 +57,9 @@ def profile(
     path = Path(out)
     guard_file(path, ours=names_mercury_sim)  # a profile names mercury-sim in its provenance
     document = run_plan(plan, path.stem if name is None else name, quiet)
-    from simulator.ml.profiler import write_profile
-
     write_profile(path, document)
     if not quiet:
         summary = ", ".join(f"{m}: block {c['block']['points']['ms'][-1]:.2f} ms at "
                             f"{c['block']['points']['tokens'][-1]} tokens"
                             for m, c in document["models"].items())
         typer.echo(f"wrote {path} ({summary})")
-
-
-def run_plan(plan: object, name: str, quiet: bool) -> dict:
-    """Measure every model of ``plan`` with a rich progress bar; return the profile document."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from simulator.ml.profiler import ProfilePlan, host_facts, measure_model, profile_document, set_threads
-    from simulator.vit import MODELS
-
-    assert isinstance(plan, ProfilePlan)
-    _check_device(plan.device)
-    set_threads(plan.threads)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True, disable=quiet)
-    results = []
-    with bar:
-        for model in plan.models:
-            task = bar.add_task(model, total=plan.calls(MODELS[model]))
-            results.append(measure_model(model, plan, on_step=lambda task=task: bar.advance(task)))
-    return profile_document(name, results, plan, host_facts(plan))
-
-
-def _check_device(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(None, f"--device {device}: CUDA is not available on this host")
