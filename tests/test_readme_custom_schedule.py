@@ -1,4 +1,5 @@
-"""The README's custom-schedule example runs as written and its schedule really adapts."""
+"""The README's custom-schedule example runs as written, and with the module paths it had before the layers;
+its schedule really adapts."""
 
 from __future__ import annotations
 
@@ -10,16 +11,25 @@ from pathlib import Path
 
 import pytest
 
+# The module paths the example used before simulator/ was built in layers: a copy made then still runs.
+FLAT_LAYOUT = {"simulator.config.scenario": "simulator.scenario", "simulator.plans.plan": "simulator.plan"}
 
-def test_readme_custom_schedule_runs(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+@pytest.mark.parametrize("paths", ["as written", "flat layout"])
+def test_readme_custom_schedule_runs(repo: Path, monkeypatch: pytest.MonkeyPatch, paths: str) -> None:
     text = (repo / "README.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- custom-schedule:start -->\n```python\n(.*?)```\n<!-- custom-schedule:end -->", text,
                       re.S)
     assert block is not None, "the README lost its custom-schedule example"
+    code = block.group(1)
+    if paths == "flat layout":
+        for new, old in FLAT_LAYOUT.items():
+            assert f"from {new} import" in code
+            code = code.replace(f"from {new} import", f"from {old} import")
     monkeypatch.chdir(repo)
     module = types.ModuleType("readme_example")  # dataclasses look their module up in sys.modules
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    exec(compile(block.group(1), "README.md", "exec"), module.__dict__)  # noqa: S102 - the README's own code
+    exec(compile(code, "README.md", "exec"), module.__dict__)  # noqa: S102 - the README's own code
     records = module.__dict__["records"]
     chosen = records[records.schedule == "mercury-threshold"].parameter  # type: ignore[attr-defined]
     assert set(chosen) == {0.0, 0.5}  # both plans were used: it follows the uploads' throughput

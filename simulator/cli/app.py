@@ -2,9 +2,10 @@
 
 Every command turns bad input into one line on stderr and exit code 2 (never a traceback); a failed
 check exits 1. Command-line misuse (no command, an unknown command or option, a missing argument, a bad
-value) prints the usage and one error line, exit 2, through the parser typer brings. Sub-command groups
-live beside the code they drive and are mounted in ``_mount_subcommands``; modules load when their command
-runs, so start-up stays short.
+value) prints the usage and one error line, exit 2, through the parser typer brings. The commands kept in
+modules of their own (``compare``, ``profile``, ``emulate``, the ``traces`` group mounted in
+``_mount_subcommands``) sit beside this one in simulator/cli/; what a command drives loads when it runs, so
+start-up stays short.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""What the command-line layer shares with the commands it drives, in one small module without imports of
-its own, so that ``simulator.cli.app`` and ``simulator.ml.commands`` both use it and neither imports the other.
+"""The command as the user typed it, recorded by ``main`` before parsing, for what a command writes (manifests,
+a table's provenance); a module without imports of its own, so every command module may use it. Layers below
+the CLI are handed the command line instead (``simulator.ml.commands.accuracy(command=...)``).
 """
 
 from __future__ import annotations

@@ -1,13 +1,12 @@
 """Whether a scenario's ``workload.seed`` can change anything, decided from the scenario alone.
 
-The seed feeds exactly these draws (simulator/model/engine.py, simulator/model/topology.py,
-simulator/model/graph_engine.py):
-Poisson arrivals; the random phase of each periodic camera when there are several devices; random trace start
-offsets of the cloud's link (``network.start_offset_s: random``, replayed in mode ``trace``: a mean-mode link
-is constant, so no offset matters) and of a server's trace link; and the per-request branches of stage graphs,
+The seed feeds exactly these draws (simulator/model/engine.py, topology.py, graph_engine.py): Poisson
+arrivals; the random phase of each periodic camera when there are several devices; random trace start offsets
+of the cloud's link (``network.start_offset_s: random``, replayed in mode ``trace``: a mean-mode link is
+constant, so no offset matters) and of a server's trace link; and the per-request branches of stage graphs,
 which only plug-in schedules build (``cascade`` escalates by such a draw). Schedules never see the seed
-otherwise (a Plan's context carries none). A sweep over seeds of a scenario with none of these repeats one
-run and reports "± 0" intervals, which the sweep warns of before it starts.
+otherwise (a Plan's context carries none). A sweep over seeds of a scenario with none of these repeats one run
+and reports "± 0" intervals, which the sweep warns of before it starts.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ class ProfileFile(_Strict):
     batch: BatchScaling = BatchScaling()
     power_w: Power = Power()
     radio_model: str | None = None  # the uplink power model of the device's modem (profiles/radio/)
-    after_idle_ms: dict[str, float] | None = None  # per model; priced only with compute_after_idle (after_idle.py)
+    after_idle_ms: dict[str, float] | None = None  # per model; priced under compute_after_idle (model/after_idle.py)
     notes: str | list[str] | None = None
     host: dict[str, Any] | None = None
 
