@@ -11,6 +11,9 @@ about the pipe. A closed pipe seen elsewhere (a write to ``sys.stdout.buffer``) 
 A signal (Ctrl-C, ``kill``) inside :func:`interrupt_on_signals` is a KeyboardInterrupt, so the cleanup of
 every ``finally`` and context manager runs; a command that keeps something of the interrupted work says
 what, in one line, through :class:`Stopped`.
+
+It sits beside :mod:`simulator.errors`, below every layer, because not only the CLI stops on a signal: a sweep
+(:mod:`simulator.studies.sweep`) says which points it kept, and the emulated testbed tears itself down.
 """
 
 from __future__ import annotations
