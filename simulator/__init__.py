@@ -63,11 +63,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-# Where every module of the flat layout went. A module that was split keeps its old path for the part that
-# kept its name: simulator.energy (the radio model file is now simulator.inputs.radio), simulator.compare
-# (reading and writing comparison folders is now simulator.results.comparison). simulator.results (the
-# runner's summary, now simulator.model.summary) is the results/ package today, and simulator.ml.profiler_cli
-# went to two places (simulator.cli.profile, simulator.ml.profiler): neither old path imports.
+# Where every module of the flat layout went: an old path imports the module at its new one. Of the modules
+# split on the way, the old path names the part that kept the name; what left it lives elsewhere: the radio
+# model file (was simulator.energy) in simulator.inputs.radio, reading and writing comparison folders (was
+# simulator.compare) in simulator.results.comparison, the warning type's stored form (was simulator.diagnostics)
+# in simulator.errors, chain_of (was simulator.graph) in simulator.plans.plan. Two old paths do not import:
+# simulator.results (the runner's summary, now simulator.model.summary: the name is the results/ package's)
+# and simulator.ml.profiler_cli (now simulator.cli.profile and simulator.ml.profiler).
 MOVED = {f"simulator.{old}": f"simulator.{new}" for old, new in {
     "validation": "files.validation", "atomic": "files.atomic", "output_guard": "files.output_guard",
     "digest": "files.digest",
