@@ -342,3 +342,12 @@ def test_latency_time_bins_every_schedule_on_one_grid():
     medians = [t for t in binned["data"] if t.get("showlegend") is not False]
     assert [t["name"] for t in medians] == names and all(t["mode"] == "lines" for t in medians)
     assert np.allclose(np.diff(medians[1]["x"]), 5.0) and medians[1]["x"][0] == 2.5
+
+
+def test_log_axes_are_ticked_at_one_two_five_written_out() -> None:
+    from simulator.report.figures import log_axis
+
+    axis = log_axis(np.array([270.0, 900.0]), np.array([3000.0, np.nan, 0.0]))
+    assert axis["type"] == "log"
+    assert axis["tickvals"] == [200, 500, 1000, 2000, 5000]
+    assert axis["ticktext"] == ["200", "500", "1,000", "2,000", "5,000"]

@@ -8,8 +8,10 @@ report never imports plotly's Python figure classes.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator.report.plotly_assets import template
@@ -34,6 +36,19 @@ SEGMENTS: dict[str, tuple[str, ...]] = {
 # tick labels written out ("1,000", "20,000"), not mixed with SI suffixes ("1000", "10k", "1M")
 PLAIN_NUMBERS: dict[str, Any] = {"exponentformat": "none", "separatethousands": True}
 LOG_AXIS: dict[str, Any] = {"type": "log", **PLAIN_NUMBERS}
+
+
+def log_axis(*values: Any) -> dict[str, Any]:
+    """A log axis ticked at 1, 2 and 5 times the powers of ten the values span, every tick written out
+    ("200", "1,000", "5,000"): plotly's own minor labels are lone digits ("3", "4") a reader must decode."""
+    x = np.concatenate([np.asarray(v, float).ravel() for v in values]) if values else np.array([])
+    x = x[np.isfinite(x) & (x > 0)]
+    if not x.size:
+        return dict(LOG_AXIS)
+    low, high = math.floor(math.log10(x.min())), math.ceil(math.log10(x.max()))
+    ticks = [m * 10.0 ** k for k in range(low, high + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if x.min() / 2 <= t <= x.max() * 2]
+    return {**LOG_AXIS, "tickmode": "array", "tickvals": ticks, "ticktext": [f"{t:,.10g}" for t in ticks]}
 
 
 def schedule_color(index: int, alpha: float = 1.0) -> str:
@@ -109,7 +124,8 @@ def latency_time_figure(records: pd.DataFrame, schedules: list[str], trace: Repl
     title = "Latency over time" + (f" (median per {bins.width_s:g} s bin, min-max band)" if bins else "")
     return _figure(data, title, "time since the run's start (s), requests at their arrival",
                    "end-to-end latency (ms, log scale)",
-                   xaxis={**PLAIN_NUMBERS, **({"range": list(span)} if span else {})}, yaxis=LOG_AXIS, **extra)
+                   xaxis={**PLAIN_NUMBERS, **({"range": list(span)} if span else {})},
+                   yaxis=log_axis(*(completed(records, name).total_ms.to_numpy() for name in schedules)), **extra)
 
 
 def latency_cdf_figure(records: pd.DataFrame, schedules: list[str], deadline_ms: float | None = None) -> Figure:
@@ -127,7 +143,8 @@ def latency_cdf_figure(records: pd.DataFrame, schedules: list[str], deadline_ms:
                                       "textangle": 0, "xanchor": "left", "yanchor": "top",
                                       "font": {"color": "#cf222e"}}}]
     return _figure(data, "Latency CDF (completed requests)", "end-to-end latency (ms, log scale)",
-                   "fraction of requests", xaxis=LOG_AXIS, yaxis={"range": [0, 1.02]}, **extra)
+                   "fraction of requests", xaxis=log_axis(*(d["x"] for d in data)), yaxis={"range": [0, 1.02]},
+                   **extra)
 
 
 def _point_label(name: str, entry: dict[str, Any]) -> str:
