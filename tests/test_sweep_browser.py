@@ -105,4 +105,4 @@ def test_compare_page_in_chromium(tmp_path: Path) -> None:
     (forest,) = seen["figures"]
     assert forest["traces"] == 2 and seen["after"] == [2]  # one per compared run
     assert "compare-table" in seen["tables"] and HOSTILE in seen["text"]
-    assert json.loads((out / "compare.json").read_text())["runs"][2]["seed"] == 9
+    assert json.loads((out / "compare.json").read_text())["runs"][2]["seeds"] == [9]

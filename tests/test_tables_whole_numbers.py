@@ -67,7 +67,7 @@ def test_summary(capsys, width: int | None) -> None:
              "deadline_miss_rate": 0.25}
     scenario = SimpleNamespace(name="an overloaded uplink", network=SimpleNamespace(mode="trace"),
                                workload=SimpleNamespace(deadline_ms=700.0))
-    print_summary(SimpleNamespace(scenario=scenario, summary={"mercury-adaptive-oracle": stats,
+    print_summary(SimpleNamespace(scenario=scenario, seeds=(1,), summary={"mercury-adaptive-oracle": stats,
                                                               "cloud-only": stats}))
     out = capsys.readouterr().out
     # a console narrower than the full table (about 150 columns here) gets the narrow one, without p50, p99
