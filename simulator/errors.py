@@ -38,7 +38,7 @@ class InputError(Exception):
 
 
 CODES = ("overload", "latency_growing", "accuracy_interpolated", "accuracy_unknown", "energy_unknown",
-         "trace_too_slow", "seed_no_effect", "schedule", "not_emulated")
+         "trace_too_slow", "seed_no_effect", "schedule", "not_emulated", "compute_constant")
 # How a plain-string warning of an older summary.json began, and the code it stands for.
 PREFIX_CODES = {"uplink overloaded:": "trace_too_slow", "energy unknown:": "energy_unknown",
                 "seed has no effect:": "seed_no_effect", "seed changed nothing:": "seed_no_effect"}

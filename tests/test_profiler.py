@@ -223,3 +223,19 @@ def test_bad_profile_file_one_line_exit_2(case: str, tmp_path: Path,
     assert code == 2
     assert err.count("\n") == 1 and str(profile) in err and expected in err, err
     assert "Traceback" not in err
+
+
+def test_points_keep_the_quantiles_of_their_single_calls(tiny_profile: Path) -> None:
+    """Every point stores its single calls' quantiles at the profiler's levels (min, every 5 %, max), which
+    ``compute: {variability: profile}`` samples; the file says what they are."""
+    from simulator.ml.profiler import QUANTILE_LEVELS
+
+    data = yaml.safe_load(tiny_profile.read_text())
+    assert data["quantile_levels"] == list(QUANTILE_LEVELS) and len(QUANTILE_LEVELS) == 21
+    assert "single calls" in data["provenance"]["distribution"]
+    for stage, curve in data["models"][TINY].items():
+        rows = curve["points"]["quantiles_ms"]
+        assert len(rows) == len(curve["points"]["tokens"]), stage
+        for row in rows:
+            assert len(row) == 21 and row == sorted(row) and row[0] > 0, stage
+    assert load_profile(tiny_profile).has_distribution

@@ -108,5 +108,6 @@ def validate(
     with _testbed_failure():
         validation = run_validation(loaded, out_dir, fresh=fresh, progress=_progress(quiet), command=command_line())
     if not quiet:
-        print_comparison(validation.table, typer.echo, validation.speed, validation.drift_removed)
+        print_comparison(validation.table, typer.echo, validation.speed, validation.drift_removed,
+                         validation.other_compute, validation.other_variability)
         typer.echo(f"wrote {out_dir}/")

@@ -110,6 +110,15 @@ class Cloud(_Strict):
     batch_timeout_ms: float = Field(0.0, ge=0)
 
 
+class ComputeTiming(_Strict):
+    """How long a compute stage takes in the engine: its profile point, or a draw per request."""
+
+    variability: Literal["none", "profile"] = Field(
+        "none", description="none: every stage costs its profile point; profile: each request's compute on each "
+                            "tier is drawn from the profile's quantiles_ms, one quantile for all its stages there "
+                            "(simulator/model/variability.py); a profile without them stays constant")
+
+
 class ServerUplink(_Strict):
     """A server's link from the devices: a trace or a constant rate, each device's own or one shared cell."""
 
@@ -321,6 +330,7 @@ class Scenario(_Strict):
         False, description="Opt-in: add each profile's measured after_idle_ms to every request's mobile and cloud "
                            "compute (a core that idled between requests meets cold caches; "
                            "simulator/model/after_idle.py)")
+    compute: ComputeTiming = ComputeTiming()
     network: Network
     workload: Workload
     cloud: Cloud = Cloud()

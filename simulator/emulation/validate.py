@@ -8,6 +8,9 @@ schedule, the simulated and measured mean, p50 and p95
 of the total latency and of each component, with relative errors ``(simulated - measured) / measured``
 and absolute ones (``simulated - measured``, ms), and a page in the report's style with both CDFs per
 schedule. The page and the terminal show a part measured under ``ABSOLUTE_BELOW_MS`` by its absolute error.
+Where the simulation's profiles carry quantiles of single calls (a fresh profile does), the comparison is
+made twice: as the scenario says, and with ``compute.variability`` the other way (sampled compute when the
+scenario keeps it constant, constant when it samples), so the tails of both models meet the measured one.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ AFTER_IDLE_PAIRS = 24
 ABSOLUTE_BELOW_MS = 5.0
 VALIDATION_MARKER = "validation.json"
 VALIDATION_FILES = frozenset({VALIDATION_MARKER, "comparison.csv", "comparison-drift-removed.csv", "host-speed.csv",
-                              "validation.html", "host-profile.yaml"})
+                              "validation.html", "host-profile.yaml", "comparison-sampled.csv",
+                              "comparison-constant.csv"})
+# The other compute model's comparison file, by the variability it simulated (simulator/model/variability.py).
+OTHER_COMPUTE_FILE = {"profile": "comparison-sampled.csv", "none": "comparison-constant.csv"}
 
 
 @dataclass
@@ -52,6 +58,8 @@ class Validation:
     table: pd.DataFrame
     speed: pd.DataFrame  # host_speed_table
     drift_removed: pd.DataFrame  # the comparison again, the simulation on drift_removed_records
+    other_compute: pd.DataFrame | None = None  # the comparison with compute.variability the other way
+    other_variability: str | None = None  # what other_compute simulated: "profile" (sampled) or "none"
 
 
 def with_profile(scenario: Scenario, profile_path: Path, *, after_idle: bool = False) -> Scenario:
@@ -62,6 +70,26 @@ def with_profile(scenario: Scenario, profile_path: Path, *, after_idle: bool = F
     data["compute_after_idle"] = data.get("compute_after_idle", False) or after_idle
     assert scenario.path is not None
     return scenario_from_dict(data, scenario.path)
+
+
+def with_variability(scenario: Scenario, variability: str) -> Scenario:
+    """The same scenario with ``compute.variability`` set (simulator/model/variability.py)."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["compute"] = {**data.get("compute", {}), "variability": variability}
+    assert scenario.path is not None
+    return scenario_from_dict(data, scenario.path)
+
+
+def other_compute_records(priced: Scenario) -> tuple[str, pd.DataFrame] | None:
+    """The simulation with ``compute.variability`` the other way, when a profile carries quantiles (else the
+    two models are the same): (the variability it ran, its records)."""
+    from simulator.model.runner import resolve_inputs, run_scenario
+
+    inputs = resolve_inputs(priced)
+    if not any(p.has_distribution for p in (inputs.mobile, inputs.cloud)):
+        return None
+    other = "none" if priced.compute.variability == "profile" else "profile"
+    return other, run_scenario(with_variability(priced, other)).records
 
 
 def measure_host_profile(model: str, path: Path, repeats: int = 10) -> Path:
@@ -182,6 +210,8 @@ def scaled_profile(path: Path, factor: float, out: Path) -> Path:
             for key in ("ms", "spread_ms"):
                 if key in points:
                     points[key] = [value * factor for value in points[key]]
+            if "quantiles_ms" in points:
+                points["quantiles_ms"] = [[value * factor for value in row] for row in points["quantiles_ms"]]
             for key in ("a_ms", "b_ms", "c_ms"):
                 if key in fit:
                     fit[key] *= factor
@@ -257,13 +287,17 @@ def run_validation(scenario: Scenario, out_dir: Path, *, fresh: bool, progress: 
             drift_free = comparison_table(drift_removed_records(priced, labels, speed, Path(work)),
                                           emulated.run.records, labels)
         drift_free.to_csv(staging / "comparison-drift-removed.csv", index=False, float_format="%.6g")
+        other = other_compute_records(priced)
+        other_table = None if other is None else comparison_table(other[1], emulated.run.records, labels)
+        if other is not None and other_table is not None:
+            other_table.to_csv(staging / OTHER_COMPUTE_FILE[other[0]], index=False, float_format="%.6g")
         marker = {"mercury_sim_version": __version__, "command": command,
                   "scenario": str(scenario.path), "fresh_profile": fresh}
         (staging / VALIDATION_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        (staging / "validation.html").write_text(validation_page(scenario, table, simulated.records,
-                                                                 emulated.run.records, emulated.facts, fresh,
-                                                                 speed, drift_free))
-    return Validation(simulated, emulated, table, speed, drift_free)
+        (staging / "validation.html").write_text(validation_page(
+            scenario, table, simulated.records, emulated.run.records, emulated.facts, fresh, speed, drift_free,
+            other_table, other[0] if other else None))
+    return Validation(simulated, emulated, table, speed, drift_free, other_table, other[0] if other else None)
 
 
 def _cell(value: float, percent: bool = False) -> str:
@@ -319,7 +353,8 @@ def speed_html(speed: pd.DataFrame) -> str:
 
 def validation_page(scenario: Scenario, table: pd.DataFrame, simulated: pd.DataFrame, emulated: pd.DataFrame,
                     facts: dict[str, Any], fresh: bool, speed: pd.DataFrame | None = None,
-                    drift_free: pd.DataFrame | None = None) -> str:
+                    drift_free: pd.DataFrame | None = None, other_compute: pd.DataFrame | None = None,
+                    other_variability: str | None = None) -> str:
     from simulator.emulation.testbed import facts_text
     from simulator.report.html import Section, figure_block, page
 
@@ -339,6 +374,15 @@ def validation_page(scenario: Scenario, table: pd.DataFrame, simulated: pd.DataF
                 "simulated alone, on the same arrivals). What remains is the model's error, as far as the host "
                 "held steady through the schedule (the table above says where it did not).</p>")
         sections.append(Section("drift-removed", "With the host's drift removed", note + table_html(drift_free)))
+    if other_compute is not None:
+        sampled = other_variability == "profile"
+        note = ("<p>The same comparison simulated with " + (
+            "each request's compute drawn from the profile's quantiles of single calls (<code>compute: "
+            "{variability: profile}</code>): the tails of compute-bound schedules" if sampled else
+            "every compute stage at its profile point (<code>compute: {variability: none}</code>), as without "
+            "the key") + ".</p>")
+        title = "With sampled compute" if sampled else "With constant compute"
+        sections.append(Section("other-compute", title, note + table_html(other_compute)))
     for i, name in enumerate(table.schedule.unique()):
         sections.append(Section(f"cdf-{i}", f"{name}: CDF", figure_block(f"cdf-{i}", cdf_figure(name, simulated,
                                                                                                  emulated))))
@@ -346,9 +390,10 @@ def validation_page(scenario: Scenario, table: pd.DataFrame, simulated: pd.DataF
 
 
 def print_comparison(table: pd.DataFrame, echo: Any, speed: pd.DataFrame | None = None,
-                     drift_free: pd.DataFrame | None = None) -> None:
+                     drift_free: pd.DataFrame | None = None, other_compute: pd.DataFrame | None = None,
+                     other_variability: str | None = None) -> None:
     """The total-latency rows, for the terminal, each with the host's drift (``host_speed_table``) and the
-    error with it removed."""
+    error with it removed; then, where the other compute model ran, its mean and p95 against the measured."""
     drift = {} if speed is None else {(r.schedule, r.side): r.drift for r in speed.itertuples(index=False)}
     unsteady = set() if speed is None else {r.schedule for r in speed.itertuples(index=False) if not r.steady}
     totals = drift_free[drift_free.metric == "total_ms"] if drift_free is not None else None
@@ -364,3 +409,11 @@ def print_comparison(table: pd.DataFrame, echo: Any, speed: pd.DataFrame | None 
              f"{row.measured_p95:8.1f} {error_text(row.simulated_p95, row.measured_p95):>9s}  {host:>27s}  "
              f"{without.get(row.schedule, '–')}"
              f"{' (host not steady)' if row.schedule in unsteady else ''}")
+    if other_compute is None:
+        return
+    echo(f"with {'sampled' if other_variability == 'profile' else 'constant'} compute "
+         f"(compute.variability: {other_variability}):")
+    for row in other_compute[other_compute.metric == "total_ms"].itertuples(index=False):
+        echo(f"{row.schedule:14s} {row.simulated_mean:9.1f} {row.measured_mean:9.1f} "
+             f"{error_text(row.simulated_mean, row.measured_mean):>9s} {row.simulated_p95:8.1f} "
+             f"{row.measured_p95:8.1f} {error_text(row.simulated_p95, row.measured_p95):>9s}")

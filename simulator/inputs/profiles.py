@@ -18,6 +18,11 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
     power_w: {compute: 6.0, idle: 0.0, radio: 0.0} # a key left out is unknown (energy NaN), not 0 W
     radio_model: lte-huang2012                     # optional: profiles/radio/<name>.yaml (simulator/model/energy.py)
     after_idle_ms: {deit_tiny_distilled_patch16_224: 2.6}  # optional: a forward's extra time after an idle gap
+    quantile_levels: [0.0, 0.05, ..., 1.0]         # optional: the levels of every point's quantiles_ms
+
+A point may carry ``quantiles_ms``, the stage's single-call times at ``quantile_levels`` (what the profiler's
+repetitions showed): the scenario key ``compute: {variability: profile}`` then draws each request's compute
+from them (simulator/model/variability.py); pricing and planning always read the points' ``ms``.
 
 A stage curve gives latency against the token count entering the stage: linear interpolation between
 measured ``points``; outside them (or everywhere, without points) the fit ``a + b*N + c*N^2``. A block
@@ -68,11 +73,18 @@ class Points(_Strict):
     tokens: list[float] = Field(min_length=1)
     ms: list[float] = Field(min_length=1)
     spread_ms: list[float] | None = None  # e.g. interquartile range of the repetitions
+    quantiles_ms: list[list[float]] | None = None  # per point, single-call times at the file's quantile_levels
 
     @model_validator(mode="after")
     def _check(self) -> Points:
         if len(self.tokens) != len(self.ms):
             raise ValueError(f"tokens ({len(self.tokens)}) and ms ({len(self.ms)}) differ in length")
+        if self.quantiles_ms is not None:
+            if len(self.quantiles_ms) != len(self.tokens):
+                raise ValueError(f"quantiles_ms has {len(self.quantiles_ms)} rows for {len(self.tokens)} points")
+            for row in self.quantiles_ms:
+                if any(q < 0 for q in row) or any(b < a for a, b in zip(row, row[1:], strict=False)):
+                    raise ValueError("each quantiles_ms row must be >= 0 and non-decreasing")
         if any(b <= a for a, b in zip(self.tokens, self.tokens[1:], strict=False)):
             raise ValueError("token points must increase strictly")
         if any(t < 1 for t in self.tokens) or any(m < 0 for m in self.ms):
@@ -98,6 +110,29 @@ class StageCurve(_Strict):
             return float(np.interp(tokens, pts.tokens, pts.ms))
         assert self.fit is not None
         return max(0.0, self.fit(tokens))
+
+    @property
+    def sampled(self) -> bool:
+        return self.points is not None and self.points.quantiles_ms is not None
+
+    def quantile_ms(self, tokens: float, level: float, levels: list[float]) -> float:
+        """The stage's single-call time at quantile ``level``: the points' quantiles interpolated linearly
+        in the level, then in tokens as :meth:`ms` interpolates; outside the points, the fit scaled by the
+        nearest point's quantile over its ``ms`` (the distribution's shape carried along the curve). A
+        curve without quantiles is the constant :meth:`ms`."""
+        pts = self.points
+        if pts is None or pts.quantiles_ms is None:
+            return self.ms(tokens)
+        rows = pts.quantiles_ms
+        if pts.tokens[0] <= tokens <= pts.tokens[-1] or self.fit is None:
+            k = int(np.searchsorted(pts.tokens, tokens))  # tokens[k-1] < tokens <= tokens[k]
+            if k == 0 or k >= len(rows):
+                return float(np.interp(level, levels, rows[min(k, len(rows) - 1)]))
+            low, high = float(np.interp(level, levels, rows[k - 1])), float(np.interp(level, levels, rows[k]))
+            return float(np.interp(tokens, pts.tokens[k - 1:k + 1], [low, high]))
+        k = 0 if tokens < pts.tokens[0] else -1
+        base = self.ms(tokens)
+        return base * float(np.interp(level, levels, rows[k])) / pts.ms[k] if pts.ms[k] > 0 else base
 
 
 class BatchScaling(_Strict):
@@ -158,6 +193,25 @@ class ProfileFile(_Strict):
     after_idle_ms: dict[str, float] | None = None  # per model; priced under compute_after_idle (model/after_idle.py)
     notes: str | list[str] | None = None
     host: dict[str, Any] | None = None
+    quantile_levels: list[float] | None = None  # the levels of every point's quantiles_ms, 0 first and 1 last
+
+    @model_validator(mode="after")
+    def _quantiles(self) -> ProfileFile:
+        levels = self.quantile_levels
+        if levels is not None and (levels[:1] != [0.0] or levels[-1:] != [1.0] or
+                                   any(b <= a for a, b in zip(levels, levels[1:], strict=False))):
+            raise ValueError("quantile_levels must increase strictly from 0 to 1")
+        for model, stages in self.models.items():
+            for stage, curve in stages.items():
+                rows = curve.points.quantiles_ms if curve.points is not None else None
+                if rows is None:
+                    continue
+                if levels is None:
+                    raise ValueError(f"models.{model}.{stage}: quantiles_ms needs quantile_levels")
+                if any(len(row) != len(levels) for row in rows):
+                    raise ValueError(f"models.{model}.{stage}: each quantiles_ms row needs {len(levels)} values "
+                                     "(one per quantile level)")
+        return self
 
     @field_validator("provenance")
     @classmethod
@@ -192,6 +246,24 @@ class Profile:
     def __init__(self, spec: ProfileFile, path: Path | None = None) -> None:
         self.file = spec
         self.path = path
+        self.level: float | None = None  # a view at one quantile of single-call times (at_level), else the points
+
+    def at_level(self, level: float) -> Profile:
+        """The same profile pricing every stage at quantile ``level`` of its single-call times (stages without
+        quantiles at their points' ``ms``): a request's compute when every stage it runs is that slow."""
+        view = Profile(self.file, self.path)
+        view.level = level
+        return view
+
+    @property
+    def has_distribution(self) -> bool:
+        """Whether any stage curve carries quantiles (else sampling its compute changes nothing)."""
+        return any(curve.sampled for stages in self.file.models.values() for curve in stages.values())
+
+    def _curve_ms(self, curve: StageCurve, tokens: float) -> float:
+        if self.level is None:
+            return curve.ms(tokens)
+        return curve.quantile_ms(tokens, self.level, self.file.quantile_levels or [])  # validated: set if sampled
 
     @property
     def name(self) -> str:
@@ -217,14 +289,17 @@ class Profile:
         curves = self.file.models.get(model.name)
         if curves is None:
             raise InputError(self.path or self.name, f"no latency curves for model {model.name!r}; "
-                             f"the profile covers {', '.join(self.models)}", "models")
+                             f"the profile covers {', '.join(self.models)}; measure them on the device with "
+                             f"'mercury-sim profile --model {model.name} --out FILE.yaml' and name FILE.yaml as "
+                             "the scenario's profile", "models")
         curve = curves.get(stage)
         if curve is None and stage == "attention" and "block" in curves:
-            return curves["block"].ms(tokens) * model.attention_macs(round(tokens)) / model.block_macs(round(tokens))
+            return self._curve_ms(curves["block"], tokens) * model.attention_macs(round(tokens)) / \
+                model.block_macs(round(tokens))
         if curve is None:
             raise InputError(self.path or self.name, f"model {model.name} has no {stage!r} stage, which "
                              "this schedule needs", f"models.{model.name}")
-        return curve.ms(tokens)
+        return self._curve_ms(curve, tokens)
 
     def block_ms(self, model: ViTSpec, n_in: int, n_out: int) -> float:
         """One block taking n_in tokens and keeping n_out (priced at the equal-MAC plain block)."""

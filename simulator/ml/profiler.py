@@ -5,7 +5,9 @@ blocks (N in = N out, the whole stack run in turn and divided by depth, so weigh
 a forward; reducing blocks are mapped onto that curve by equal MACs), the head (final norm +
 classifier) and the two reduction steps, each against the tokens entering the stage. Points are medians
 of interleaved repetitions, the spread their IQR, and the least-squares ``a + b*N + c*N^2`` fit covers
-token counts outside the measured range.
+token counts outside the measured range. Every point also keeps the distribution its repetitions showed, the
+quantiles of its single calls at :data:`QUANTILE_LEVELS`, which the engine samples under
+``compute: {variability: profile}``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from simulator.inputs.vit import MODELS, ViTSpec, profiled_merge_count
 from simulator.ml.timing import Timing, time_cases
 
 Step = Callable[[], None]
+# The levels at which every point keeps its single calls' quantiles (``quantiles_ms``): min, every 5 %, max.
+QUANTILE_LEVELS = tuple(round(i / 20, 2) for i in range(21))
 
 
 @dataclass(frozen=True)
@@ -305,7 +309,8 @@ def stage_entry(stage: StageResult) -> tuple[dict[str, Any], float]:
     worst = max(abs(f - m) / m for f, m in zip(fitted, stage.ms, strict=True) if m > 0)
     entry = {
         "points": {"tokens": [int(n) for n in stage.tokens], "ms": [_num(m) for m in stage.ms],
-                   "spread_ms": [_num(t.iqr_ms) for t in stage.timings]},
+                   "spread_ms": [_num(t.iqr_ms) for t in stage.timings],
+                   "quantiles_ms": [[_num(q) for q in t.quantiles_ms(QUANTILE_LEVELS)] for t in stage.timings]},
         "fit": {"a_ms": _num(a), "b_ms": _num(b), "c_ms": _num(c)},
     }
     return entry, worst
@@ -379,6 +384,8 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
             "repeats": plan.repeats,
             "warmup": plan.warmup,
             "fit_max_residual_pct": residuals,
+            "distribution": f"quantiles_ms: each point's {plan.repeats} single calls (every round's first) at "
+                            "quantile_levels (numpy linear quantiles); what compute.variability: profile samples",
             "batch": f"one {results[0].name} block at {results[0].stages['block'].tokens[-1]} tokens per "
                      "batch size",
             "stages": "embed = patch_embed + pos_embed; block = all blocks in turn on N tokens / depth; "
@@ -393,6 +400,7 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
         "host": host,
         "models": models,
         "batch": {"sizes": sizes, "factor": factors},
+        "quantile_levels": list(QUANTILE_LEVELS),
         "notes": "power not measured (no power_w): energy on this profile is unknown (NaN), not 0 J",
     }
     measured = {r.name: round(r.after_idle_ms, 3) for r in results if r.after_idle_ms is not None}
@@ -405,8 +413,21 @@ def profile_document(name: str, results: list[ModelResult], plan: ProfilePlan,
     return document
 
 
+class _ProfileDumper(yaml.SafeDumper):
+    """Lists of numbers on one line (a point's tokens, ms and quantiles), everything else in block style: a
+    point's 21 quantiles would take 21 lines each."""
+
+
+def _numbers_inline(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    inline = bool(data) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=inline or None)
+
+
+_ProfileDumper.add_representer(list, _numbers_inline)
+
+
 def write_profile(path: Path, document: dict[str, Any]) -> None:
-    atomic_write_text(path, yaml.safe_dump(document, sort_keys=False, width=110))
+    atomic_write_text(path, yaml.dump(document, Dumper=_ProfileDumper, sort_keys=False, width=110))
 
 
 def set_threads(threads: int | None) -> None:

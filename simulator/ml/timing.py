@@ -15,7 +15,7 @@ the launch queue's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,12 @@ class Timing:
     def mean_first_ms(self) -> float:
         """Mean of the rounds' first calls: a stage's expected time when it runs once, as in a forward."""
         return float(np.mean(self.first_ms)) if self.first_ms else self.median_ms
+
+    def quantiles_ms(self, levels: Sequence[float]) -> list[float]:
+        """The single calls' (every round's first) quantiles at ``levels``: what one call of the stage costs,
+        its spread included, as a request meets it (numpy's linear quantiles)."""
+        calls = self.first_ms or self.samples_ms
+        return [float(q) for q in np.quantile(np.asarray(calls, float), levels)]
 
     def value(self, statistic: str) -> float:
         """The point a profile stores: ``median`` (robust; the default) or ``mean`` (of single calls)."""

@@ -25,6 +25,8 @@ Codes (stable: scripts may filter on them):
   or that did not.
 * ``schedule``: what a schedule said while it was built (a table ending before its target, no rows, ...).
 * ``not_emulated``: a scenario key the testbed does not emulate (``mercury-sim emulate``).
+* ``compute_constant``: ``compute.variability`` is ``profile`` but a tier's profile has no ``quantiles_ms``, so
+  that tier's compute stays constant (:func:`simulator.model.variability.unsampled_warning`).
 
 The warning itself (:class:`simulator.errors.RunWarning`), its codes and its stored form live in
 :mod:`simulator.errors`, beside the other things that reach the user, so that every layer can raise one.

@@ -24,6 +24,7 @@ from simulator.model.graph_engine import GraphExecutor
 from simulator.model.records import STATUS_DROPPED, STATUS_OK, RecordBuffer
 from simulator.model.topology import ServerLink, ServerSetup, return_time_s
 from simulator.model.uplink import device_links
+from simulator.model.variability import ComputeSampler
 from simulator.plans.plan import Plan, PlanContext, PlanCost, Schedule
 from simulator.traces import Trace
 
@@ -56,6 +57,11 @@ class EngineSetup:
     power: Power
     servers: tuple[ServerSetup, ...] = ()  # tiers beyond the cloud (simulator/model/topology.py)
     server_links: tuple[ServerLink, ...] = ()
+    compute: ComputeSampler | None = None  # draws each request's compute (simulator/model/variability.py)
+
+    def drawn(self, plan: Plan, cost: PlanCost, device: int, rid: int) -> PlanCost:
+        """The compute request ``rid`` of ``device`` runs: ``cost`` itself, or a draw when compute is sampled."""
+        return cost if self.compute is None else self.compute.draw(plan, device, rid)
 
     def trace_offset_s(self, device: int) -> float:
         """Where ``device``'s view of the trace starts (a shared cell has one offset for all)."""
@@ -189,13 +195,14 @@ class _Model:
         cols["uplink_bytes"][i] = upload
         if not self._admitted(plan, cost, device, rid, i, arrived):
             return
+        drawn = setup.drawn(plan, cost, device, rid)
         cpu = self.cpus[device]
         mobile_queue = 0.0
         if cost.mobile_s > 0:
             with cpu.request() as slot:
                 yield slot
                 mobile_queue = env.now - arrived
-                yield env.timeout(cost.mobile_s)
+                yield env.timeout(drawn.mobile_s)
         uplink_queue = transfer = cloud_queue = cloud = back = 0.0
         if plan.offloads:
             uplink_queue, transfer = yield from self.links[device].send(upload)
@@ -203,12 +210,12 @@ class _Model:
                 self.recent[device].append(upload * 8 / transfer / 1e6)
             if setup.rtt_s:
                 yield env.timeout(setup.rtt_s / 2)
-            cloud_queue, cloud = yield from self.cloud.run(cost.cloud_s)
+            cloud_queue, cloud = yield from self.cloud.run(drawn.cloud_s)
             back = self.return_s
             if back:
                 yield env.timeout(back)
         uplink = transfer + (setup.rtt_s / 2 if plan.offloads else 0.0)
-        cols["mobile_queue_ms"][i], cols["mobile_ms"][i] = mobile_queue * 1e3, cost.mobile_s * 1e3
+        cols["mobile_queue_ms"][i], cols["mobile_ms"][i] = mobile_queue * 1e3, drawn.mobile_s * 1e3
         cols["uplink_queue_ms"][i], cols["uplink_ms"][i] = uplink_queue * 1e3, uplink * 1e3
         cols["cloud_queue_ms"][i], cols["cloud_ms"][i] = cloud_queue * 1e3, cloud * 1e3
         cols["return_ms"][i], cols["total_ms"][i] = back * 1e3, (env.now - arrived) * 1e3
@@ -242,7 +249,8 @@ class _Model:
             self.graphs = GraphExecutor(env, setup, self.cpus, self.cloud, self.links, self.recent)
         if not self._admitted(plan, cost, device, rid, i, arrived):
             return
-        sums = yield from self.graphs.run(plan.graph, cost.compute_s, device, rid)
+        compute_s = setup.drawn(plan, cost, device, rid).compute_s
+        sums = yield from self.graphs.run(plan.graph, compute_s, device, rid)
         cols["uplink_bytes"][i] = sums.sent_bytes
         cols["accuracy"][i] = plan.accuracy if sums.accuracy is None else sums.accuracy
         cols["mobile_queue_ms"][i], cols["mobile_ms"][i] = sums.mobile_queue * 1e3, sums.mobile * 1e3

@@ -74,6 +74,11 @@ class _Device:
     def __init__(self, setup: EngineSetup, device: int, plan: Plan, cost: PlanCost) -> None:
         self.device = device
         self.mobile_s, self.cloud_s = cost.mobile_s, cost.cloud_s
+        # Sampled compute (simulator/model/variability.py): each request's own draw, the DES's, in these arrays.
+        self.draw = None if setup.compute is None else \
+            (lambda rid: setup.drawn(plan, cost, device, rid))
+        self.mobile_drawn: array | None = None if self.draw is None else array("d")
+        self.cloud_drawn: array | None = None if self.draw is None else array("d")
         self.offloads = plan.offloads
         self.upload = plan.uplink_bytes + setup.overhead_bytes if plan.offloads else 0
         self.half_rtt = setup.rtt_s / 2
@@ -95,7 +100,9 @@ class _Device:
         """Arrivals and the CPU (a scalar pass), the link (vectorised), the cloud and the return (a pass)."""
         arrival, status, mobile_queue = self.arrival, self.status, self.mobile_queue
         mobile_s = self.mobile_s
-        drop = drop and mobile_s > 0
+        computes = mobile_s > 0
+        drop = drop and computes
+        draw, mobile_drawn, cloud_drawn = self.draw, self.mobile_drawn, self.cloud_drawn
         ready = array("d")
         now = cpu_free = 0.0
         cpu_holder = -2  # the request whose computation ends at cpu_free
@@ -108,7 +115,11 @@ class _Device:
                 mobile_queue.append(math.nan)
                 continue
             status.append(STATUS_OK)
-            if mobile_s > 0:
+            if draw is not None:
+                drawn = draw(rid)
+                mobile_s = drawn.mobile_s
+                mobile_drawn.append(mobile_s), cloud_drawn.append(drawn.cloud_s)  # type: ignore[union-attr]
+            if computes:
                 start = cpu_free if cpu_free > now else now
                 mobile_queue.append(start - now)
                 cpu_free = start + mobile_s
@@ -129,9 +140,10 @@ class _Device:
                 done[k] = finished
             return
         starts, ends = _fifo_link(self.trace, self.offset, self.upload, np.frombuffer(ready, dtype=np.float64))
-        for k, at, start, end in zip(accepted, ready, starts.tolist(), ends.tolist(), strict=False):
+        cloud_s = cloud_drawn or [self.cloud_s] * len(accepted)
+        for j, (k, at, start, end) in enumerate(zip(accepted, ready, starts.tolist(), ends.tolist(), strict=False)):
             uplink_queue[k], transfer[k] = start - at, end - start
-            cloud_queue[k], done[k] = self._cloud(end)
+            cloud_queue[k], done[k] = self._cloud(end, cloud_s[j])
         for k in accepted[len(starts):]:  # the trace ended before these uploads could: never finished
             status[k] = STATUS_UNFINISHED
             mobile_queue[k] = math.nan
@@ -141,8 +153,13 @@ class _Device:
         """Back to back: nothing ever queues, but each arrival is the previous completion."""
         now = 0.0
         while (limit is None or len(self.arrival) < limit) and (duration is None or now < duration):
+            mobile_s, cloud_s = self.mobile_s, self.cloud_s
+            if self.draw is not None:
+                drawn = self.draw(len(self.arrival))
+                mobile_s, cloud_s = drawn.mobile_s, drawn.cloud_s
+                self.mobile_drawn.append(mobile_s), self.cloud_drawn.append(cloud_s)  # type: ignore[union-attr]
             self.arrival.append(now)
-            ready = now + self.mobile_s if self.mobile_s > 0 else now
+            ready = now + mobile_s if self.mobile_s > 0 else now
             queued = sent = in_queue = 0.0
             finished = ready
             if self.offloads:
@@ -154,18 +171,19 @@ class _Device:
                     return
                 end = ready + max(end - ready, 0.0)
                 sent = end - ready
-                in_queue, finished = self._cloud(end)
+                in_queue, finished = self._cloud(end, cloud_s)
             self.status.append(STATUS_OK)
             self.mobile_queue.append(0.0), self.uplink_queue.append(queued), self.transfer.append(sent)
             self.cloud_queue.append(in_queue), self.done.append(finished)
             now = finished
 
-    def _cloud(self, uploaded: float) -> tuple[float, float]:
-        """RTT/2, the FIFO GPU pool and the return after an upload ends: (cloud queue, completion)."""
+    def _cloud(self, uploaded: float, cloud_s: float) -> tuple[float, float]:
+        """RTT/2, the FIFO GPU pool (``cloud_s`` of compute) and the return after an upload ends: (cloud queue,
+        completion)."""
         at_cloud = uploaded + self.half_rtt if self.half_rtt else uploaded
         free = heapq.heappop(self.gpu_free)
         begin = free if free > at_cloud else at_cloud
-        finished = begin + self.cloud_s
+        finished = begin + cloud_s
         heapq.heappush(self.gpu_free, finished)
         self.cloud_start.append(begin)
         self.cloud_end.append(finished)
@@ -262,10 +280,15 @@ def _records(setup: EngineSetup, devices: list[_Device], plan: Plan, cost: PlanC
         cloud_queue = np.frombuffer(d.cloud_queue, dtype=np.float64)
         cloud = cost.cloud_s if plan.offloads else 0.0
         uplink = transfer + half_rtt
+        mobile_ms, cloud_ms = np.full(n, cost.mobile_s * 1e3), np.full(n, cloud * 1e3)
+        if d.mobile_drawn is not None and d.cloud_drawn is not None:  # sampled: each admitted request's own
+            mobile_ms[ok] = np.frombuffer(d.mobile_drawn, dtype=np.float64)[:int(ok.sum())] * 1e3
+            if plan.offloads:
+                cloud_ms[ok] = np.frombuffer(d.cloud_drawn, dtype=np.float64)[:int(ok.sum())] * 1e3
         values = {
-            "mobile_queue_ms": mobile_queue * 1e3, "mobile_ms": np.full(n, cost.mobile_s * 1e3),
+            "mobile_queue_ms": mobile_queue * 1e3, "mobile_ms": mobile_ms,
             "uplink_queue_ms": uplink_queue * 1e3, "uplink_ms": uplink * 1e3,
-            "cloud_queue_ms": cloud_queue * 1e3, "cloud_ms": np.full(n, cloud * 1e3),
+            "cloud_queue_ms": cloud_queue * 1e3, "cloud_ms": cloud_ms,
             "return_ms": np.full(n, back * 1e3),
             "total_ms": (np.frombuffer(d.done, dtype=np.float64) - arrived) * 1e3,
         }

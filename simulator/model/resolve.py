@@ -15,7 +15,7 @@ from simulator.inputs.profiles import Profile, load_profile
 from simulator.inputs.radio import RadioModel, load_radio_model
 from simulator.inputs.vit import ViTSpec, get_model
 from simulator.plans.graph import Compute
-from simulator.plans.plan import stages_ms
+from simulator.plans.plan import Plan, PlanCost, cost_graph, cost_plan, stages_ms
 from simulator.traces import Trace, read_trace_csv
 
 
@@ -37,12 +37,23 @@ class ResolvedInputs:
         """The profile that prices compute on ``tier`` (device, cloud or a server)."""
         return self.mobile if tier == "device" else self.cloud if tier == "cloud" else self.servers[tier][0]
 
-    def price(self, compute: Compute) -> float:
-        """Seconds of one Compute of a stage graph on its tier (batch 1); work that prices itself is asked."""
+    def price(self, compute: Compute, level: float | None = None) -> float:
+        """Seconds of one Compute of a stage graph on its tier (batch 1); work that prices itself is asked.
+        ``level``: at that quantile of the tier's single-call times (:meth:`Profile.at_level`)."""
         if compute.work is not None:
             return compute.work.seconds()
         spec = get_model(compute.model) if compute.model else self.spec
-        return stages_ms(self.profile_of(compute.tier), spec, compute.stages) / 1e3
+        profile = self.profile_of(compute.tier)
+        return stages_ms(profile if level is None else profile.at_level(level), spec, compute.stages) / 1e3
+
+    def plan_cost(self, plan: Plan, level: float | None = None) -> PlanCost:
+        """Seconds of compute of one request under ``plan`` (batch 1), at the profiles' points or, with
+        ``level``, at that quantile of their single-call times (simulator/model/variability.py)."""
+        if plan.graph is not None:
+            return cost_graph(plan.graph, self.price if level is None else lambda c: self.price(c, level))
+        if level is None:
+            return cost_plan(plan, self.spec, self.mobile, self.cloud)
+        return cost_plan(plan, self.spec, self.mobile.at_level(level), self.cloud.at_level(level))
 
 
 def resolve_inputs(scenario: Scenario) -> ResolvedInputs:

@@ -31,6 +31,7 @@ from simulator.model.resolve import ResolvedInputs, resolve_inputs
 from simulator.model.summary import summarize
 from simulator.model.topology import ServerLink, ServerSetup, server_offsets
 from simulator.model.uplink_load import uplink_warnings
+from simulator.model.variability import compute_sampler, unsampled_warning
 from simulator.plans.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule, schedule_files
 from simulator.traces import Trace
@@ -52,6 +53,7 @@ class RunResult:
     engines: dict[str, str] = field(default_factory=dict)  # schedule label -> "fast" or "des", the one that ran
     stages: pd.DataFrame | None = None  # one row per stage of stage-graph requests (forks, branches, > 2 tiers)
     per_seed: dict[int, dict] = field(default_factory=dict)  # a replicated run's summary of each seed
+    compute: dict = field(default_factory=dict)  # whether each tier's compute was sampled (model/variability.py)
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -177,7 +179,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     warnings = [*([unseeded] if unseeded else []), *merged]
     return RunResult(scenario, results[0].inputs, records, combine_summaries(per_seed, labels), warnings,
                      results[0].engines, pd.concat(stage_frames, ignore_index=True) if stage_frames else None,
-                     per_seed)
+                     per_seed, results[0].compute)
 
 
 def _of_seed(progress: Progress | None, seed: int, replicated: bool) -> Progress | None:
@@ -206,11 +208,21 @@ def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> Run
     def cost(plan: Plan) -> PlanCost:
         found = costs.get(plan)
         if found is None:
-            found = costs[plan] = cost_graph(plan.graph, inputs.price) if plan.graph is not None else \
-                cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
+            found = costs[plan] = inputs.plan_cost(plan)
         return found
 
-    cost = priced_after_idle(cost, after_idle_s(scenario, inputs), scenario.path)
+    extra_s = after_idle_s(scenario, inputs)
+    cost = priced_after_idle(cost, extra_s, scenario.path)
+
+    def cost_at(plan: Plan, level: float | None) -> PlanCost:
+        return priced_after_idle(lambda p: inputs.plan_cost(p, level), extra_s, scenario.path)(plan)
+
+    sampler, compute = compute_sampler(scenario, inputs, setup.seed, cost_at)
+    setup = replace(setup, compute=sampler)
+    constant = unsampled_warning(compute, {"device": inputs.mobile, "cloud": inputs.cloud,
+                                           **{name: p for name, (p, _) in inputs.servers.items()}})
+    if constant:
+        warnings.append(constant)
 
     if scenario.engine == "fast":
         for schedule in schedules:
@@ -256,7 +268,7 @@ def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> Run
     if stage_frames:
         stages = pd.concat(stage_frames, ignore_index=True)
         stages["schedule"] = pd.Categorical(stages["schedule"], categories=labels)
-    return RunResult(scenario, inputs, records, summary, warnings, engines, stages)
+    return RunResult(scenario, inputs, records, summary, warnings, engines, stages, compute=compute)
 
 
 def _fast_or_error(scenario: Scenario, reason: str | None) -> None:

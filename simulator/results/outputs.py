@@ -102,6 +102,7 @@ def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
         "command": command,
         "seed": scenario.workload.seed,
         "engine": {"requested": scenario.engine, "ran": result.engines},
+        "compute": result.compute,  # whether each tier's compute was drawn per request (model/variability.py)
         "inputs": {role: {"path": str(p), "sha256": file_sha256(p)} for role, p in files.items()},
         "provenance": input_provenance(result),
     }
