@@ -20,7 +20,8 @@ functions and under TYPE_CHECKING included):
 5. ``analysis``: statistics over seeds (t intervals, the seed aggregation, differences between runs), pure
    functions of tables, below the model because a replicated run summarises its seeds with them.
 6. ``plans``: what a schedule hands the engine (a Plan or a stage graph) and its price on the profiles.
-7. ``schedules``: one module per schedule, and the registry that builds them from a scenario's entries.
+7. ``schedules``: one module per schedule, the registry that builds them from a scenario's entries, and the
+   plugins (files, installed packages) that register more.
 8. ``model``: the simulation: resources, engines, records, energy, offered load, diagnostics, and the runner
    that resolves a scenario's inputs, builds its schedules and simulates every seed.
 9. ``report``: the HTML pages, drawn only from what a results folder stores.

@@ -1,5 +1,5 @@
-"""The README's custom-schedule example runs as written, and with the module paths it had before the layers;
-its schedule really adapts."""
+"""The README's custom-schedule example runs as written, from a folder outside the checkout, and with the module
+paths it had before the layers; its schedule really adapts; its schedule is the example plugin's module."""
 
 from __future__ import annotations
 
@@ -15,22 +15,32 @@ import pytest
 FLAT_LAYOUT = {"simulator.config.scenario": "simulator.scenario", "simulator.plans.plan": "simulator.plan"}
 
 
-@pytest.mark.parametrize("paths", ["as written", "flat layout"])
-def test_readme_custom_schedule_runs(repo: Path, monkeypatch: pytest.MonkeyPatch, paths: str) -> None:
+def readme_example(repo: Path) -> str:
     text = (repo / "README.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- custom-schedule:start -->\n```python\n(.*?)```\n<!-- custom-schedule:end -->", text,
                       re.S)
     assert block is not None, "the README lost its custom-schedule example"
-    code = block.group(1)
+    return block.group(1)
+
+
+def test_readme_schedule_is_the_example_plugin(repo: Path) -> None:
+    module = (repo / "examples" / "threshold-plugin" / "mercury_threshold.py").read_text(encoding="utf-8")
+    assert readme_example(repo).startswith(module + "\n# In a notebook")
+
+
+@pytest.mark.parametrize("paths", ["as written", "flat layout"])
+def test_readme_custom_schedule_runs(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     paths: str) -> None:
+    code = readme_example(repo)
     if paths == "flat layout":
         for new, old in FLAT_LAYOUT.items():
             assert f"from {new} import" in code
             code = code.replace(f"from {new} import", f"from {old} import")
-    monkeypatch.chdir(repo)
+    monkeypatch.chdir(tmp_path)  # not the checkout: the shipped scenario is found by its name
     module = types.ModuleType("readme_example")  # dataclasses look their module up in sys.modules
     monkeypatch.setitem(sys.modules, module.__name__, module)
     exec(compile(code, "README.md", "exec"), module.__dict__)  # noqa: S102 - the README's own code
     records = module.__dict__["records"]
     chosen = records[records.schedule == "mercury-threshold"].parameter  # type: ignore[attr-defined]
     assert set(chosen) == {0.0, 0.5}  # both plans were used: it follows the uploads' throughput
-    assert os.getcwd() == str(repo)
+    assert os.getcwd() == str(tmp_path)

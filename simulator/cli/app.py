@@ -3,7 +3,7 @@
 Every command turns bad input into one line on stderr and exit code 2 (never a traceback); a failed
 check exits 1. Command-line misuse (no command, an unknown command or option, a missing argument, a bad
 value) prints the usage and one error line, exit 2, through the parser typer brings. The commands kept in
-modules of their own (``compare``, ``profile``, ``emulate``, the ``traces`` group mounted in
+modules of their own (``compare``, ``catalog``, ``profile``, ``emulate``, the ``traces`` group mounted in
 ``_mount_subcommands``) sit beside this one in simulator/cli/; what a command drives loads when it runs, so
 start-up stays short.
 """
@@ -15,10 +15,12 @@ from typing import Any
 
 import typer
 
+from simulator.cli import catalog as catalog_command
 from simulator.cli import compare as compare_command
 from simulator.cli import emulate as emulation_commands
 from simulator.cli import profile as profile_command
 from simulator.cli.command_line import command_line, record_command_line
+from simulator.cli.plugins import PLUGIN_OPTION, command_plugins
 from simulator.endings import Stopped, quiet_on_closed_pipes, silence_closed_pipes
 from simulator.errors import InputError
 from simulator.version import __version__
@@ -136,6 +138,7 @@ def run(
     seeds: str | None = typer.Option(None, "--seeds", help="Replicate over these seeds (1-10, 1,2,5 or 1-3,7) "
                                      "instead of workload.seed: the summary gives each statistic's mean over "
                                      "seeds with its 95 % interval"),
+    plugin: list[str] | None = PLUGIN_OPTION,
 ) -> None:
     """Simulate every schedule of SCENARIO; write records, summary, manifest, trace window and report.html."""
     from pathlib import Path
@@ -145,8 +148,10 @@ def run(
     from simulator.model.replications import parse_seeds, with_seeds
     from simulator.model.runner import run_scenario
     from simulator.results.outputs import guard_run_folder, write_run
+    from simulator.schedules.plugins import with_plugin_files
 
-    loaded = load_scenario(scenario)
+    plugins = command_plugins(plugin)
+    loaded = with_plugin_files(load_scenario(scenario), plugins)
     if seeds is not None:
         loaded = with_seeds(loaded, parse_seeds(seeds))
     out_dir = Path(output) if output else Path("reports") / loaded.name
@@ -183,13 +188,18 @@ def report_command(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of a scenario file."""
+def schema(
+    plugin: list[str] | None = PLUGIN_OPTION,
+) -> None:
+    """Print the JSON Schema of a scenario file, with the keys of every registered schedule kind (the shipped
+    plug-ins', the installed packages' and those of the --plugin files)."""
     import json
 
     from simulator.config.scenario import json_schema
+    from simulator.schedules.plugins import plugin_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    command_plugins(plugin)
+    typer.echo(json.dumps(plugin_schema(json_schema()), indent=2))
 
 
 @app.command()
@@ -201,6 +211,7 @@ def check(
                                       "and claims.json, into this folder"),
     html: str | None = typer.Option(None, "--html", help="Write the claims page (HTML) here"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table (the count stays)"),
+    plugin: list[str] | None = PLUGIN_OPTION,
 ) -> None:
     """Run the scenarios a claims file needs and check every claim; exit 1 if any fails (a known
     discrepancy that still holds its pinned value passes). Writes only what -o, --html and --junit name."""
@@ -210,11 +221,12 @@ def check(
     from simulator.inputs.data import file_or_shipped
     from simulator.studies.check import guard_check_outputs, run_check, write_check_outputs
 
+    plugins = command_plugins(plugin)
     claims_path = file_or_shipped("claims", claims)
     guard_check_outputs(claims_path, junit=Path(junit) if junit else None,
                         output=Path(output) if output else None, html=Path(html) if html else None)
     with progress_reporter(enabled=not quiet) as progress:
-        outcome = run_check(claims_path, progress=progress)
+        outcome = run_check(claims_path, progress=progress, plugins=plugins)
     write_check_outputs(outcome, claims_path, junit=Path(junit) if junit else None,
                         output=Path(output) if output else None, html=Path(html) if html else None,
                         command=command_line())
@@ -240,6 +252,7 @@ def sweep(
                                     "(tcp://host:8786), or 'local' for a local Dask cluster"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no table"),
     self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in sweep.html"),
+    plugin: list[str] | None = PLUGIN_OPTION,
 ) -> None:
     """Simulate every point of a parameter grid (resuming into an earlier run's folder); write the tables,
     sweep.json and sweep.html."""
@@ -252,7 +265,7 @@ def sweep(
 
     if dask:
         require_extra("sweep --dask", "dask")
-    loaded = load_sweep(sweep_file)
+    loaded = load_sweep(sweep_file, command_plugins(plugin))
     out_dir = Path(output) if output else Path("reports") / loaded.spec.name
     guard_sweep_folder(loaded, out_dir)  # refuse before simulating
     for warning in loaded.warnings:
@@ -345,5 +358,6 @@ def train_reconstruction(
 # Measures on the host with torch/timm; those load only when the command runs.
 app.command("profile")(profile_command.profile)
 app.command("compare")(compare_command.compare)
+app.command("catalog")(catalog_command.catalog)
 app.command("emulate")(emulation_commands.emulate)
 app.command("validate")(emulation_commands.validate)

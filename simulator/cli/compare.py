@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from simulator.cli.plugins import PLUGIN_OPTION, command_plugins
+
 
 def compare(
     runs: Annotated[list[str], typer.Argument(metavar="RUNS", help="Run folders ('mercury-sim run' outputs) or sweep "
@@ -19,16 +21,19 @@ def compare(
                                            "comparison's"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table"),
     self_contained: bool = typer.Option(False, "--self-contained", help="Inline plotly.js in compare.html"),
+    plugin: list[str] | None = PLUGIN_OPTION,
 ) -> None:
     """Per schedule, each run's difference from the first in mean, p50, p95, deadline misses, accuracy and
     energy, with 95 % t intervals over seeds (paired by seed when both ran the same seeds; none for a run of
-    one seed). A sweep folder counts as one run per configuration of its non-seed axes."""
+    one seed). A sweep folder counts as one run per configuration of its non-seed axes. A --plugin file is
+    only loaded (compare builds no schedule), so a script may pass every command the same options."""
     from pathlib import Path
 
     from simulator.analysis.compare import one_seed_note
     from simulator.cli.command_line import command_line
     from simulator.results.comparison import compare_runs, guard_compare_folder, write_comparison
 
+    command_plugins(plugin)
     loaded, table = compare_runs(runs)
     folders = [run.folder.resolve().name for run in loaded[:2]]  # names of existing folders: safe path parts
     default = "compare-" + "-vs-".join(folders) + ("-etc" if len(loaded) > 2 else "")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from simulator.cli.plugins import PLUGIN_OPTION, command_plugins
 from simulator.errors import InputError
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ def emulate(
                                       help="Output folder (default reports/<name>-emulated/)"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html (default: yes)"),
+    plugin: list[str] | None = PLUGIN_OPTION,
 ) -> None:
     """Execute SCENARIO's schedules on the emulated testbed (root); write records like 'run' does."""
     import json
@@ -65,8 +67,9 @@ def emulate(
 
     from simulator.cli.command_line import command_line
     from simulator.config.scenario import load_scenario
+    from simulator.schedules.plugins import with_plugin_files
 
-    loaded = one_seed(load_scenario(scenario), "emulate")
+    loaded = one_seed(with_plugin_files(load_scenario(scenario), command_plugins(plugin)), "emulate")
     _root_or_exit("emulate")
     from simulator.cli.console import print_summary
     from simulator.emulation.testbed import emulate_scenario, facts_text
@@ -93,13 +96,15 @@ def validate(
                                       help="Output folder (default reports/<name>-validation/)"),
     fresh: bool = typer.Option(False, "--fresh", help="Re-measure this host's profile right before the emulation"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    plugin: list[str] | None = PLUGIN_OPTION,
 ) -> None:
     """Simulate and emulate SCENARIO (same seed); write comparison.csv and validation.html (root)."""
     from pathlib import Path
 
     from simulator.config.scenario import load_scenario
+    from simulator.schedules.plugins import with_plugin_files
 
-    loaded = one_seed(load_scenario(scenario), "validate")
+    loaded = one_seed(with_plugin_files(load_scenario(scenario), command_plugins(plugin)), "validate")
     _root_or_exit("validate")
     from simulator.cli.command_line import command_line
     from simulator.emulation.validate import print_comparison, run_validation

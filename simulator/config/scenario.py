@@ -339,6 +339,10 @@ class Scenario(_Strict):
     server_links: list[ServerToServer] | None = Field(None, description="Links between server tiers")
     energy: Energy = Energy()
     target_accuracy: float | None = Field(None, gt=0, le=100, description="Each schedule meets this top-1")
+    plugins: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, description="Python files, relative to this file, that register schedule kinds of your own "
+                          "(simulator.schedules.register_schedule); installed packages register theirs through "
+                          "the entry point group mercury_sim.schedules (simulator/schedules/plugins.py)")
     schedules: list[ScheduleConfig] = Field(min_length=1)
     engine: Literal["auto", "des", "fast"] = Field(
         "auto", description="auto: the closed-form fast path where it applies (per-device links, no batching, "

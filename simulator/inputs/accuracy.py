@@ -148,7 +148,8 @@ class AccuracyTable:
                                                        f[(f.model == model) & (f.dataset == dataset)]
                                                        .reconstruction, strict=True)})
             raise LookupError(f"no accuracy rows for {label}; the tables hold {', '.join(have) or 'nothing'} "
-                              f"for {model}/{dataset}")
+                              f"for {model}/{dataset}; "
+                              f"{measure_hint(model, dataset, method, split_after, reconstruction, prune_point)}")
         rows = rows.sort_values("parameter")
         return AccuracyCurve(label, rows.parameter.to_numpy(float), rows.top1.to_numpy(float), method,
                              split_after if len(exact) else None)
@@ -156,6 +157,22 @@ class AccuracyTable:
     def baseline(self, model: str, dataset: str) -> float:
         """Top-1 of the unreduced model."""
         return self.curve(model, dataset, "none", None).accuracy(0.0)
+
+
+def measure_hint(model: str, dataset: str, method: str = "none", split_after: int | None = None,
+                 reconstruction: str = "none", prune_point: str = "after_block1") -> str:
+    """How to measure rows the tables lack (``mercury-sim accuracy``), for the error or warning naming them."""
+    words = [f"mercury-sim accuracy --model {model} --checkpoint CKPT --data DIR --dataset-name {dataset}",
+             f"--method {method}"]
+    if split_after is not None and method in ("mercury", "ats"):  # the harness writes no split for the others
+        words.append(f"--split-after {split_after}")
+    if method != "none":
+        words.append("--grid VALUES")
+    if reconstruction != "none":
+        words.append(f"--reconstruction {reconstruction}" + (" --tokens FILE" if reconstruction == "learned" else ""))
+    if prune_point != "after_block1":
+        words.append(f"--prune-point {prune_point}")
+    return f"measure them with '{' '.join(words)} -o FILE.csv' and list FILE.csv under accuracy_tables"
 
 
 def read_accuracy_csv(path: Path) -> pd.DataFrame:

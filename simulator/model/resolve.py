@@ -1,5 +1,6 @@
 """A scenario's files, loaded and checked: the trace, the profiles, the accuracy tables, the radio model and
-the servers' profiles and links, each missing file named by its scenario key.
+the servers' profiles and links, the plugin files that register its schedules, each missing file named by its
+scenario key.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from simulator.inputs.radio import RadioModel, load_radio_model
 from simulator.inputs.vit import ViTSpec, get_model
 from simulator.plans.graph import Compute
 from simulator.plans.plan import Plan, PlanCost, cost_graph, cost_plan, stages_ms
+from simulator.schedules.plugins import load_plugins
 from simulator.traces import Trace, read_trace_csv
 
 
@@ -91,6 +93,7 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
         if profile.path is not None:
             files[f"servers.{name}.profile"] = profile.path
         servers[name] = profile, _server_trace(scenario, name, server.link, files)
+    files.update(load_plugins(scenario))  # before the schedules are built, in whichever process builds them
     return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio, servers)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from simulator.config.scenario import Scenario, load_scenario
 from simulator.errors import InputError, RunWarning
+from simulator.inputs.accuracy import measure_hint
 from simulator.inputs.profiles import Power
 from simulator.model.after_idle import after_idle_s, priced_after_idle
 from simulator.model.diagnostics import merge_seed_warnings, schedule_warnings, seed_warning
@@ -141,7 +142,8 @@ def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[R
                     cost_plan(plan, inputs.spec, inputs.mobile, inputs.cloud)
                 if math.isnan(plan.accuracy) and not shared.warnings:
                     shared.warnings.append(f"no accuracy table rows for {scenario.model}/{scenario.dataset}; "
-                                           "accuracy reported as NaN")
+                                           "accuracy reported as NaN; "
+                                           f"{measure_hint(scenario.model, scenario.dataset)}")
         except ScheduleError as exc:
             raise InputError(scenario.path, str(exc), f"schedules[{i}]") from None
         warnings.extend(RunWarning("schedule", f"{schedule.label}: {w}") for w in shared.warnings)

@@ -147,6 +147,9 @@ def resolved_scenario(result: RunResult) -> dict[str, Any]:
             path = inputs.files.get(f"schedules[{i}].{key}")
             if path is not None and not is_short_name(entry[key]):
                 entry[key] = str(Path(path).resolve())
+    for i, value in enumerate(resolved.get("plugins", [])):
+        path = inputs.files.get(f"plugins[{i}]")
+        resolved["plugins"][i] = str(Path(path).resolve()) if path is not None else value
     radio = resolved.get("energy", {}).get("radio")
     if radio and radio != "none" and not is_short_name(radio) and "radio_model" in inputs.files:
         resolved["energy"]["radio"] = str(inputs.files["radio_model"].resolve())

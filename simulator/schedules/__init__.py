@@ -2,8 +2,9 @@
 
 ``build_schedule`` finds the builder of an entry's ``kind`` in one registry. A shipped schedule is a
 module here, a config model in simulator/config/scenario.py and one registry line; a schedule of your own needs
-only :func:`register_schedule` (its keys are then checked by the pydantic model you give). Neither
-touches the engine, which executes Plans and never sees schedule names.
+only :func:`register_schedule` (its keys are then checked by the pydantic model you give), called from a
+notebook, a plugin file or an installed package (:mod:`simulator.schedules.plugins`). Neither touches the
+engine, which executes Plans and never sees schedule names.
 
 May import: :mod:`simulator.plans` (what a schedule returns), :mod:`simulator.config` (each schedule's keys),
 :mod:`simulator.inputs` and :mod:`simulator.traces` (what a schedule may consult), and below; never the model
@@ -13,11 +14,10 @@ that runs them.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from simulator.config.scenario import SCHEDULE_KINDS, Plugin, ScheduleConfig
 from simulator.files.validation import dotted
@@ -34,13 +34,14 @@ from simulator.schedules.mercury import MercurySchedule
 from simulator.schedules.mobile_only import MobileOnlySchedule
 from simulator.schedules.oracle import METHODS, OracleSchedule
 from simulator.schedules.otas import OtasSchedule
+from simulator.schedules.plugins import load_entry_points
 from simulator.schedules.pruned_on_device import KIND as PRUNED_ON_DEVICE
 from simulator.schedules.pruned_on_device import PrunedOnDeviceConfig, build_pruned_on_device
+from simulator.schedules.registry import Builder, register_schedule, registrations
 from simulator.schedules.sharded import ShardedConfig, ShardedSchedule
 
-__all__ = ["Schedule", "ScheduleError", "ScheduleInputs", "build_schedule", "register_schedule", "schedule_files"]
-
-Builder = Callable[[Any, ScheduleInputs], Schedule]
+__all__ = ["Schedule", "ScheduleError", "ScheduleInputs", "build_schedule", "register_schedule", "registrations",
+           "schedule_files"]
 
 
 def _oracle(c: Any, i: ScheduleInputs) -> Schedule:
@@ -70,29 +71,26 @@ _BUILDERS: dict[str, Builder] = {
     "mercury-adaptive": _adaptive,
     "oracle": _oracle,
 }
-_PLUGINS: dict[str, tuple[type[BaseModel] | None, Builder]] = {}
 
 
-def register_schedule(kind: str, builder: Builder, config: type[BaseModel] | None = None) -> None:
-    """Make ``kind`` usable in scenario files: ``builder(config, inputs)`` returns the schedule object.
-
-    ``config`` (a pydantic model) checks the entry's keys; without one the builder gets the raw entry.
-    """
-    if kind in SCHEDULE_KINDS:
-        raise ValueError(f"{kind!r} is a shipped schedule kind")
-    _PLUGINS[kind] = (config, builder)
+def _registered(kind: str) -> bool:
+    """Whether ``kind`` is registered, after looking among the installed plugins' entry points if not."""
+    if kind not in registrations():
+        load_entry_points()
+    return kind in registrations()
 
 
 def build_schedule(config: ScheduleConfig, inputs: ScheduleInputs) -> Schedule:
     """The schedule object for one scenario entry (raises ScheduleError when it cannot be built)."""
     if not isinstance(config, Plugin):
         return _BUILDERS[config.kind](config, inputs)
-    if config.kind not in _PLUGINS:
-        known = sorted(SCHEDULE_KINDS | set(_PLUGINS))
+    if not _registered(config.kind):
+        known = sorted(SCHEDULE_KINDS | set(registrations()))
         near = difflib.get_close_matches(config.kind, known, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(known)}"
-        raise ScheduleError(f"unknown schedule kind {config.kind!r}{hint}")
-    model, builder = _PLUGINS[config.kind]
+        raise ScheduleError(f"unknown schedule kind {config.kind!r}{hint} (a schedule of your own: name its "
+                            "file under the scenario's plugins, or pass --plugin FILE)")
+    model, builder = registrations()[config.kind]
     entry = config.model_dump(exclude_none=True)
     if model is None:
         return builder(entry, inputs)
@@ -110,9 +108,9 @@ def schedule_files(config: ScheduleConfig, base_dir: Path | None) -> dict[str, P
     in the output's scenario.yaml). A config model names them in ``DATA_FILES``: key -> the shipped kind a
     short name refers to (simulator/inputs/data.py), or None for a plain path.
     """
-    if not isinstance(config, Plugin) or config.kind not in _PLUGINS:
+    if not isinstance(config, Plugin) or not _registered(config.kind):
         return {}
-    model = _PLUGINS[config.kind][0]
+    model = registrations()[config.kind][0]
     files: dict[str, Path | None] = {}
     for key, kind in getattr(model, "DATA_FILES", {}).items():
         value = getattr(config, key, None)

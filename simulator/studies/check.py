@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from simulator.config.scenario import scenario_from_dict
 from simulator.model.runner import Progress, RunResult, run_scenario
+from simulator.schedules.plugins import with_plugin_files
 from simulator.studies.claims import ClaimResult, ClaimsFile, evaluate, load_claims, scenario_data
 
 
@@ -24,8 +26,11 @@ class CheckOutcome:
         return [r for r in self.results if r.failed]
 
 
-def run_check(claims_path: Path, *, progress: Progress | None = None) -> CheckOutcome:
-    """Load and validate everything first (bad input fails before any simulation), then simulate."""
+def run_check(claims_path: Path, *, progress: Progress | None = None, plugins: Sequence[Path] = ()) -> CheckOutcome:
+    """Load and validate everything first (bad input fails before any simulation), then simulate.
+
+    ``plugins``: plugin files (``--plugin``) every scenario of the claims file loads besides its own.
+    """
     claims = load_claims(claims_path)
     needed = {s.scenario for c in claims.claims for s in c.statistics()}
     scenarios = {}
@@ -33,7 +38,7 @@ def run_check(claims_path: Path, *, progress: Progress | None = None) -> CheckOu
         if name not in needed:
             continue
         data, path = scenario_data(claims_path, name, claims.scenarios[name])
-        scenarios[name] = scenario_from_dict(data, path)
+        scenarios[name] = with_plugin_files(scenario_from_dict(data, path), plugins)
     runs: dict[str, RunResult] = {}
     for name, scenario in scenarios.items():
         wrapped = (lambda label, f, n=name: progress(f"{n}: {label}", f)) if progress else None

@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,10 +127,15 @@ class Sweep:
         return lines
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read a sweep file, expand its grid and validate every point's scenario (nothing runs yet)."""
+def load_sweep(path: str | Path, plugins: Sequence[str | Path] = ()) -> Sweep:
+    """Read a sweep file, expand its grid and validate every point's scenario (nothing runs yet).
+
+    ``plugins``: plugin files given on the command line, added (by absolute path) to every point's scenario,
+    so the workers load them and the point keys hash them.
+    """
     from simulator.config.scenario import scenario_from_dict
     from simulator.config.seed_effect import seed_has_effect
+    from simulator.schedules.plugins import plugin_path
 
     path = Path(path)
     spec = parse_model(SweepFile, load_yaml_mapping(path), path)
@@ -139,6 +144,9 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(path, f"scenario file not found: {spec.scenario}", "scenario")
     base = load_yaml_mapping(scenario_path)
     apply_overrides(base, spec.set, path, "set")
+    given = base.get("plugins")
+    if plugins and (given is None or isinstance(given, list)):
+        base["plugins"] = [*(given or []), *(str(plugin_path(p, None)) for p in plugins)]
     seeds = (base.get("workload") or {}).get("seed") if isinstance(base.get("workload"), dict) else None
     if isinstance(seeds, list) and not seed_axes(list(spec.grid)):  # a replicated scenario: its seeds are an axis
         spec = spec.model_copy(update={"grid": {**spec.grid, "workload.seed": seeds}})
@@ -164,6 +172,7 @@ def input_files(scenario: Scenario) -> dict[str, Path | None]:
     from simulator.files.validation import load_yaml_mapping
     from simulator.inputs.data import resolve_path, shipped_dir
     from simulator.inputs.radio import find_radio_model
+    from simulator.schedules.plugins import load_plugins
 
     base = scenario.base_dir
     files: dict[str, Path | None] = {"trace": resolve_path(scenario.network.trace, base)}
@@ -187,6 +196,7 @@ def input_files(scenario: Scenario) -> dict[str, Path | None]:
     if radio and radio != "none" and scenario.energy.preset == "full":
         files["radio_model"] = find_radio_model(radio, base if scenario.energy.radio else None)
     files.update(topology_files(scenario))
+    files.update(load_plugins(scenario))  # loaded here too: the kinds they register name their source files
     return files
 
 
@@ -216,7 +226,7 @@ def point_key(scenario: Scenario, digests: dict[Path, str]) -> str:
     from simulator.version import __version__
 
     resolved = scenario.model_dump(mode="json", exclude={"name", "description"})
-    for key in ("servers", "server_links"):  # a two-tier scenario keeps the key it had before these existed
+    for key in ("servers", "server_links", "plugins"):  # a scenario without them keeps its key from before
         if resolved.get(key) is None:
             resolved.pop(key, None)
     inputs = {}

@@ -151,6 +151,17 @@ def _read_rows(path: Path, loose: bool) -> tuple[list[str], np.ndarray, np.ndarr
     return comment_lines, np.frombuffer(times, dtype=np.float64), np.frombuffer(rates, dtype=np.float64)
 
 
+def read_trace_meta(path: Path) -> dict:
+    """The provenance mapping of a trace file's comment block, without reading its rows."""
+    lines = []
+    with open_text(path) as handle:
+        for raw in handle:
+            if not raw.lstrip().startswith("#"):
+                break
+            lines.append(raw.lstrip()[1:].removeprefix(" ").rstrip("\n"))
+    return parse_meta(lines)
+
+
 def parse_meta(lines: list[str]) -> dict:
     """The provenance mapping of a leading comment block (free text is kept under ``comment``)."""
     if not lines:
