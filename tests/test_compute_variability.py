@@ -319,3 +319,17 @@ def test_validate_simulates_the_other_compute_model_where_a_profile_has_quantile
                      other_variability="profile")
     assert "with sampled compute (compute.variability: profile):" in lines
     assert lines[-1].split()[0] == "mobile-only" and lines[-1].split()[3] != "+0.0"
+
+
+def test_the_shipped_measured_profile_carries_distributions_and_says_how_it_was_made() -> None:
+    from simulator.inputs.vit import MODELS
+
+    profile = load_profile("x86-2c-1t-ti-quantiles")
+    assert profile.has_distribution and profile.file.quantile_levels == LEVELS
+    host = profile.file.host or {}
+    assert host["command"].startswith("mercury-sim profile --model deit_tiny_distilled_patch16_224")
+    assert "--repeats 40" in host["command"] and host["threads"] == 1 and host["date"].startswith("2026-12-06")
+    assert "single calls" in profile.provenance["distribution"]
+    spec = MODELS["deit_tiny_distilled_patch16_224"]
+    low, high = (profile.at_level(q).stage_ms(spec, "block", 198) for q in (0.0, 1.0))
+    assert 0 < low < profile.stage_ms(spec, "block", 198) * 1.1 and high > low

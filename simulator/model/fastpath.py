@@ -16,7 +16,8 @@ Per request it computes, stage by stage, departure = max(arrival, previous depar
 trace's exact transfer time for the upload, in the same floating-point operations in the same order as
 the SimPy model (so the clock readings agree to the last bit). Exact ties follow SimPy's event order: a
 frame that arrives at the instant the previous frame's computation ends finds the device busy (its
-arrival was scheduled first) and is dropped under ``on_busy: drop``.
+arrival was scheduled first) and is dropped under ``on_busy: drop``. Sampled compute (``compute: {variability:
+profile}``, simulator/model/variability.py) costs each request its own draw, the same one the DES makes.
 """
 
 from __future__ import annotations

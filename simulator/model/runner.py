@@ -32,7 +32,7 @@ from simulator.model.resolve import ResolvedInputs, resolve_inputs
 from simulator.model.summary import summarize
 from simulator.model.topology import ServerLink, ServerSetup, server_offsets
 from simulator.model.uplink_load import uplink_warnings
-from simulator.model.variability import compute_sampler, unsampled_warning
+from simulator.model.variability import compute_sampler
 from simulator.plans.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule, schedule_files
 from simulator.traces import Trace
@@ -219,10 +219,8 @@ def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> Run
     def cost_at(plan: Plan, level: float | None) -> PlanCost:
         return priced_after_idle(lambda p: inputs.plan_cost(p, level), extra_s, scenario.path)(plan)
 
-    sampler, compute = compute_sampler(scenario, inputs, setup.seed, cost_at)
+    sampler, compute, constant = compute_sampler(scenario, inputs, setup.seed, cost_at)
     setup = replace(setup, compute=sampler)
-    constant = unsampled_warning(compute, {"device": inputs.mobile, "cloud": inputs.cloud,
-                                           **{name: p for name, (p, _) in inputs.servers.items()}})
     if constant:
         warnings.append(constant)
 

@@ -9,9 +9,10 @@ Coupling: comonotone within a tier. A request draws one uniform u per tier (devi
 every stage it runs there costs that stage's quantile at u, so a slow forward is slow in every block. This is
 what the profile's numbers mean: a ``block`` point is the whole stack of blocks timed together and divided
 by depth, so its quantiles are those of the stack, which only one shared u reproduces; and on the 2-core
-host the blocks of one forward vary together (mean pairwise Spearman 0.43-0.65, a block above its p90 with
-another in 33-64 % of forwards against 10 % if independent; benchmarks/compute_variability.py). Tiers are
-different machines, so their draws are independent, and so are requests.
+host the blocks of one forward vary together (mean pairwise Spearman 0.43-0.67, a block above its p90 with
+another in 33-55 % of forwards against 10 % if independent; benchmarks/compute_variability.py). Tiers are
+different machines, so their draws are independent, and so are requests (a host's slow minutes, which
+would make neighbouring requests slow together, are not modelled).
 
 Since stage costs are piecewise linear in u on the levels' grid and add up, a side's compute at u is the
 side's price at each level, interpolated: a plan is priced once per level (every profile viewed at that
@@ -86,28 +87,31 @@ class ComputeSampler:
                         {leaf: of(leaf.tier, seconds) for leaf, seconds in at.compute_s.items()})
 
 
+Sampling = tuple[ComputeSampler | None, dict[str, Any], RunWarning | None]
+
+
 def compute_sampler(scenario: Scenario, inputs: ResolvedInputs, seed: int,
-                    price_at: Callable[[Plan, float | None], PlanCost]) -> tuple[ComputeSampler | None, dict[str, Any]]:
-    """The run's sampler (None: compute stays constant) and what the manifest says about it.
+                    price_at: Callable[[Plan, float | None], PlanCost]) -> Sampling:
+    """The run's sampler (None: compute stays constant), what the manifest says about it, and the warning
+    naming the tiers that stay constant under ``variability: profile`` (None when there are none).
 
     ``price_at(plan, level)`` prices a plan with every profile at quantile ``level`` (None: the points).
     """
     tiers = {DEVICE: inputs.mobile, CLOUD: inputs.cloud, **{name: p for name, (p, _) in inputs.servers.items()}}
     if scenario.compute.variability == "none":
-        return None, {"variability": "none", "sampled": {tier: False for tier in tiers}}
+        return None, {"variability": "none", "sampled": {tier: False for tier in tiers}}, None
     sampled = {tier: profile.has_distribution for tier, profile in tiers.items()}
     about = {"variability": "profile", "coupling": "comonotone per tier and request", "sampled": sampled,
              "quantile_levels": {tier: len(p.file.quantile_levels or []) for tier, p in tiers.items() if sampled[tier]}}
+    warning = unsampled_warning(about, tiers)
     if not any(sampled.values()):
-        return None, about
+        return None, about, warning
     levels = sorted({float(q) for profile in tiers.values() for q in profile.file.quantile_levels or ()})
-    return ComputeSampler(seed, levels, list(tiers), price_at), about
+    return ComputeSampler(seed, levels, list(tiers), price_at), about, warning
 
 
 def unsampled_warning(about: Mapping[str, Any], profiles: Mapping[str, Profile]) -> RunWarning | None:
     """A warning naming the tiers whose profile has no quantiles, under ``variability: profile``."""
-    if about["variability"] == "none":
-        return None
     constant = [tier for tier, sampled in about["sampled"].items() if not sampled]
     if not constant:
         return None
