@@ -64,7 +64,9 @@ def test_the_catalog_lists_every_shipped_file(capsys: pytest.CaptureFixture[str]
     assert [e["name"] for e in found["scenarios"]] == stems("scenarios", "*.yaml")
     assert [e["name"] for e in found["claims"]] == stems("claims", "*.yaml")
     pi = next(e for e in found["profiles"] if e["name"] == "raspberry-pi-4b")
-    assert pi["provenance"] == "fitted" and pi["models"] == ["deit_base_distilled_patch16_224"]
+    assert pi["provenance"] == "fitted" and pi["models"] == [  # DeiT-B fitted, the others derived from it
+        "deit_base_distilled_patch16_224", "deit_small_distilled_patch16_224", "deit_small_patch16_224",
+        "deit_tiny_distilled_patch16_224", "deit_tiny_patch16_224"]
     assert {e["name"]: e["provenance"] for e in found["traces"]}["lte-all"] == "synthetic"
     assert {e["name"]: e["provenance"] for e in found["radio_models"]}["lte-huang2012"] == "published"
     # every row of every table, each in one group, the groups' counts adding up to the file's rows
@@ -115,8 +117,8 @@ def test_the_catalog_table_names_the_groups(capsys: pytest.CaptureFixture[str]) 
 
 
 @pytest.mark.parametrize(("mobile", "schedule", "expected"), [
-    ("raspberry-pi-4b", {"kind": "mobile-only"},
-     ["raspberry-pi-4b.yaml: models: no latency curves for model 'deit_small_distilled_patch16_224'",
+    ("raspberry-pi-4b-fig6", {"kind": "mobile-only"},
+     ["raspberry-pi-4b-fig6.yaml: models: no latency curves for model 'deit_small_distilled_patch16_224'",
       "'mercury-sim profile --model deit_small_distilled_patch16_224 --out FILE.yaml'"]),
     ("x86-2c-1t", {"kind": "mercury", "split_after": 3},
      ["schedules[0]: no accuracy rows for deit_small_distilled_patch16_224/cifar100/mercury/learned; the tables "

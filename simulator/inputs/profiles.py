@@ -5,6 +5,7 @@ File format (YAML, ``format: mercury-sim-profile/1``)::
     name: raspberry-pi-4b
     device: Raspberry Pi 4B 8 GB (4x Cortex-A72 @ 1.5 GHz)
     provenance: {kind: measured | published | fitted, ...}   # where every number comes from
+                                   # optional models: {<model>: {kind: ..., anchors, method, measured_error}}
     models:
       deit_base_distilled_patch16_224:
         embed:         {fit: {a_ms: 14.2}}
@@ -50,6 +51,8 @@ from simulator.inputs.vit import ViTSpec, profiled_merge_count
 
 STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention", "tome_block")
 REQUIRED_STAGES = ("embed", "block", "head")
+# Per model in provenance.models: derived = computed from another model's curves in the same file.
+MODEL_PROVENANCE_KINDS = ("measured", "published", "fitted", "derived")
 
 
 class _Strict(BaseModel):
@@ -217,6 +220,27 @@ class ProfileFile(_Strict):
     @classmethod
     def _provenance(cls, value: dict[str, Any]) -> dict[str, Any]:
         return check_provenance(value)
+
+    @model_validator(mode="after")
+    def _model_provenance(self) -> ProfileFile:
+        """``provenance.models`` (optional) says per model where its curves come from: a file may mix a fitted
+        model with others derived from it (simulator/inputs/derived_profile.py)."""
+        entries = self.provenance.get("models")
+        if entries is None:
+            return self
+        if not isinstance(entries, dict):
+            raise ValueError("provenance.models must map a model name to its provenance")
+        for model, entry in entries.items():
+            where = f"provenance.models.{model}"
+            if model not in self.models:
+                raise ValueError(f"{where}: the profile has no latency curves for this model")
+            if not isinstance(entry, dict) or entry.get("kind") not in MODEL_PROVENANCE_KINDS:
+                raise ValueError(f"{where}.kind must be one of {', '.join(MODEL_PROVENANCE_KINDS)}")
+            missing = [key for key in ("anchors", "method", "measured_error")
+                       if entry["kind"] == "derived" and not entry.get(key)]
+            if missing:
+                raise ValueError(f"{where}: a derived model must state {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _after_idle(self) -> ProfileFile:
