@@ -1,0 +1,85 @@
+"""DeiT-S and DeiT-Ti on the Pi 4B and the RTX 4090: curves derived from DeiT-B's by the MAC ratio, ToMe's rows.
+
+The expected prices are worked out here from the ViT dimensions (embed dim 384 vs 768, heads 6 vs 12, MLP 4x,
+depth 12 for both), not with the derivation's own code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_scenario
+
+from simulator.config.scenario import scenario_from_dict
+from simulator.files.validation import load_yaml_mapping
+from simulator.inputs.profiles import ProfileFile, load_profile
+from simulator.inputs.vit import get_model
+from simulator.model.runner import run_scenario
+
+BASE = get_model("deit_base_distilled_patch16_224")
+SMALL = get_model("deit_small_distilled_patch16_224")
+
+
+def block_macs_by_hand(n: int, d: int) -> float:
+    """qkv 3Nd², proj Nd², QKᵀ and AV 2N²d, MLP 2·4·Nd² (independent of the head count: 6×64 = 384)."""
+    return 3 * n * d * d + n * d * d + 2 * n * n * d + 2 * 4 * n * d * d
+
+
+def run(path: Path):  # type: ignore[no-untyped-def]
+    return run_scenario(scenario_from_dict(load_yaml_mapping(path), path))
+
+
+@pytest.mark.parametrize("name", ["raspberry-pi-4b", "rtx-4090"])
+def test_a_derived_block_is_deit_b_times_the_mac_ratio(name: str) -> None:
+    profile = load_profile(name)
+    ratio = block_macs_by_hand(198, 384) / block_macs_by_hand(198, 768)  # (384·5004) / (768·9612): N² d halves only
+    assert ratio == pytest.approx(0.26030, abs=1e-5)
+    expected = profile.stage_ms(BASE, "block", 198) * ratio
+    assert profile.stage_ms(SMALL, "block", 198) == pytest.approx(expected, rel=1e-5)
+    # between two written points (96, 100 tokens) the curve interpolates: within 0.1 % of the ratio there
+    ratio_97 = block_macs_by_hand(97, 384) / block_macs_by_hand(97, 768)
+    assert profile.stage_ms(SMALL, "block", 97) == pytest.approx(profile.stage_ms(BASE, "block", 97) * ratio_97,
+                                                               rel=1e-3)
+
+
+def test_deit_s_runs_mobile_only_and_cloud_only(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path / "small.yaml", model=SMALL.name, dataset="imagenet",
+                          mobile_profile="raspberry-pi-4b", cloud_profile="rtx-4090", network={"trace": "5g-all"},
+                          schedules=[{"kind": "mobile-only"}, {"kind": "cloud-only"}])
+    records = run(path).records
+    pi, gpu = load_profile("raspberry-pi-4b"), load_profile("rtx-4090")
+
+    def forward(profile) -> float:  # type: ignore[no-untyped-def]
+        # embed (196 patches x 768 px x d) and both heads (2 x d x 1000) scale by 384 / 768 exactly
+        ratio = block_macs_by_hand(198, 384) / block_macs_by_hand(198, 768)
+        return 0.5 * profile.stage_ms(BASE, "embed", 198) + 12 * ratio * profile.stage_ms(BASE, "block", 198) \
+            + 0.5 * profile.stage_ms(BASE, "head", 198)
+
+    mobile = records[records.schedule == "mobile-only"]
+    cloud = records[records.schedule == "cloud-only"]
+    assert len(mobile) == len(cloud) == 5 and set(records.status) == {"ok"}
+    assert mobile.mobile_ms.tolist() == pytest.approx([forward(pi)] * 5, rel=1e-5)
+    assert cloud.cloud_ms.tolist() == pytest.approx([forward(gpu)] * 5, rel=1e-5)
+    assert forward(pi) == pytest.approx(539.0, abs=1.0)  # DeiT-B's 2058 ms x about 0.26
+
+
+def test_otas_on_deit_s_reads_tomes_published_rows(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path / "otas.yaml", model="deit_small_patch16_224", dataset="imagenet",
+                          mobile_profile="raspberry-pi-4b", cloud_profile="rtx-4090", network={"trace": "5g-all"},
+                          schedules=[{"kind": "otas", "split_after": 3, "r": 8, "label": "r8"},
+                                     {"kind": "otas", "split_after": 3, "r": 16, "label": "r16"}])
+    records = run(path).records
+    top1 = records.groupby("schedule", observed=True).accuracy.unique()
+    assert {k: [round(float(x), 6) for x in v] for k, v in top1.items()} == {"r8": [79.7], "r16": [79.1]}
+
+
+def test_a_derived_model_must_state_its_method() -> None:
+    data = load_yaml_mapping(Path(load_profile("rtx-4090").path or ""))
+    del data["provenance"]["models"][SMALL.name]["method"]
+    with pytest.raises(ValueError, match="derived model must state method"):
+        ProfileFile.model_validate(data)
+    data["provenance"]["models"][SMALL.name]["method"] = "MAC ratio"
+    data["provenance"]["models"]["vit_huge"] = {"kind": "derived"}
+    with pytest.raises(ValueError, match="provenance.models.vit_huge"):
+        ProfileFile.model_validate(data)
