@@ -88,6 +88,17 @@ def file_or_shipped(kind: str, value: str | Path) -> Path:
     return shipped
 
 
+def scenario_file(kind: str, value: str | Path, base_dir: Path | None, *, what: str, key: str,
+                  scenario: Path | None) -> Path:
+    """The file a scenario key names (a path relative to ``base_dir``, or a shipped short name of ``kind``),
+    or one line naming the key, what was expected and the shipped names."""
+    path = resolve_path(value, base_dir) or shipped_file(kind, value)
+    if path is None or not path.is_file():
+        raise InputError(scenario, f"{what} {str(value)!r} not found (a shipped name or a file path)"
+                         f"{shipped_hint(kind, value)}", key)
+    return path
+
+
 def shipped_hint(kind: str, name: str | Path | None = None) -> str:
     """``; did you mean 'lte-all'? shipped traces: 5g-all, ...`` for an error about ``name``."""
     import difflib

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from simulator.errors import InputError
 from simulator.files.validation import check_provenance, load_yaml_mapping, parse_model
-from simulator.inputs.data import resolve_path, shipped_file, shipped_hint
+from simulator.inputs.data import scenario_file
 from simulator.inputs.vit import BYTES_PER_ELEMENT, Precision
 
 FORMAT = "mercury-sim-diffusion-profile/1"
@@ -140,9 +140,6 @@ class DiffusionProfile:
 def load_diffusion_profile(value: str | Path, base_dir: Path | None = None, *, key: str = "diffusion_profile",
                            scenario: Path | None = None) -> DiffusionProfile:
     """Load a diffusion profile by shipped name (``sd-v1-unet-x86-1t``) or path."""
-    path = resolve_path(value, base_dir) or shipped_file("diffusion-profile", value)
-    if path is None or not path.is_file():
-        raise InputError(scenario, f"diffusion profile {str(value)!r} not found (a shipped name or a file path)"
-                         f"{shipped_hint('diffusion-profile', value)}", key)
+    path = scenario_file("diffusion-profile", value, base_dir, what="diffusion profile", key=key, scenario=scenario)
     data = load_yaml_mapping(path)
     return DiffusionProfile(parse_model(DiffusionProfileFile, data, path), path)

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from simulator.errors import InputError
 from simulator.files.validation import check_provenance, load_yaml_mapping, parse_model
-from simulator.inputs.data import resolve_path, shipped_file, shipped_hint, shipped_names
+from simulator.inputs.data import scenario_file, shipped_names
 from simulator.inputs.vit import ViTSpec, profiled_merge_count
 
 STAGES = ("embed", "block", "head", "mercury_prune", "tome_merge", "attention", "tome_block")
@@ -365,10 +365,7 @@ class Profile:
 def load_profile(value: str | Path, base_dir: Path | None = None, *, key: str = "profile",
                  scenario: Path | None = None) -> Profile:
     """Load a profile by shipped name (``raspberry-pi-4b``) or path."""
-    path = resolve_path(value, base_dir) or shipped_file("profile", value)
-    if path is None or not path.is_file():
-        raise InputError(scenario, f"profile {str(value)!r} not found (a shipped name or a file path)"
-                         f"{shipped_hint('profile', value)}", key)
+    path = scenario_file("profile", value, base_dir, what="profile", key=key, scenario=scenario)
     data = load_yaml_mapping(path)
     return Profile(parse_model(ProfileFile, data, path), path)
 
