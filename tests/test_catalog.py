@@ -141,3 +141,13 @@ def test_missing_data_names_the_command_that_measures_it(tmp_path: Path, mobile:
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert all(part in err for part in expected), err
+
+
+def test_a_derived_model_is_listed_as_derived() -> None:
+    """The Pi profile is fitted to the paper for DeiT-B; its DeiT-S/Ti curves are derived, and say so."""
+    from simulator.inputs.catalog import profile_entries
+
+    pi = next(e for e in profile_entries() if e["name"] == "raspberry-pi-4b")
+    assert pi["provenance"] == "fitted"
+    assert pi["model_provenance"]["deit_base_distilled_patch16_224"] == "fitted"
+    assert pi["model_provenance"]["deit_small_distilled_patch16_224"] == "derived"

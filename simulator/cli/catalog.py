@@ -44,7 +44,8 @@ def _print(document: dict[str, Any]) -> None:
 
     table("profiles (latency per stage; a scenario's mobile_profile, cloud_profile)",
           ["name", "provenance", "models", "device"],
-          [[e["name"], e["provenance"], ", ".join(e["models"]), e["device"]] for e in document["profiles"]])
+          [[e["name"], e["provenance"], ", ".join(_model_kind(e, m) for m in e["models"]), e["device"]]
+           for e in document["profiles"]])
     table("accuracy rows (the shipped tables; a scenario's model, dataset and schedules pick them)",
           ["model", "dataset", "method", "split", "reconstruction", "prune point", "parameter", "rows",
            "provenance", "table"],
@@ -59,3 +60,9 @@ def _print(document: dict[str, Any]) -> None:
           [[e["name"], e["description"]] for e in document["scenarios"]])
     table("claims files (mercury-sim check NAME)", ["name", "title"],
           [[e["name"], e["title"]] for e in document["claims"]])
+
+
+def _model_kind(entry: dict, model: str) -> str:
+    """A profile's model, with its own provenance kind where it differs from the file's (``derived``)."""
+    kind = (entry.get("model_provenance") or {}).get(model, entry["provenance"])
+    return model if kind == entry["provenance"] else f"{model} ({kind})"

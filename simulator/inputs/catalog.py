@@ -103,8 +103,12 @@ def profile_entries() -> list[dict[str, Any]]:
     entries = []
     for name in shipped_names("profile"):
         profile = load_profile(name)
+        kind = profile.provenance.get("kind")
+        per_model = profile.provenance.get("models") or {}
         entries.append({"name": name, "file": str(profile.path), "device": profile.file.device,
-                        "provenance": profile.provenance.get("kind"), "models": profile.models})
+                        "provenance": kind, "models": profile.models,
+                        "model_provenance": {model: (per_model.get(model) or {}).get("kind", kind)
+                                             for model in profile.models}})
     return entries
 
 
