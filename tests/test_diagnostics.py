@@ -283,3 +283,22 @@ def test_a_replicated_run_whose_seeds_cannot_differ_warns_first(lab: Path) -> No
     assert result.warnings == [RunWarning("seed_no_effect", "seed has no effect: arrivals are periodic (workload.fps) "
                                           "from one device and network.start_offset_s is fixed at 0; its 2 seeds "
                                           "repeat one run")]
+
+
+def test_a_replicated_run_merges_a_warning_only_across_seeds() -> None:
+    """Seeds differ in a warning's numbers: one warning, saying at how many seeds. Two schedules, or two
+    resources of one schedule, stay two warnings (sharded-2 and sharded-3 are different schedules)."""
+    from simulator.model.diagnostics import merge_seed_warnings
+
+    def slow(label: str, seconds: float) -> RunWarning:
+        return RunWarning("trace_too_slow", f"uplink overloaded: {label} uploads 2,200,000 bytes per request, "
+                                            f"{seconds:.3g} s at 4.8 Mbit/s")
+
+    merged = merge_seed_warnings({1: [slow("sharded-2", 3.66), slow("sharded-3", 2.1)],
+                                  2: [slow("sharded-2", 3.71), slow("sharded-3", 2.1)],
+                                  3: [slow("sharded-3", 2.1)]})
+    assert [w.message for w in merged] == [
+        slow("sharded-2", 3.66).message + " (at 2 of 3 seeds; seed 1's numbers)", slow("sharded-3", 2.1).message]
+    both = [RunWarning("overload", "cloud-only: uplink offered 4.69x its capacity"),
+            RunWarning("overload", "cloud-only: gpu_pool offered 1.2x its capacity")]
+    assert merge_seed_warnings({1: both, 2: both}) == both

@@ -48,12 +48,22 @@ def statistic_bounds(statistic: str) -> Bounds:
     return next((bounds for pattern, bounds in BOUNDS if fnmatchcase(statistic, pattern)), UNBOUNDED)
 
 
+def finite_mean(values: np.ndarray) -> float:
+    """The mean of the finite values (NaN when none); the value itself when all are equal, so three seeds of
+    91.2 % give 91.2, not 91.20000000000003."""
+    x = np.asarray(values, float)
+    finite = x[np.isfinite(x)]
+    if not finite.size:
+        return float("nan")
+    return float(finite[0]) if (finite == finite[0]).all() else float(finite.mean())
+
+
 def over_seeds(values: np.ndarray, statistic: str) -> dict[str, float]:
     """Mean, standard deviation, clipped t interval and count of the seeds' finite values of ``statistic``."""
     x = np.asarray(values, float)
     finite = x[np.isfinite(x)]
     low, high = t_interval(finite, bounds=statistic_bounds(statistic))
-    return {"mean": float(finite.mean()) if finite.size else float("nan"),
+    return {"mean": finite_mean(finite),
             "std": float(finite.std(ddof=1)) if finite.size > 1 else float("nan"),
             "low": low, "high": high, "n": finite.size}
 

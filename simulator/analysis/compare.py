@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulator.analysis.aggregate import finite_mean, statistic_bounds
 from simulator.analysis.intervals import LEVEL
 from simulator.errors import RunWarning
 
@@ -79,8 +80,6 @@ def _number(value: Any) -> float:
 
 def difference_bounds(statistic: str) -> tuple[float, float]:
     """The range a difference of ``statistic`` can take: ``[low - high, high - low]`` of its own range."""
-    from simulator.analysis.aggregate import statistic_bounds
-
     low, high = statistic_bounds(statistic)
     return low - high, high - low
 
@@ -90,7 +89,8 @@ def interval(a: np.ndarray, b: np.ndarray, *, paired: bool, statistic: str) -> t
     if paired:
         finite = np.isfinite(a) & np.isfinite(b)
         a, b = a[finite], b[finite]
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    else:
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if a.size == 0 or b.size == 0:
         return float("nan"), float("nan"), float("nan"), "no value"
     point = float(b.mean() - a.mean())
@@ -140,8 +140,8 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
             if not (a.has(schedule, statistic) or b.has(schedule, statistic)):
                 continue  # neither side computes the statistic (no deadline): no row; an unknown one stays
             difference, low, high, method = interval(x, y, paired=paired, statistic=statistic)
-            rows.append({"run": b.name, "schedule": schedule, "statistic": statistic,
-                         "a": _mean(x), "b": _mean(y), "difference": difference, "ci_low": low, "ci_high": high,
+            rows.append({"run": b.name, "schedule": schedule, "statistic": statistic, "a": finite_mean(x),
+                         "b": finite_mean(y), "difference": difference, "ci_low": low, "ci_high": high,
                          "n_a": int(np.isfinite(x).sum()), "n_b": int(np.isfinite(y).sum()), "method": method})
     return pd.DataFrame(rows)
 
@@ -152,13 +152,6 @@ def _ordered(side: Side, schedule: str, statistic: str, order: list[int] | None)
         return values
     where = {seed: i for i, seed in enumerate(side.seeds)}
     return values[[where[seed] for seed in order]]
-
-
-def _mean(x: np.ndarray) -> float:
-    finite = x[np.isfinite(x)]
-    if not finite.size:
-        return float("nan")
-    return float(finite[0]) if (finite == finite[0]).all() else float(finite.mean())
 
 
 def distinct_names(sides: list[Side]) -> list[Side]:

@@ -35,6 +35,7 @@ The warning itself (:class:`simulator.errors.RunWarning`), its codes and its sto
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 TREND_P = 0.01  # one-sided significance of the latency trend
 GROWTH = 2.0  # last quarter's median over the first quarter's
 MIN_TREND_REQUESTS = 8
+# A number in a warning's text (3, 4.69, 2,200,000, 3e-65), not a digit of a name (sharded-2, mercury-75).
+_NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*(?:e[-+]?\d+)?")
 
 
 def overload_warnings(label: str, loads: Sequence[ResourceLoad], scenario: Scenario) -> list[RunWarning]:
@@ -135,13 +138,13 @@ def schedule_warnings(label: str, rows: pd.DataFrame, entry: dict[str, Any], loa
 
 
 def merge_seed_warnings(per_seed: dict[int, list[RunWarning]]) -> list[RunWarning]:
-    """A replicated run's warnings, each once: those that differ between seeds only in their numbers (the
-    same code, about the same schedule: the text before the first colon) are one warning, the first seed's
-    text, saying at how many seeds it was raised."""
+    """A replicated run's warnings, each once: those that differ between seeds only in their numbers (the same
+    code and the same text with every number masked) are one warning, the first seed's text, saying at how many
+    seeds it was raised."""
     groups: dict[tuple[str, str], list[tuple[int, RunWarning]]] = {}
     for seed, warnings in per_seed.items():
         for warning in warnings:
-            groups.setdefault((warning.code, warning.message.split(":", 1)[0]), []).append((seed, warning))
+            groups.setdefault((warning.code, _NUMBER.sub("#", warning.message)), []).append((seed, warning))
     merged = []
     for found in groups.values():
         seeds = list(dict.fromkeys(seed for seed, _ in found))

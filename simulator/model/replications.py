@@ -79,16 +79,11 @@ def _mean_entry(entries: list[dict[str, Any]]) -> dict[str, Any]:
             out[key] = int(sum(v for v in values if v is not None))
         elif key in CHOSEN:
             out[key] = _chosen(values)
-        elif all(isinstance(v, dict) or v is None for v in values) and any(isinstance(v, dict) for v in values):
-            parts = list(dict.fromkeys(part for v in values if isinstance(v, dict) for part in v))
-            out[key] = {part: _nested_mean([v.get(part) if isinstance(v, dict) else None for v in values])
-                        for part in parts}
+        elif any(isinstance(v, dict) for v in values):
+            out[key] = _nested_mean(values)
         else:
-            x = _numbers(values)
-            agg = over_seeds(x, key)
-            finite = x[np.isfinite(x)]
-            same = finite.size > 0 and bool((finite == finite[0]).all())  # exact, not 91.20000000000003
-            out[key] = None if agg["n"] == 0 else float(finite[0]) if same else agg["mean"]
+            agg = over_seeds(_numbers(values), key)
+            out[key] = None if agg["n"] == 0 else agg["mean"]
             out[f"{key}_ci"] = [_or_none(agg["low"]), _or_none(agg["high"])]
             out[f"{key}_n"] = agg["n"]
     return out
@@ -107,9 +102,10 @@ def _nested_mean(values: list[Any]) -> Any:
 
 
 def _finite_mean(values: list[Any]) -> float | None:
-    x = _numbers(values)
-    x = x[np.isfinite(x)]
-    return float(x.mean()) if x.size else None
+    from simulator.analysis.aggregate import finite_mean
+
+    mean = finite_mean(_numbers(values))
+    return mean if np.isfinite(mean) else None
 
 
 def _or_none(value: float) -> float | None:
