@@ -35,7 +35,8 @@ class StoredRun:
         return list(self.summary.get("schedules", {}))
 
 
-def _json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """A JSON file of a results folder; an unreadable one is an InputError naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -65,8 +66,8 @@ def load_run(folder: Path, record_columns: list[str] = RECORD_COLUMNS) -> Stored
     missing = [name for name in REQUIRED if not (folder / name).is_file()]
     if missing:
         raise InputError(folder, f"not a results folder: missing {', '.join(missing)}")
-    summary = _json(folder / "summary.json")
-    manifest = _json(folder / "manifest.json")
+    summary = read_json(folder / "summary.json")
+    manifest = read_json(folder / "manifest.json")
     if not isinstance(summary, dict) or not isinstance(summary.get("schedules"), dict):
         raise InputError(folder / "summary.json", "expected an object with a 'schedules' object")
     if not isinstance(manifest, dict):
@@ -74,7 +75,7 @@ def load_run(folder: Path, record_columns: list[str] = RECORD_COLUMNS) -> Stored
     trace_path = folder / "trace.parquet"
     trace = _window(trace_path) if trace_path.is_file() else None
     claims_path = folder / "claims.json"
-    claims = _json(claims_path) if claims_path.is_file() else None
+    claims = read_json(claims_path) if claims_path.is_file() else None
     if claims is not None and not (isinstance(claims, list) and all(isinstance(c, dict) for c in claims)):
         raise InputError(claims_path, "expected a list of claim objects")
     return StoredRun(folder, _parquet(folder / "records.parquet", record_columns), summary,

@@ -12,26 +12,18 @@ import pandas as pd
 
 from simulator.analysis.compare import METHOD_NOTE, Side, compare, distinct_names, one_seed_note
 from simulator.errors import InputError, named, read_warnings, warnings_json
+from simulator.report.stored import REQUIRED, read_json
 
 # What a comparison writes into its folder (with the plotly bundle compare.html loads).
 COMPARE_FILES = frozenset({"compare.csv", "compare.json", "compare.html"})
 
 
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read: {exc}") from None
-
-
 def load_run_side(folder: Path) -> Side:
     """A run folder as a side: its summary per seed (an unreplicated run is one seed)."""
-    from simulator.report.stored import REQUIRED
-
     missing = [name for name in REQUIRED if not (folder / name).is_file()]
     if missing:
         raise InputError(folder, f"not a results folder: missing {', '.join(missing)}")
-    summary, manifest = _json(folder / "summary.json"), _json(folder / "manifest.json")
+    summary, manifest = read_json(folder / "summary.json"), read_json(folder / "manifest.json")
     if not isinstance(summary, dict) or not isinstance(summary.get("schedules"), dict):
         raise InputError(folder / "summary.json", "expected an object with a 'schedules' object")
     per_seed_raw = summary.get("per_seed")
@@ -50,7 +42,7 @@ def load_sweep_sides(folder: Path) -> list[Side]:
     from simulator.analysis.aggregate import label_axes
     from simulator.config.sweep_axes import axis_columns, seed_axes
 
-    document = _json(folder / "sweep.json")
+    document = read_json(folder / "sweep.json")
     axes = list((document.get("sweep") or {}).get("grid") or {})
     try:
         table = pd.read_parquet(folder / "sweep.parquet")
