@@ -165,6 +165,23 @@ def test_accuracy_between_table_rows_names_the_rows(lab: Path) -> None:
     assert coded(result, "accuracy_unknown") == ["beyond: top-1 unknown for 3 of 3 completed requests, so its mean "
                                                  "accuracy is null"]
     assert any(m.startswith("beyond: parameter 25 outside") for m in coded(result, "schedule"))
+    # the records say it per request, the summary counts it: r = 9 and reduction 0.6 lie between rows,
+    # r = 15 sits on one and r = 25 has no top-1 at all
+    marked = result.records.groupby("schedule", observed=True).accuracy_interpolated.agg(["sum", "size"])
+    assert marked.to_dict("index") == {"otas": {"sum": 3, "size": 3}, "on-a-row": {"sum": 0, "size": 3},
+                                       "mercury": {"sum": 3, "size": 3}, "beyond": {"sum": 0, "size": 3}}
+    assert [result.summary[s].get("accuracy_interpolated") for s in ("otas", "on-a-row", "mercury", "beyond")] \
+        == [3, None, 3, None]
+
+
+def test_a_dropped_request_is_marked_but_not_counted(lab: Path) -> None:
+    # frames every 10 ms on a device that computes 3 blocks: the device is busy for most arrivals, which drop;
+    # every row carries OTAS's interpolated top-1 (r = 9), and only completed requests count in the summary
+    result = run_lab(lab, schedules=[{"kind": "otas", "split_after": 3, "r": 9}],
+                     workload={"arrival": "periodic", "fps": 100, "n_requests": 12, "seed": 1, "on_busy": "drop"})
+    rows, entry = result.records, result.summary["otas"]
+    assert 0 < entry["dropped"] < len(rows) and rows.accuracy_interpolated.all()
+    assert entry["accuracy_interpolated"] == entry["count"] == len(rows) - entry["dropped"]
 
 
 def test_a_parameter_within_tolerance_of_a_row_reads_the_row() -> None:
@@ -182,6 +199,9 @@ def test_a_parameter_chosen_per_request_warns_once() -> None:
     # the janus rows sit at alpha 0 and 0.34; above 0.34 top-1 is unknown, not interpolated
     between = rows[(rows.parameter > 0) & (rows.parameter < 0.34)]
     assert len(between) > 0 and rows.parameter.nunique() > 1
+    assert rows.accuracy_interpolated.to_numpy().tolist() == \
+        ((rows.parameter > 0) & (rows.parameter < 0.34)).tolist()  # per request, as it chose
+    assert result.summary["janus-scheduler"]["accuracy_interpolated"] == len(between)
     assert janus.startswith(f"janus-scheduler: alpha chosen per request; top-1 interpolated between table rows "
                             f"for {len(between)} of {len(rows)} completed requests ({between.parameter.nunique()} "
                             f"of the {rows.parameter.nunique()} values chosen, e.g. top-1 at alpha ")

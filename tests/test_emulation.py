@@ -504,7 +504,13 @@ def validation(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_short_emulation_gives_simulator_records_for_all_five_schedules(validation: Path) -> None:
     emulated = pd.read_parquet(validation / "emulated/records.parquet")
     simulated = pd.read_parquet(validation / "simulated/records.parquet")
-    assert list(emulated.columns) == [*COLUMNS, "source"] and set(emulated.source) == {"emulated"}
+    at = COLUMNS.index("accuracy") + 1  # the run's column of interpolated top-1 follows the accuracy
+    assert list(emulated.columns) == [*COLUMNS[:at], "accuracy_interpolated", *COLUMNS[at:], "source"]
+    assert set(emulated.source) == {"emulated"}
+    static = ["mobile-only", "cloud-only", "otas", "mercury"]  # one Plan each: the same top-1 on both sides
+    assert (emulated[emulated.schedule.isin(static)].groupby("schedule", observed=True).accuracy_interpolated.all()
+            == simulated[simulated.schedule.isin(static)].groupby("schedule", observed=True)
+            .accuracy_interpolated.all()).all()
     assert list(emulated.schedule.cat.categories) == ["mobile-only", "cloud-only", "otas", "janus", "mercury"]
     assert (emulated.status == "ok").all() and len(emulated) == 5 * VALIDATION_REQUESTS
     # the testbed uploads exactly the bytes the simulator prices (tokens, ToMe sizes; none for mobile-only)

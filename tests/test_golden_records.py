@@ -3,7 +3,8 @@
 The digests were computed on the two-tier engine before plans became stage graphs; any change to a shipped
 scenario's records (on either engine) or to a claim's simulated value fails here. When a change of the
 model is intended, recompute them with ``records_digest`` and say why in the commit. (Recomputed when records
-gained their ``seed`` column: without it, every digest equals the one before.)
+gained their ``seed`` column, and again for ``accuracy_interpolated``: without the new column, every digest
+equals the one before.)
 """
 
 from __future__ import annotations
@@ -24,20 +25,20 @@ from simulator.studies.check import run_check
 REPO = Path(__file__).resolve().parents[1]
 
 GOLDEN = {
-"adaptive-5g-driving": "7fa011b6d3257bac9af0159ed1b1ae7e1c1fe29da9ba32180ced385cb1dd8fec",
-    "cell-contention": "6c92ed7f1c1f1a1d59230882c2b5cc1dd4abe9a4be912f322baebc847bd0a900",
-    "default": "2763b94c3165ca45796535b12656c89344c827dffcd8ae66b25f19ce3bf6eeec",
-    "hybrid-generation": "d912868673c0d8e9c309d3d0168483b95e1cff0f0cd6b6029f1fd1b71925fd5c",
-    "paper-fig10": "0881c8cc78ac4775bc99d03e17f2c7b9d6aaa5218029a2a520e039dc7f5b2756",
-    "paper-fig6-4g": "e51a6f26efadad69b8e88d81323d2da7b3767f9ee0f84b5974ce582067fb96f1",
-    "paper-fig6-5g": "20c424d35cb437626433c7e0bccaf898ef9b31650350ee06a6fecf89c972896c",
-    "paper-fig8": "282dbbe60f7344fe9d206b315fd6eb37b6fd750bcbf30d0d975959ac51e38406",
-    "paper-fig9": "a6a2021b771673e8219dae702066f6a84f1a208494d9178aed46a7f343d9efe2",
-    "paper-table1": "934e29079533cc6f674ac24d71156c7430d6d434a4c6093d436cd8232abd144f",
-    "pruned-on-device": "36dc54e9b83d58c8572a926b58dcdfa127c21f1c02a842c4d719ea5174a7558e",
-    "validate-5g-blockage": "1d3e7cf0e075214766ec0f7063fb9a01f4f3cddcc82e19c5d9ab3945af948266",
-    "validate-constant": "3051894e5f7400a8f515f038a097bb2671aca53d29b251186c59d679412ed382",
-    "validate-lte": "8f9cb1623bad3fc866343b06a2dbd3ab35a0ca98548369f7e3761d0c71297f2d",
+"adaptive-5g-driving": "9ea6d14741ba160a83ea777ee12ee07f59b8ba22bc8dc4acad1e8e84f8a149c4",
+    "cell-contention": "711a96008ed770db4b164958c9317516f8ace7b5b384ca616c83e34b567832ff",
+    "default": "62c7f8367595be39ba1de618a23ea9f6c0a67d568c528df138dccb452e959bea",
+    "hybrid-generation": "9851c473e7dc79114494848a901f0cb943ec9db2d3f5ca4bfd7e3d117ae562ee",
+    "paper-fig10": "1fe8306e0f8a980bd9cadcbd52671bedb03d8f50afc4697ab139e1ee598d2479",
+    "paper-fig6-4g": "1628dc027b60af5db59d9f6b02b08d1db162a79f0523d7b6897565895b8ace49",
+    "paper-fig6-5g": "3313e4f16650d9369aff91adb1620c8f42f65933afb517c47d1d094853a44585",
+    "paper-fig8": "56f6ae2cdec74b3c7bc08f0775362cf7de3cc4129c5741bdcd30990d8fa14687",
+    "paper-fig9": "4b323aa8a8baf27a767cf77401c36460582650c4a76cfdeffcaeec912ca52cbd",
+    "paper-table1": "4dceb92250e7d2620a8a19219de35b5367a1b1ece69cefc3efd11bfa45f66869",
+    "pruned-on-device": "1fb910e75150e6debab766b1c834d7f42b83d6a89ffa97691039870f1ca5d57c",
+    "validate-5g-blockage": "a67093592faa498362e5341cd91104ef82e12f95051e03244552e12cb998b5f3",
+    "validate-constant": "e9c00d0de8331a964bee497ccd32e211505dd1e3d507310ac17ca9f82e5e7e71",
+    "validate-lte": "a3b193237319fc2005276269cc1744d6ef34779eda775597bad6f3e0eca5a397",
 }
 CLAIMS_GOLDEN = "a47298c9d0b9773ab16f112ff8b9dfe6d422f0c74a710641e3193c38bfc9023c"
 

@@ -30,7 +30,7 @@ from simulator.endings import interrupt_on_signals
 from simulator.errors import InputError, RunWarning
 from simulator.model.energy import energy_warning, radio_watts
 from simulator.model.records import FIELDS, STATUS_DROPPED, STATUS_NAMES, STATUS_OK, STATUS_UNFINISHED
-from simulator.model.runner import RunResult, build_schedules, engine_setup, resolve_inputs
+from simulator.model.runner import RunResult, build_schedules, engine_setup, mark_interpolated, resolve_inputs
 
 TAIL_S = 60.0          # after a schedule's last arrival, how long its requests may still take
 MAX_SCHEDULE_S = 900.0  # no schedule runs longer than this, whatever the scenario asks
@@ -206,7 +206,8 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     warnings = check_emulatable(scenario)
     inputs = resolve_inputs(scenario)
     setup = engine_setup(scenario, inputs)
-    schedules = build_schedules(scenario, inputs, warnings)
+    interpolated: dict[str, dict] = {}
+    schedules = build_schedules(scenario, inputs, warnings, interpolated)
     unknown_energy = energy_warning(setup.power, None, inputs.mobile.name)  # the testbed applies no radio model
     if unknown_energy:
         warnings.append(unknown_energy)
@@ -266,6 +267,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     records = pd.concat(frames, ignore_index=True)
     records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
+    mark_interpolated(records, labels, interpolated)
     records["source"] = "emulated"
     summary = summarize(records, labels, scenario.workload.deadline_ms)
     return EmulationResult(RunResult(scenario, inputs, records, summary, warnings), facts)

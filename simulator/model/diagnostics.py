@@ -99,6 +99,21 @@ def latency_growing(label: str, rows: pd.DataFrame) -> RunWarning | None:
                       f"p = {p:.1g}{stuck}): a queue that never drains, so the statistics depend on the run's length")
 
 
+INTERPOLATED_COLUMN = "accuracy_interpolated"
+
+
+def interpolated_mask(rows: pd.DataFrame, notes: dict[tuple[float, float], Interpolated]) -> np.ndarray:
+    """Which of one schedule's ``rows`` took their top-1 from between two table rows (the records' column).
+
+    ``notes`` maps each (parameter, top-1) a schedule read between rows to the rows it lies between; a request
+    whose plan carried such a pair was priced with an interpolated accuracy, whatever its status.
+    """
+    if not notes or rows.empty:
+        return np.zeros(len(rows), dtype=bool)
+    keys = pd.MultiIndex.from_arrays([rows.parameter.to_numpy(np.float64), rows.accuracy.to_numpy(np.float64)])
+    return np.asarray(keys.isin(list(notes)), dtype=bool)
+
+
 def interpolation_warning(label: str, rows: pd.DataFrame,
                           notes: dict[tuple[float, float], Interpolated]) -> RunWarning | None:
     """A warning when completed requests of ``rows`` took their top-1 from between two table rows."""

@@ -21,7 +21,8 @@ from simulator.errors import InputError
 
 SEED_COLUMN = "seed"
 # Summary entries that add up over seeds; every other number is averaged.
-TOTALS = ("requests", "count", "dropped", "unfinished", "accuracy_unknown", "energy_unknown")
+TOTALS = ("requests", "count", "dropped", "unfinished", "accuracy_unknown", "accuracy_interpolated",
+          "energy_unknown")
 # What a schedule chose: kept when every seed chose the same, "varies" otherwise.
 CHOSEN = ("split_after", "parameter")
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")

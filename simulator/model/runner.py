@@ -19,7 +19,13 @@ from simulator.errors import InputError, RunWarning
 from simulator.inputs.accuracy import measure_hint
 from simulator.inputs.profiles import Power
 from simulator.model.after_idle import after_idle_s, priced_after_idle
-from simulator.model.diagnostics import merge_seed_warnings, schedule_warnings, seed_warning
+from simulator.model.diagnostics import (
+    INTERPOLATED_COLUMN,
+    interpolated_mask,
+    merge_seed_warnings,
+    schedule_warnings,
+    seed_warning,
+)
 from simulator.model.energy import energy_warning, fill_energy
 from simulator.model.engine import EngineSetup, simulate, start_offsets
 from simulator.model.fastpath import PoolBinds, fast_path_blocker, simulate_fast
@@ -257,6 +263,7 @@ def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> Run
     del frames
     records["schedule"] = pd.Categorical(records["schedule"], categories=labels)
     records["status"] = pd.Categorical(records["status"].map(STATUS_NAMES), categories=list(STATUS_NAMES.values()))
+    mark_interpolated(records, labels, interpolated)
     summary = summarize(records, labels, scenario.workload.deadline_ms)
     add_distance_to_bound(summary, schedules)
     for label in labels:
@@ -269,6 +276,19 @@ def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> Run
         stages = pd.concat(stage_frames, ignore_index=True)
         stages["schedule"] = pd.Categorical(stages["schedule"], categories=labels)
     return RunResult(scenario, inputs, records, summary, warnings, engines, stages, compute=compute)
+
+
+def mark_interpolated(records: pd.DataFrame, labels: list[str], interpolated: dict[str, dict]) -> None:
+    """Give ``records`` their ``accuracy_interpolated`` column (after ``accuracy``): True where a request's top-1
+    was read between two rows of an accuracy table, so a reader can filter or count them."""
+    mask = np.zeros(len(records), dtype=bool)
+    schedule = records["schedule"].to_numpy()
+    for label in labels:
+        notes = interpolated.get(label)
+        if notes:
+            rows = schedule == label
+            mask[rows] = interpolated_mask(records[rows], notes)
+    records.insert(records.columns.get_loc("accuracy") + 1, INTERPOLATED_COLUMN, mask)
 
 
 def _fast_or_error(scenario: Scenario, reason: str | None) -> None:

@@ -53,6 +53,9 @@ def summarize(records: pd.DataFrame, schedules: list[str], deadline_ms: float | 
         entry["mean_accuracy"] = _known_mean(ok.accuracy)
         if unknown:
             entry["accuracy_unknown"] = unknown
+        between = int(ok.accuracy_interpolated.sum()) if "accuracy_interpolated" in ok else 0
+        if between:  # completed requests whose top-1 lies between two table rows (README, "Warnings")
+            entry["accuracy_interpolated"] = between
         # Energy likewise: a profile that does not state a power leaves that part (and the sum) unknown.
         unknown = int(ok.energy_j.isna().sum())
         entry["mean_energy_j"] = _known_mean(ok.energy_j)
