@@ -91,6 +91,9 @@ def test_a_table_added_appears_in_the_catalog(tmp_path: Path, monkeypatch: pytes
     shutil.copytree(REPO / "accuracy", folder)
     (folder / "vit-s.csv").write_text(
         "# table: added by the test\n"
+        "# gaps: no ats rows; the published ones\n"
+        "#   prune at another layer\n"
+        "#no space: not a key\n"
         "model,dataset,method,split_after,parameter,reconstruction,top1,source,prune_point\n"
         "vit_small_patch16_224,imagenet,mercury,2,0,none,81.4,measured: test,before_block1\n"
         "vit_small_patch16_224,imagenet,mercury,2,0.25,none,80.9,published: test,before_block1\n"
@@ -106,6 +109,14 @@ def test_a_table_added_appears_in_the_catalog(tmp_path: Path, monkeypatch: pytes
         {"table": "vit-s.csv", "model": "vit_small_patch16_224", "dataset": "imagenet", "method": "mercury",
          "split_after": 2, "reconstruction": "none", "prune_point": "before_block1", "parameter_min": 0.0,
          "parameter_max": 0.5, "rows": 3, "provenance": ["measured", "published"]}]
+    # its header comments: a key per '# key:' line, indented lines continue it, the header ends at the columns
+    [notes] = [e["notes"] for e in shipped_catalog(capsys)["accuracy_tables"] if e["name"] == "vit-s.csv"]
+    assert notes == {"table": "added by the test",
+                     "gaps": "no ats rows; the published ones prune at another layer no space: not a key"}
+    from simulator.cli.app import main
+
+    assert main(["catalog"]) == 0
+    assert "vit-s.csv, not in it: no ats rows; the published ones prune at another layer" in capsys.readouterr().out
 
 
 def test_the_catalog_table_names_the_groups(capsys: pytest.CaptureFixture[str]) -> None:

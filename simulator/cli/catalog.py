@@ -52,6 +52,9 @@ def _print(document: dict[str, Any]) -> None:
           [[e["model"], e["dataset"], e["method"], "any" if e["split_after"] is None else e["split_after"],
             e["reconstruction"], e["prune_point"], f"{e['parameter_min']:g}-{e['parameter_max']:g}", e["rows"],
             ", ".join(e["provenance"]), e["table"]] for e in document["accuracy"]])
+    for entry in document.get("accuracy_tables", []):
+        if entry["notes"].get("gaps"):
+            typer.echo(f"{entry['name']}, not in it: {entry['notes']['gaps']}")
     table("radio models (energy.radio)", ["name", "provenance", "technology"],
           [[e["name"], e["provenance"], e["technology"]] for e in document["radio_models"]])
     table("traces (network.trace)", ["name", "provenance", "duration s"],

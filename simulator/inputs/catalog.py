@@ -92,6 +92,30 @@ def accuracy_entries() -> list[dict[str, Any]]:
                                           e["reconstruction"], e["prune_point"], e["table"]))
 
 
+def table_notes(path: Path) -> dict[str, str]:
+    """An accuracy table's header comments as ``{key: text}``: ``# key: text`` lines, each continued by the
+    indented comment lines under it (``table``, ``provenance``, ``gaps``, ...), so the catalog can say what a
+    table leaves out and why."""
+    notes: dict[str, str] = {}
+    key = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        body = line[1:]
+        head, colon, text = body.strip().partition(":")
+        if body[:1] == " " and body[1:2] not in (" ", "\t") and colon:
+            key = head.strip()
+            notes[key] = text.strip()
+        elif key is not None:
+            notes[key] = f"{notes[key]} {body.strip()}".strip()
+    return notes
+
+
+def table_entries() -> list[dict[str, Any]]:
+    """One entry per shipped accuracy table: its file and header notes (what it holds, what it lacks)."""
+    return [{"name": path.name, "file": str(path), "notes": table_notes(path)} for path in accuracy_tables()]
+
+
 def _plain(value: Any) -> Any:
     """A table cell as JSON has it: a missing split is None, numpy's integers are ints."""
     if pd.isna(value):
@@ -146,5 +170,6 @@ def _described(kind: str, key: str) -> list[dict[str, Any]]:
 def catalog() -> dict[str, Any]:
     """Everything shipped, as ``mercury-sim catalog --json`` prints it."""
     return {"format": CATALOG_FORMAT, "profiles": profile_entries(), "accuracy": accuracy_entries(),
+            "accuracy_tables": table_entries(),
             "radio_models": radio_entries(), "traces": trace_entries(),
             "scenarios": _described("scenario", "description"), "claims": _described("claims", "title")}
