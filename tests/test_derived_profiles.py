@@ -83,3 +83,27 @@ def test_a_derived_model_must_state_its_method() -> None:
     data["provenance"]["models"]["vit_huge"] = {"kind": "derived"}
     with pytest.raises(ValueError, match="provenance.models.vit_huge"):
         ProfileFile.model_validate(data)
+
+
+def test_the_deit_s_question_gets_an_answer_or_says_what_is_missing(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """"Which split and reduction give the lowest mean latency for DeiT-S on ImageNet at >= 78 % top-1 on a 5G
+    trace?": OTAS answers from ToMe's rows; Mercury has no published DeiT-S row, and says which command measures
+    one rather than guessing."""
+    from simulator.cli.app import main
+
+    common = {"model": "deit_small_patch16_224", "dataset": "imagenet", "target_accuracy": 78.0,
+              "mobile_profile": "raspberry-pi-4b", "cloud_profile": "rtx-4090", "network": {"trace": "5g-all"}}
+    otas = write_scenario(tmp_path / "otas.yaml", **common,
+                          schedules=[{"kind": "otas", "split_after": s, "label": f"split-{s}"} for s in (1, 2, 3)])
+    result = run(otas)
+    ok = result.records[result.records.status == "ok"]
+    assert (ok.accuracy >= 78.0).all() and set(ok.parameter) == {16.0}  # r = 16 (79.1 %) is the table's last row
+    means = {label: entry["mean_ms"] for label, entry in result.summary.items()}
+    assert min(means, key=means.get) == "split-1"  # the fewest blocks on the Pi
+    mercury = write_scenario(tmp_path / "mercury.yaml", **common, schedules=[{"kind": "mercury", "split_after": 1}])
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(mercury), "-o", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert "no accuracy rows for deit_small_patch16_224/imagenet/mercury" in err and "'mercury-sim accuracy " in err
