@@ -19,10 +19,15 @@ from simulator.schedules.policy_file import Normalisation, read_policy, write_po
 SPEC = {"names": ["a", "b"]}
 
 
+def _actions(*keys: str) -> dict:
+    return {"keys": list(keys), "fingerprint": "f" * 64, "accuracy_floor": 80.0, "methods": ["mercury"],
+            "image_bytes": 1000}
+
+
 def _write(path: Path, **overrides: object) -> Path:
     """A 2 -> 2 -> 3 tanh network: hidden = tanh(x), logits = [h0, h1, h0 + h1 - 1]."""
     layers = [(np.eye(2), np.zeros(2)), (np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.0, 0.0, -1.0]))]
-    kwargs: dict = {"activation": "tanh", "observation": SPEC, "actions": ["x", "y", "z"],
+    kwargs: dict = {"activation": "tanh", "observation": SPEC, "actions": _actions("x", "y", "z"),
                     "provenance": {"command": "by hand"}}
     kwargs.update(overrides)
     write_policy(path, layers, **kwargs)
@@ -42,6 +47,7 @@ def test_logits_by_hand(tmp_path: Path) -> None:
     assert policy.act([0.5, 2.0]) == 1  # tanh(2) is the largest
     assert policy.act([3.0, 3.0]) == 0  # a tie goes to the first: h0 == h1 > 2 h - 1
     assert policy.actions == ("x", "y", "z") and policy.observation == SPEC and policy.observation_size == 2
+    assert policy.candidates["accuracy_floor"] == 80.0
 
 
 def test_normalisation_and_relu(tmp_path: Path) -> None:
@@ -65,8 +71,12 @@ def _one_line(path: Path, text: str) -> None:
     (lambda d: d.update(version=2), "version 2"),
     (lambda d: d.pop("actions"), "missing keys: actions"),
     (lambda d: d.update(extra=1), "unknown keys: extra"),
-    (lambda d: d.update(actions=["x", "y"]), "3 logits for 2 actions"),
-    (lambda d: d.update(actions=["x", "x", "z"]), "distinct"),
+    (lambda d: d["actions"].update(keys=["x", "y"]), "3 logits for 2 actions"),
+    (lambda d: d["actions"].update(keys=["x", "x", "z"]), "distinct"),
+    (lambda d: d.update(actions=["x", "y", "z"]), "actions must be {accuracy_floor, fingerprint"),
+    (lambda d: d["actions"].update(accuracy_floor=120), "actions.accuracy_floor"),
+    (lambda d: d["actions"].update(image_bytes=1.5), "actions.image_bytes"),
+    (lambda d: d["actions"].update(methods=[]), "actions.methods"),
     (lambda d: d["network"].update(activation="gelu"), "network.activation"),
     (lambda d: d["network"].update(type="cnn"), "network.type"),
     (lambda d: d["network"]["layers"][1].update(weight="nope"), "no tensor 'nope'"),
@@ -93,7 +103,7 @@ def test_malformed_description(tmp_path: Path, change: callable, text: str) -> N
 def test_layers_that_do_not_chain(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     write_policy(path, [(np.eye(2), np.zeros(2)), (np.ones((3, 4)), np.zeros(3))], activation="tanh",
-                 observation=SPEC, actions=["x", "y", "z"], provenance={})
+                 observation=SPEC, actions=_actions("x", "y", "z"), provenance={})
     _one_line(path, "takes 4 inputs but the layer before gives 2")
 
 

@@ -13,7 +13,9 @@ The description (``format: mercury-sim-policy``, ``version: 1``) gives:
 * ``observation``: the spec of the vector the network reads (names, units, scales), compared with the
   scenario's when the policy is built; ``normalisation`` (optional): ``mean``, ``var``, ``epsilon``, ``clip``,
   applied as ``clip((x - mean) / sqrt(var + epsilon), -clip, clip)``, as stable-baselines3's VecNormalize does.
-* ``actions``: the candidate plans' keys, in logit order; a scenario whose candidates differ is refused.
+* ``actions``: the candidate plans (:class:`simulator.schedules.observation.ActionSet`): ``keys`` in logit order,
+  the ``fingerprint`` of their plans, and how they were drawn (``accuracy_floor``, ``methods``,
+  ``image_bytes``); a scenario whose candidates differ is refused.
 * ``provenance``: how it was made (command, seed, steps, traces, date, wall time).
 
 Anything malformed is one :class:`InputError` naming the file; a pickle or a zip (a stable-baselines3 model)
@@ -39,6 +41,7 @@ VERSION = 1
 ACTIVATIONS = ("tanh", "relu")
 OUTPUT = "action_logits"
 _KEYS = {"format", "version", "weights", "network", "observation", "normalisation", "actions", "provenance"}
+_ACTION_KEYS = {"keys", "fingerprint", "accuracy_floor", "methods", "image_bytes"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class Normalisation:
 
 @dataclass(frozen=True)
 class Policy:
-    """A loaded policy: the MLP's layers (weight, bias), what it reads and which plans it picks among."""
+    """A loaded policy: the MLP's layers (weight, bias), what it reads and which plans it picks among
+    (``actions``: the keys, in logit order; ``candidates``: the whole ``actions`` entry)."""
 
     path: Path
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]
@@ -64,6 +68,7 @@ class Policy:
     observation: Mapping[str, Any]
     normalisation: Normalisation | None
     actions: tuple[str, ...]
+    candidates: Mapping[str, Any]
     provenance: Mapping[str, Any]
 
     @property
@@ -203,23 +208,35 @@ def read_policy(path: Path) -> Policy:
     _require(path, not missing, f"missing keys: {', '.join(missing)}")
     _require(path, not unknown, f"unknown keys: {', '.join(unknown)}")
     layers = _network(path, doc["network"], _load_weights(path, doc["weights"]))
-    actions = doc["actions"]
+    candidates = doc["actions"]
+    _require(path, isinstance(candidates, dict) and set(candidates) == _ACTION_KEYS,
+             f"actions must be {{{', '.join(sorted(_ACTION_KEYS))}}}")
+    actions = candidates["keys"]
     _require(path, isinstance(actions, list) and len(actions) > 0 and all(isinstance(a, str) for a in actions)
-             and len(set(actions)) == len(actions), "actions must be a non-empty list of distinct keys")
+             and len(set(actions)) == len(actions), "actions.keys must be a non-empty list of distinct keys")
+    floor, methods, image_bytes = candidates["accuracy_floor"], candidates["methods"], candidates["image_bytes"]
+    _require(path, isinstance(candidates["fingerprint"], str), "actions.fingerprint must be a string")
+    _require(path, isinstance(floor, int | float) and not isinstance(floor, bool) and 0 < floor <= 100,
+             "actions.accuracy_floor must be a top-1 in (0, 100]")
+    _require(path, isinstance(methods, list) and len(methods) > 0 and all(isinstance(m, str) for m in methods),
+             "actions.methods must be a non-empty list of method names")
+    _require(path, isinstance(image_bytes, int) and not isinstance(image_bytes, bool) and image_bytes > 0,
+             "actions.image_bytes must be a positive integer")
     _require(path, layers[-1][0].shape[0] == len(actions),
              f"the network gives {layers[-1][0].shape[0]} logits for {len(actions)} actions")
     _require(path, isinstance(doc["observation"], dict), "observation must be the observation spec (a mapping)")
     _require(path, isinstance(doc["provenance"], dict), "provenance must be a mapping")
     size = int(layers[0][0].shape[1])
     return Policy(path, layers, doc["network"]["activation"], doc["observation"],
-                  _normalisation(path, doc["normalisation"], size), tuple(actions), doc["provenance"])
+                  _normalisation(path, doc["normalisation"], size), tuple(actions), candidates, doc["provenance"])
 
 
 def write_policy(path: Path, layers: Sequence[tuple[np.ndarray, np.ndarray]], *, activation: str,
-                 observation: Mapping[str, Any], actions: Sequence[str], provenance: Mapping[str, Any],
+                 observation: Mapping[str, Any], actions: Mapping[str, Any], provenance: Mapping[str, Any],
                  normalisation: Normalisation | None = None) -> Path:
     """Write ``path`` (the description) and its weights beside it (same stem, ``.safetensors``); returns the
-    weights' path. Written weights first, so a description never names weights that are not there."""
+    weights' path. Written weights first, so a description never names weights that are not there.
+    ``actions``: the action set's JSON with how it was drawn (the module's ``actions`` entry)."""
     from safetensors.numpy import save
 
     from simulator.files.atomic import atomic_write_bytes, atomic_write_text
@@ -241,7 +258,7 @@ def write_policy(path: Path, layers: Sequence[tuple[np.ndarray, np.ndarray]], *,
     doc = {"format": FORMAT, "version": VERSION,
            "weights": {"file": weights_path.name, "sha256": hashlib.sha256(blob).hexdigest()},
            "network": {"type": "mlp", "activation": activation, "output": OUTPUT, "layers": entries},
-           "observation": dict(observation), "normalisation": norm, "actions": list(actions),
+           "observation": dict(observation), "normalisation": norm, "actions": dict(actions),
            "provenance": dict(provenance)}
     atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
     return weights_path
