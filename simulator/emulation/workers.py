@@ -245,7 +245,8 @@ class MobileDevice:
             collect(None)
             history = getattr(schedule, "bandwidth_history", 0)  # as many uploads as the engine keeps
             plan = schedule.plan(self.setup.plan_context(arrival, self.device, self.mean_mbps,
-                                                         tuple(recent[-history:]) if history else ()))
+                                                         tuple(recent[-history:]) if history else (),
+                                                         **_decisions(schedule, requests, t0, rid, arrival)))
             job = job_of(config, plan, self.depth)
             request = requests[rid] = {"rid": rid, "arrival": arrival, "plan": plan, "job": job}
             computes = job["where"] != "cloud"
@@ -278,6 +279,20 @@ class MobileDevice:
         outgoing.put(None)
         thread.join(timeout=5.0)
         return [_raw_record(r) for r in requests.values()]
+
+
+def _decisions(schedule: Any, requests: dict[int, dict[str, Any]], t0: float, rid: int,
+               arrival: float) -> dict[str, Any]:
+    """What the device knows of its past decisions, for a schedule whose ``decision_history`` asks (as the
+    engine keeps it): the latencies of its last finished requests and the gap since its previous arrival (the
+    testbed leaves the queue at 0)."""
+    kept = getattr(schedule, "decision_history", 0)
+    if not kept:
+        return {}
+    finished = sorted((r["done"], (r["done"] - t0 - r["arrival"]) * 1e3) for r in requests.values() if "done" in r)
+    previous = requests.get(rid - 1)
+    return {"recent_latency_ms": tuple(ms for _, ms in finished[-kept:]),
+            "since_arrival_s": None if previous is None else arrival - previous["arrival"]}
 
 
 def tcp_counters() -> dict[str, int]:

@@ -67,11 +67,12 @@ class EngineSetup:
         """Where ``device``'s view of the trace starts (a shared cell has one offset for all)."""
         return self.start_offsets_s[0 if self.sharing == "shared-cell" else device]
 
-    def plan_context(self, now_s: float, device: int, mean_mbps: float,
-                     recent_mbps: Sequence[float]) -> PlanContext:
+    def plan_context(self, now_s: float, device: int, mean_mbps: float, recent_mbps: Sequence[float], *,
+                     queue: int = 0, recent_latency_ms: Sequence[float] = (),
+                     since_arrival_s: float | None = None) -> PlanContext:
         """What a schedule may know when it plans ``device``'s request at ``now_s`` (simulated or emulated)."""
         return PlanContext(now_s, device, mean_mbps, recent_mbps, self.trace, self.trace_offset_s(device),
-                           self.overhead_bytes, self.return_s)
+                           self.overhead_bytes, self.return_s, queue, recent_latency_ms, since_arrival_s)
 
     @property
     def return_s(self) -> float:
@@ -127,6 +128,17 @@ def start_offsets(seed: int, devices: int, trace_duration_s: float) -> tuple[flo
                  for d in range(devices))
 
 
+class _Decisions:
+    """What each device knows of its own past decisions (``PlanContext.queue``, ``recent_latency_ms``,
+    ``since_arrival_s``), kept only for a schedule whose ``decision_history`` asks (``kept`` latencies each)."""
+
+    def __init__(self, devices: int, kept: int) -> None:
+        self.kept = kept
+        self.queue = [0] * devices  # admitted requests not yet past the device's CPU and uplink
+        self.latency_ms: list[deque[float]] = [deque(maxlen=max(kept, 1)) for _ in range(devices)]
+        self.last_arrival: list[float | None] = [None] * devices
+
+
 class _Model:
     """One schedule's run: SimPy resources, processes and the record buffer."""
 
@@ -141,6 +153,7 @@ class _Model:
             setup.expected_requests) else 1024)
         self.cpus = [simpy.Resource(self.env, capacity=1) for _ in range(setup.devices)]
         self.recent = [deque(maxlen=getattr(schedule, "bandwidth_history", 0)) for _ in range(setup.devices)]
+        self.decisions = _Decisions(setup.devices, getattr(schedule, "decision_history", 0))
         self.links = device_links(self.env, setup.trace, setup.start_offsets_s, setup.sharing, setup.devices)
         self.cloud = CloudPool(self.env, setup.gpus, setup.max_batch, setup.batch_timeout_s,
                                setup.cloud_batch_factor)
@@ -168,24 +181,29 @@ class _Model:
         for rid, t in enumerate(times.tolist()):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            env.process(self._request(device, rid))
+            self._start(device, rid)
 
     def _closed_loop(self, device: int) -> Generator[Any, Any, None]:
         env, setup = self.env, self.setup
         rid = 0
         while (setup.n_requests is None or rid < setup.n_requests) and \
                 (setup.duration_s is None or env.now < setup.duration_s):
-            yield env.process(self._request(device, rid))
+            yield self._start(device, rid)
             rid += 1
+
+    def _start(self, device: int, rid: int) -> simpy.Process:
+        """Start request ``rid`` of ``device`` (it plans when SimPy first runs it, at this instant)."""
+        return self.env.process(self._request(device, rid))
 
     # -- one request -----------------------------------------------------------------------------------
     def _request(self, device: int, rid: int) -> Generator[Any, Any, None]:
         env, setup, cols = self.env, self.setup, self.records.columns
         arrived = env.now
+        decisions = self.decisions
         if self._static is not None:
             plan, cost = self._static
         else:
-            plan = self.schedule.plan(setup.plan_context(arrived, device, self.mean_mbps, self.recent[device]))
+            plan = self.schedule.plan(self.plan_context(device))
             cost = self.cost(plan)
         i = self.records.new()
         if plan.graph is not None:
@@ -195,6 +213,8 @@ class _Model:
         cols["uplink_bytes"][i] = upload
         if not self._admitted(plan, cost, device, rid, i, arrived):
             return
+        if decisions.kept:
+            decisions.queue[device] += 1
         drawn = setup.drawn(plan, cost, device, rid)
         cpu = self.cpus[device]
         mobile_queue = 0.0
@@ -206,6 +226,8 @@ class _Model:
         uplink_queue = transfer = cloud_queue = cloud = back = 0.0
         if plan.offloads:
             uplink_queue, transfer = yield from self.links[device].send(upload)
+            if decisions.kept:
+                decisions.queue[device] -= 1
             if transfer > 0:
                 self.recent[device].append(upload * 8 / transfer / 1e6)
             if setup.rtt_s:
@@ -214,6 +236,8 @@ class _Model:
             back = self.return_s
             if back:
                 yield env.timeout(back)
+        elif decisions.kept:
+            decisions.queue[device] -= 1
         uplink = transfer + (setup.rtt_s / 2 if plan.offloads else 0.0)
         cols["mobile_queue_ms"][i], cols["mobile_ms"][i] = mobile_queue * 1e3, drawn.mobile_s * 1e3
         cols["uplink_queue_ms"][i], cols["uplink_ms"][i] = uplink_queue * 1e3, uplink * 1e3
@@ -234,8 +258,23 @@ class _Model:
             return False
         return True
 
+    def plan_context(self, device: int) -> PlanContext:
+        """What ``device`` knows when it plans a request arriving now; notes the arrival for the next one."""
+        now, decisions = self.env.now, self.decisions
+        if not decisions.kept:
+            return self.setup.plan_context(now, device, self.mean_mbps, self.recent[device])
+        last = decisions.last_arrival[device]
+        decisions.last_arrival[device] = now
+        return self.setup.plan_context(now, device, self.mean_mbps, self.recent[device],
+                                       queue=decisions.queue[device],
+                                       recent_latency_ms=tuple(decisions.latency_ms[device]),
+                                       since_arrival_s=None if last is None else now - last)
+
     def _completed(self, i: int) -> None:
-        self.records.columns["status"][i] = STATUS_OK
+        cols = self.records.columns
+        cols["status"][i] = STATUS_OK
+        if self.decisions.kept:
+            self.decisions.latency_ms[int(cols["device"][i])].append(float(cols["total_ms"][i]))
         self.completed += 1
         if self.on_progress is not None and self.completed % self._report_every == 0 and self._expected:
             self.on_progress(min(1.0, self.completed / self._expected))
@@ -250,7 +289,12 @@ class _Model:
         if not self._admitted(plan, cost, device, rid, i, arrived):
             return
         compute_s = setup.drawn(plan, cost, device, rid).compute_s
+        decisions = self.decisions
+        if decisions.kept:  # a graph counts on its device until it finishes
+            decisions.queue[device] += 1
         sums = yield from self.graphs.run(plan.graph, compute_s, device, rid)
+        if decisions.kept:
+            decisions.queue[device] -= 1
         cols["uplink_bytes"][i] = sums.sent_bytes
         cols["accuracy"][i] = plan.accuracy if sums.accuracy is None else sums.accuracy
         cols["mobile_queue_ms"][i], cols["mobile_ms"][i] = sums.mobile_queue * 1e3, sums.mobile * 1e3

@@ -45,7 +45,7 @@ from simulator.traces import Trace
 from simulator.traces.retransmission import retransmitting_setup
 
 __all__ = ["Progress", "ResolvedInputs", "RunResult", "build_schedules", "engine_setup", "mean_bandwidth",
-           "resolve_inputs", "run", "run_one_seed", "run_scenario"]
+           "resolve_inputs", "run", "run_one_seed", "run_scenario", "schedule_inputs"]
 
 Progress = Callable[[str, float], None]
 
@@ -120,16 +120,21 @@ def server_setups(scenario: Scenario, inputs: ResolvedInputs) -> tuple[ServerSet
     return tuple(out)
 
 
+def schedule_inputs(scenario: Scenario, inputs: ResolvedInputs) -> ScheduleInputs:
+    """What every schedule of ``scenario`` is built from."""
+    return ScheduleInputs(inputs.spec, scenario.dataset, scenario.precision, inputs.accuracy, inputs.mobile,
+                          inputs.cloud, scenario.target_accuracy, mean_bandwidth(scenario, inputs),
+                          scenario.network.rtt_ms / 1e3, servers=tuple(scenario.servers or ()),
+                          base_dir=scenario.base_dir)
+
+
 def build_schedules(scenario: Scenario, inputs: ResolvedInputs, warnings: list[RunWarning],
                     interpolated: dict[str, dict] | None = None) -> list[Schedule]:
     """One schedule object per scenario entry; a schedule that cannot be built names its key.
 
     ``interpolated`` receives, per schedule label, the top-1 values its plans read between table rows.
     """
-    shared = ScheduleInputs(inputs.spec, scenario.dataset, scenario.precision, inputs.accuracy, inputs.mobile,
-                            inputs.cloud, scenario.target_accuracy, mean_bandwidth(scenario, inputs),
-                            scenario.network.rtt_ms / 1e3, servers=tuple(scenario.servers or ()),
-                            base_dir=scenario.base_dir)
+    shared = schedule_inputs(scenario, inputs)
     links = [frozenset(link.between) for link in scenario.server_links or []]
     schedules = []
     for i, config in enumerate(scenario.schedules):

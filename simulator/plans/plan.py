@@ -58,6 +58,12 @@ class PlanContext:
     radio sees (the link's capacity at simulation time t is the trace's at t + offset); every upload
     carries ``overhead_bytes`` of protocol on top of the Plan's payload; the result takes ``return_s`` to
     come back. Only an oracle reads the trace's future.
+
+    What the device knows of its own recent decisions, filled only for a schedule whose
+    ``decision_history`` asks for it (others see the defaults): ``queue``, how many of its earlier requests
+    still wait for or use its CPU or uplink; ``recent_latency_ms``, the end-to-end latencies of its last
+    ``decision_history`` completed requests, oldest first; ``since_arrival_s``, the time since its previous
+    request arrived (None for its first).
     """
 
     now_s: float
@@ -68,13 +74,18 @@ class PlanContext:
     trace_offset_s: float = 0.0
     overhead_bytes: int = 0
     return_s: float = 0.0
+    queue: int = 0
+    recent_latency_ms: Sequence[float] = field(default_factory=tuple)
+    since_arrival_s: float | None = None
 
 
 class Schedule(Protocol):
     """Turns the request context into a Plan. Static schedules return the same Plan every time.
 
     A schedule that plans from its device's upload throughputs also has ``bandwidth_history``: how many the
-    engine keeps per device for ``PlanContext.recent_mbps`` (none when absent).
+    engine keeps per device for ``PlanContext.recent_mbps`` (none when absent). One that plans from its own
+    past decisions has ``decision_history``: how many latencies the engine keeps per device for
+    ``PlanContext.recent_latency_ms``; any value above 0 also fills ``queue`` and ``since_arrival_s``.
     """
 
     label: str

@@ -11,20 +11,14 @@ single-device runs; with contention it is a strong heuristic, not a bound.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simulator.plans.plan import Plan, PlanContext, cost_plan
 from simulator.schedules.base import ScheduleError, ScheduleInputs
-from simulator.schedules.cloud_only import CloudOnlySchedule
-from simulator.schedules.janus import JanusSchedule
-from simulator.schedules.mercury import MercurySchedule
-from simulator.schedules.mobile_only import MobileOnlySchedule
-from simulator.schedules.otas import OtasSchedule
+from simulator.schedules.candidates import METHODS, candidate_plans
 
-METHODS = ("mercury", "otas", "janus", "mobile-only", "cloud-only")
+__all__ = ["METHODS", "OracleSchedule"]
 
 
 @dataclass
@@ -39,33 +33,12 @@ class OracleSchedule:
     _candidates: list[tuple[Plan, float, float]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        inputs = dataclasses.replace(self.inputs, warnings=[], target_accuracy=None)
-        spec, floor = inputs.spec, self.accuracy_floor
-        builders: dict[str, Callable[[int], object]] = {
-            "mercury": lambda s: MercurySchedule(self.label, inputs, s, None, target_accuracy=floor),
-            "otas": lambda s: OtasSchedule(self.label, inputs, s, None, target_accuracy=floor),
-            "janus": lambda s: JanusSchedule(self.label, inputs, s, None, target_accuracy=floor),
-        }
-        for method in self.methods:
-            if method == "mobile-only":
-                found = [MobileOnlySchedule(self.label, inputs)]
-            elif method == "cloud-only":
-                found = [CloudOnlySchedule(self.label, inputs, self.image_bytes)]
-            else:
-                found = []
-                for split in range(1, spec.depth):
-                    try:
-                        found.append(builders[method](split))
-                    except ScheduleError:
-                        continue  # this method cannot reach the floor at this split
-            for schedule in found:
-                plan = schedule.plan(PlanContext(0.0, 0, inputs.mean_mbps))  # type: ignore[attr-defined]
-                if not plan.accuracy >= floor - 1e-9:  # NaN (unknown) never qualifies
-                    continue
-                cost = cost_plan(plan, spec, inputs.mobile, inputs.cloud)
-                self._candidates.append((plan, cost.mobile_s, cost.cloud_s))
+        spec, inputs = self.inputs.spec, self.inputs
+        for candidate in candidate_plans(self.label, inputs, self.accuracy_floor, self.methods, self.image_bytes):
+            cost = cost_plan(candidate.plan, spec, inputs.mobile, inputs.cloud)
+            self._candidates.append((candidate.plan, cost.mobile_s, cost.cloud_s))
         if not self._candidates:
-            raise ScheduleError(f"no method reaches the {floor:g} % accuracy floor")
+            raise ScheduleError(f"no method reaches the {self.accuracy_floor:g} % accuracy floor")
 
     def realised_s(self, ctx: PlanContext, plan: Plan, mobile_s: float, cloud_s: float) -> float:
         """The request's latency with this plan on the real trace (device and link free on arrival)."""
