@@ -124,7 +124,7 @@ def test_editing_the_plugin_changes_the_point_keys(lab: Path) -> None:
 BROKEN = {
     "syntax error": ("def build(:\n", "SyntaxError: "),
     "raises on import": ("import math\nmath.sqrt(-1)\n", "ValueError: math domain error (line 2)"),
-    "registers nothing": ("x = 1\n", "the plugin registered no schedule"),
+    "registers nothing": ("x = 1\n", "the plugin registered nothing: call simulator.schedules.register_schedule"),
     "registers a shipped kind": ("from simulator.schedules import register_schedule\n"
                                  "register_schedule('mercury', lambda config, inputs: None)\n",
                                  "'mercury' is a shipped schedule kind (line 2)"),

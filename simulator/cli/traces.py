@@ -23,7 +23,7 @@ from simulator.traces import synth
 from simulator.traces.column_options import column_mapping, option_words
 from simulator.traces.csv_format import read_trace_csv, write_trace_csv
 from simulator.traces.destination import is_our_table, output_file
-from simulator.traces.importers import FORMATS, check_format, import_traces
+from simulator.traces.importers import FORMATS, check_format, import_traces, known_formats
 from simulator.traces.logs import import_folder, import_log  # also registers the tables' headers
 from simulator.traces.mahimahi import check_export_destination, write_mahimahi
 from simulator.traces.presets import PRESETS
@@ -46,7 +46,8 @@ def _command(*parts: object) -> str:
 
 @app.command("import")
 def import_cmd(
-    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=f"One of: {', '.join(IMPORT_NAMES)}.")],
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT",
+                                       help=f"One of: {', '.join(IMPORT_NAMES)}, or one a plugin registers.")],
     src: Annotated[Path, typer.Argument(help="Input file, or a folder (ghoshal2022, csv with --time-col, "
                                               "presets: every .csv below it).")],
     dest: Annotated[Path, typer.Argument(help="Output trace CSV, or a folder (written inside).")],
@@ -69,9 +70,19 @@ def import_cmd(
     resample: Annotated[float | None, typer.Option(help="Time-weighted resampling step in seconds.")] = None,
     link: Annotated[str | None, typer.Option(help="Presets: uplink (default) or downlink.")] = None,
     network: Annotated[str | None, typer.Option(help="Presets: keep rows of this NetworkMode (5G, LTE).")] = None,
+    plugin: Annotated[list[str] | None, typer.Option(
+        "--plugin", metavar="FILE", help="Python file registering trace formats of your own "
+                                         "(simulator.traces.importers.register_trace_format); repeatable.")] = None,
 ) -> None:
-    """Convert a foreign trace format, a column-mapped CSV or a public data set (preset) into trace CSV(s)."""
-    name = check_format(fmt, IMPORT_NAMES)
+    """Convert a foreign trace format, a column-mapped CSV or a public data set (preset) into trace CSV(s);
+    formats of your own come from --plugin files and installed packages (entry points mercury_sim.trace_formats)."""
+    from simulator.cli.plugins import command_plugins
+    from simulator.schedules.plugins import load_entry_points
+
+    command_plugins(plugin)
+    if fmt.strip().lower() not in (*known_formats(), *PRESETS):
+        load_entry_points()
+    name = check_format(fmt, (*known_formats(), *PRESETS))
     given = {"--time-col": time_col, "--rate-col": rate_col, "--time-format": time_format,
              "--time-unit": time_unit, "--rate-unit": rate_unit, "--where": where, "--missing": missing,
              "--repeated": repeated, "--max-gap": max_gap, "--gap": gap, "--rate-at": rate_at,

@@ -163,7 +163,8 @@ class Energy(_Strict):
     preset: Literal["full", "paper"] = Field(
         "full", description="full: compute, radio (active and tail) and idle; paper: compute only (Mercury Fig. 9)")
     radio: str | None = Field(
-        None, description="Uplink power model: a shipped name (profiles/radio/), a file, or 'none'; "
+        None, description="Uplink power model: a shipped name (profiles/radio/), a file, a name a plugin "
+                          "registers, or 'none'; "
                           "default: the mobile profile's radio_model")
 
 

@@ -1,12 +1,15 @@
 """Radio power models: the uplink's power while sending, linear in its throughput, then an RRC tail.
 
-A model is a YAML file (``profiles/radio/*.yaml``, or a path) with its provenance; a mobile profile names one
-in ``radio_model``, a scenario in ``energy.radio``. What a request's radio costs is computed from the records
+A model is a YAML file (``profiles/radio/*.yaml``, or a path) with its provenance, or one a plugin registers
+under a name (:func:`register_radio_model`); a mobile profile names one in ``radio_model``, a scenario in
+``energy.radio``. What a request's radio costs is computed from the records
 by :mod:`simulator.model.energy`.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +46,27 @@ class RadioModel(BaseModel):
         return self.base_w * transfer_s + self.w_per_mbps * (np.asarray(n_bytes, float) * 8.0 / 1e6)
 
 
+_REGISTERED: dict[str, tuple[RadioModel, Path | None]] = {}  # name -> (model, the file that registered it)
+
+
+def register_radio_model(name: str, model: RadioModel | Mapping[str, Any]) -> None:
+    """Make a radio model known by ``name`` (a plugin's way to add one; a mapping is checked as a YAML file
+    would be). The file that calls this is recorded, so runs that use the model hash that file."""
+    caller = Path(sys._getframe(1).f_code.co_filename)
+    source = caller.resolve() if caller.is_file() else None
+    if not isinstance(model, RadioModel):
+        model = parse_model(RadioModel, dict(model), source or Path(name))
+    shipped = shipped_dir("profiles")
+    if shipped is not None and (shipped / "radio" / f"{name}.yaml").is_file():
+        raise ValueError(f"radio model {name!r} is shipped; register yours under another name")
+    _REGISTERED[name] = (model, source)
+
+
+def registered_radio_models() -> dict[str, tuple[RadioModel, Path | None]]:
+    """Every radio model registered by name, with the file that registered it (None: code of this process)."""
+    return dict(_REGISTERED)
+
+
 def find_radio_model(value: str | Path, base_dir: Path | None = None) -> Path | None:
     """The file of a radio model named by shipped name (``lte-huang2012``) or path; None when missing."""
     path = resolve_path(value, base_dir)
@@ -53,12 +77,15 @@ def find_radio_model(value: str | Path, base_dir: Path | None = None) -> Path | 
 
 
 def load_radio_model(value: str | Path, base_dir: Path | None = None, *, scenario: Path | None = None,
-                     key: str = "energy.radio") -> tuple[RadioModel, Path]:
-    """A radio model by shipped name or path, and its file."""
+                     key: str = "energy.radio") -> tuple[RadioModel, Path | None]:
+    """A radio model by shipped name, path or registered name, and its file (None: registered in-process)."""
     path = find_radio_model(value, base_dir)
     shipped = shipped_dir("profiles")
+    if path is None and str(value) in _REGISTERED:
+        return _REGISTERED[str(value)]
     if path is None:
         names = sorted(p.stem for p in (shipped / "radio").glob("*.yaml")) if shipped else []
-        raise InputError(scenario, f"radio model {str(value)!r} not found (a shipped name or a file path); "
-                         f"shipped: {', '.join(names) or 'none'}", key)
+        names += sorted(_REGISTERED)
+        raise InputError(scenario, f"radio model {str(value)!r} not found (a shipped or registered name, or a file "
+                         f"path); known: {', '.join(names) or 'none'}", key)
     return parse_model(RadioModel, load_yaml_mapping(path), path), path

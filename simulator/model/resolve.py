@@ -13,11 +13,11 @@ from simulator.errors import InputError
 from simulator.inputs.accuracy import AccuracyTable
 from simulator.inputs.data import resolve_path, shipped_file, shipped_hint
 from simulator.inputs.profiles import Profile, load_profile
-from simulator.inputs.radio import RadioModel, load_radio_model
+from simulator.inputs.radio import RadioModel, find_radio_model, load_radio_model, registered_radio_models
 from simulator.inputs.vit import ViTSpec, get_model
 from simulator.plans.graph import Compute
 from simulator.plans.plan import Plan, PlanCost, cost_graph, cost_plan, stages_ms
-from simulator.schedules.plugins import load_plugins
+from simulator.schedules.plugins import load_entry_points, load_plugins
 from simulator.traces import Trace, read_trace_csv
 
 
@@ -82,18 +82,23 @@ def resolve_inputs(scenario: Scenario) -> ResolvedInputs:
         table = AccuracyTable.shipped()
     for i, source in enumerate(table.sources):
         files[f"accuracy_table_{i}"] = Path(source)
+    plugins = load_plugins(scenario)  # before a plugin's radio model is looked up and the schedules are built
     radio_name = scenario.energy.radio or mobile.file.radio_model
     radio = None
     if radio_name and radio_name != "none" and scenario.energy.preset == "full":
-        radio, files["radio_model"] = load_radio_model(radio_name, base if scenario.energy.radio else None,
-                                                       scenario=where)
+        radio_base = base if scenario.energy.radio else None  # a profile's radio_model is a name
+        if find_radio_model(radio_name, radio_base) is None and radio_name not in registered_radio_models():
+            load_entry_points()  # an installed package's radio model, named for the first time
+        radio, source = load_radio_model(radio_name, radio_base, scenario=where)
+        if source is not None:
+            files["radio_model"] = source
     servers = {}
     for name, server in (scenario.servers or {}).items():
         profile = load_profile(server.profile, base, key=f"servers.{name}.profile", scenario=where)
         if profile.path is not None:
             files[f"servers.{name}.profile"] = profile.path
         servers[name] = profile, _server_trace(scenario, name, server.link, files)
-    files.update(load_plugins(scenario))  # before the schedules are built, in whichever process builds them
+    files.update(plugins)  # loaded in whichever process builds the schedules
     return ResolvedInputs(get_model(scenario.model), trace, trace_path, mobile, cloud, table, files, radio, servers)
 
 

@@ -1,8 +1,12 @@
-"""Schedules from outside the package: Python files a scenario (``plugins:``) or a command (``--plugin``)
-names, and installed packages that declare an entry point in the group ``mercury_sim.schedules``.
+"""Schedules, trace formats and radio models from outside the package: Python files a scenario (``plugins:``)
+or a command (``--plugin``) names, and installed packages that declare an entry point in one of the groups
+``mercury_sim.schedules``, ``mercury_sim.trace_formats``, ``mercury_sim.radio_models``.
 
-A plugin registers its kinds with :func:`simulator.schedules.register_schedule` when it is imported (an entry
-point may instead name a function, called with no arguments). Files load when a run resolves its inputs, in
+A plugin registers what it adds when it is imported (an entry point may instead name a function, called with no
+arguments): schedule kinds with :func:`simulator.schedules.register_schedule`, trace formats with
+:func:`simulator.traces.importers.register_trace_format`, radio models with
+:func:`simulator.inputs.radio.register_radio_model`. Every group is loaded together, the first time something
+unknown is named. Files load when a run resolves its inputs, in
 whichever process runs it (a sweep's workers and Dask workers load them from the point's scenario, at the same
 paths); entry points load the first time a scenario names a kind nobody registered. A file loads once per
 process and content: edited, it runs again. What a plugin registers is recorded with the file it came from,
@@ -25,30 +29,47 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.config.scenario import Plugin
 from simulator.errors import InputError
+from simulator.inputs.radio import registered_radio_models
 from simulator.schedules.registry import registrations
+from simulator.traces.importers import registered_trace_formats
 
 if TYPE_CHECKING:
     from simulator.config.scenario import Scenario
 
 ENTRY_POINT_GROUP = "mercury_sim.schedules"
+ENTRY_POINT_GROUPS = (ENTRY_POINT_GROUP, "mercury_sim.trace_formats", "mercury_sim.radio_models")
 
 _FILES: dict[Path, tuple[str, list[str]]] = {}  # a loaded file -> (its content's SHA-256, the kinds it registered)
 _SOURCES: dict[str, tuple[Path, object]] = {}  # kind -> (the file that registered it, that registration)
 _ENTRY_POINTS_LOADED: list[bool] = []
 
 
+def _registered() -> dict[tuple[str, str], object]:
+    """Everything registered now, keyed by (what, name): schedule kinds, trace formats, radio models."""
+    return {**{("schedule", k): v for k, v in registrations().items()},
+            **{("trace format", k): v for k, v in registered_trace_formats().items()},
+            **{("radio model", k): v for k, v in registered_radio_models().items()}}
+
+
 def _registering(run: Callable[[], object], source: Path, name: str) -> list[str]:
-    """The kinds ``run`` registers (a kind registered again counts), each recorded as coming from ``source``."""
-    before = registrations()
-    run()
-    after = registrations()
-    kinds = sorted(kind for kind, entry in after.items() if before.get(kind) is not entry)
-    if not kinds:
-        raise InputError(name, "the plugin registered no schedule: call simulator.schedules.register_schedule"
-                               "(kind, builder, config_model) in it")
-    for kind in kinds:
-        _SOURCES[kind] = (source, after[kind])
-    return kinds
+    """What ``run`` registers (registered again counts), as ``"schedule KIND"``, ``"trace format NAME"`` or
+    ``"radio model NAME"``; schedule kinds are recorded as coming from ``source``."""
+    before = _registered()
+    try:
+        run()
+    except ValueError as exc:  # a registration refused (a built-in name taken)
+        raise InputError(name, f"the plugin failed: {exc}") from None
+    after = _registered()
+    added = sorted(key for key, entry in after.items() if before.get(key) is not entry)
+    if not added:
+        raise InputError(name, "the plugin registered nothing: call simulator.schedules.register_schedule"
+                               "(kind, builder, config_model), simulator.traces.importers.register_trace_format"
+                               "(name, reader) or simulator.inputs.radio.register_radio_model(name, model) in it")
+    registered = registrations()
+    for what, kind in added:
+        if what == "schedule":
+            _SOURCES[kind] = (source, registered[kind])
+    return [f"{what} {kind}" for what, kind in added]
 
 
 def _failure(exc: BaseException, path: Path | None) -> str:
@@ -135,11 +156,12 @@ def kind_source(kind: str) -> Path | None:
 
 
 def load_entry_points() -> None:
-    """Load every installed plugin of the group ``mercury_sim.schedules`` (once per process)."""
+    """Load every installed plugin of the groups ``ENTRY_POINT_GROUPS`` (once per process)."""
     if _ENTRY_POINTS_LOADED:
         return
-    for point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        _load_entry_point(point)
+    for group in ENTRY_POINT_GROUPS:
+        for point in sorted(importlib.metadata.entry_points(group=group), key=lambda p: p.name):
+            _load_entry_point(point)
     _ENTRY_POINTS_LOADED.append(True)
 
 

@@ -1,5 +1,9 @@
 """``mercury-sim traces import FORMAT SRC DEST``: foreign trace formats into the project's CSV.
 
+Formats of one's own come from plugins (a file given with ``--plugin``, or an installed package's entry point
+in the group ``mercury_sim.trace_formats``) that call :func:`register_trace_format` with a reader: a function
+from the source file to its (seconds, Mbit/s) samples, which then import like any other format.
+
 Every importer writes each file atomically (via a temporary beside it) and reads all its input before
 writing, so a bad input leaves nothing half-written at DEST; it records its provenance in the output's
 comment block. Files at DEST that mercury-sim did not write are never replaced (``destination``).
@@ -8,7 +12,8 @@ comment block. Files at DEST that mercury-sim did not write are never replaced (
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +26,33 @@ from simulator.traces.mahimahi import read_mahimahi
 
 FORMATS = ("ghoshal2022", "mahimahi", "csv", "simgrid")
 
+TraceReader = Callable[[Path], Iterable[tuple[float, float]]]
+_READERS: dict[str, tuple[TraceReader, Path | None]] = {}  # a registered format -> (reader, its file)
 
-def check_format(fmt: str, known: tuple[str, ...] = FORMATS) -> str:
+
+def register_trace_format(name: str, reader: TraceReader) -> None:
+    """Import files of format ``name`` with ``reader(src)``, which yields (time s, capacity Mbit/s) samples
+    in time order; the trace is shifted to start at 0 and written with the importer's provenance."""
+    key = name.strip().lower()
+    if key in FORMATS:
+        raise ValueError(f"trace format {key!r} is built in; register yours under another name")
+    caller = Path(sys._getframe(1).f_code.co_filename)
+    _READERS[key] = (reader, caller.resolve() if caller.is_file() else None)
+
+
+def registered_trace_formats() -> dict[str, tuple[TraceReader, Path | None]]:
+    """Every registered trace format, with the file that registered it (None: code of this process)."""
+    return dict(_READERS)
+
+
+def known_formats() -> tuple[str, ...]:
+    """The built-in formats, then the registered ones."""
+    return (*FORMATS, *sorted(_READERS))
+
+
+def check_format(fmt: str, known: tuple[str, ...] | None = None) -> str:
     """The format name, or an :class:`InputError` listing the known ones."""
+    known = known_formats() if known is None else known
     name = fmt.strip().lower()
     if name not in known:
         raise InputError(None, f"unknown trace format {fmt!r}; expected one of: {', '.join(known)}", "FORMAT")
@@ -37,6 +66,8 @@ def import_traces(fmt: str, src: str | Path, dest: str | Path, *, legs: ghoshal.
     src, dest = Path(src), Path(dest)
     if fmt == "ghoshal2022":
         return import_ghoshal(src, dest, legs=legs, command=command)
+    if fmt in _READERS:
+        return [import_registered(fmt, src, dest, command=command)]
     if fmt == "mahimahi":
         trace = read_mahimahi(src, bin_ms)
         meta = dict(trace.meta, kind="imported")
@@ -56,6 +87,24 @@ def import_traces(fmt: str, src: str | Path, dest: str | Path, *, legs: ghoshal.
     meta.update(unit_in="bytes/s (SimGrid bandwidth profile)", loop_after_s=loop_after)
     write_trace_rows(dest, _from_zero(src, iter(rows)), meta)
     return [dest]
+
+
+def import_registered(fmt: str, src: Path, dest: Path, *, command: str | None = None) -> Path:
+    """One file through a registered reader; whatever the reader raises is one line naming the source."""
+    reader, source = _READERS[fmt]
+    meta: dict[str, object] = {"kind": "imported", "format": fmt, "source": src.name}
+    if source is not None:
+        meta["reader"] = str(source)
+    if command:
+        meta["command"] = command
+    try:
+        rows = [(float(t), float(rate)) for t, rate in reader(src)]
+    except InputError:
+        raise
+    except Exception as exc:  # the plugin's own error, for the user to read in one line
+        raise InputError(src, f"the {fmt} reader failed: {type(exc).__name__}: {exc}") from None
+    write_trace_rows(dest, _from_zero(src, iter(rows)), meta)
+    return dest
 
 
 def _from_zero(path: Path, rows: Iterator[tuple[float, float]]) -> Iterator[tuple[float, float]]:
