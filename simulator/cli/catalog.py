@@ -44,7 +44,7 @@ def _print(document: dict[str, Any]) -> None:
 
     table("profiles (latency per stage; a scenario's mobile_profile, cloud_profile)",
           ["name", "provenance", "models", "device"],
-          [[e["name"], e["provenance"], ", ".join(_model_kind(e, m) for m in e["models"]), e["device"]]
+          [[e["name"], e["provenance"], "\n".join(_model_kind(e, m) for m in e["models"]), e["device"]]
            for e in document["profiles"]])
     table("accuracy rows (the shipped tables; a scenario's model, dataset and schedules pick them)",
           ["model", "dataset", "method", "split", "reconstruction", "prune point", "parameter", "rows",
