@@ -35,6 +35,8 @@ from simulator.schedules.mobile_only import MobileOnlySchedule
 from simulator.schedules.oracle import METHODS, OracleSchedule
 from simulator.schedules.otas import OtasSchedule
 from simulator.schedules.plugins import load_entry_points
+from simulator.schedules.policy import KIND as POLICY
+from simulator.schedules.policy import PolicyConfig, build_policy
 from simulator.schedules.pruned_on_device import KIND as PRUNED_ON_DEVICE
 from simulator.schedules.pruned_on_device import PrunedOnDeviceConfig, build_pruned_on_device
 from simulator.schedules.registry import Builder, register_schedule, registrations
@@ -124,3 +126,4 @@ register_schedule("cascade", lambda c, i: CascadeSchedule(c.label or c.kind, i, 
 register_schedule("sharded", lambda c, i: ShardedSchedule(c.label or c.kind, i, c), ShardedConfig)
 register_schedule(PRUNED_ON_DEVICE, build_pruned_on_device, PrunedOnDeviceConfig)
 register_schedule(HYBRID_GENERATION, build_hybrid_generation, HybridGenerationConfig)
+register_schedule(POLICY, build_policy, PolicyConfig)

@@ -1,0 +1,143 @@
+"""``kind: policy`` (simulator/schedules/policy.py): a policy that always answers action k runs exactly the records
+of the static schedule k; a file that does not fit the scenario (observation spec, candidates) or is no policy
+file at all is one line naming it, exit 2; the file's digest is one of the run's inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO
+
+from simulator.cli.app import main
+from simulator.config.scenario import load_scenario
+from simulator.model.runner import resolve_inputs, schedule_inputs
+from simulator.schedules.observation import ActionSet, ObservationSpec
+from simulator.schedules.policy_file import write_policy
+
+FLOOR = 89.9
+TRACE = REPO / "traces" / "synthetic" / "5g-driving.csv"
+
+
+def scenario(tmp: Path, schedules: list[dict], duration_s: float = 40.0) -> Path:
+    """The adaptive-5g-driving setup, shortened (40 requests at 1 fps on the 5G driving trace)."""
+    doc = {"name": "policy-lab", "model": "deit_base_distilled_patch16_224", "dataset": "cifar100",
+           "mobile_profile": "raspberry-pi-4b", "cloud_profile": "rtx-4090",
+           "network": {"trace": str(TRACE), "mode": "trace", "rtt_ms": 20},
+           "workload": {"arrival": "periodic", "fps": 1, "duration_s": duration_s, "seed": 3, "deadline_ms": 700,
+                        "on_busy": "drop"},
+           "target_accuracy": FLOOR, "schedules": schedules}
+    path = tmp / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def actions_of(path: Path) -> ActionSet:
+    sc = load_scenario(path)
+    return ActionSet.from_tables("policy", schedule_inputs(sc, resolve_inputs(sc)), FLOOR)
+
+
+def always(path: Path, actions: ActionSet, k: int, spec: ObservationSpec | None = None) -> Path:
+    """A policy whose logits ignore the observation: action ``k`` always wins."""
+    spec = spec or ObservationSpec()
+    bias = np.zeros(len(actions))
+    bias[k] = 1.0
+    write_policy(path, [(np.zeros((len(actions), spec.size)), bias)], activation="tanh",
+                 observation=spec.as_json(), provenance={"command": "by hand"},
+                 actions={**actions.as_json(), "accuracy_floor": FLOOR, "methods": ["mercury", "otas", "janus",
+                                                                                    "mobile-only", "cloud-only"],
+                          "image_bytes": 2_200_000})
+    return path
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return int(code or 0), capsys.readouterr().err
+
+
+STATIC = {  # a candidate key -> the static entry that makes the same plan
+    "mercury@3:0.5": {"kind": "mercury", "split_after": 3, "reduction": 0.5},
+    "otas@2:9": {"kind": "otas", "split_after": 2, "r": 9},
+    "cloud-only": {"kind": "cloud-only"},
+    "mobile-only": {"kind": "mobile-only"},
+}
+
+
+@pytest.mark.parametrize("key", list(STATIC))
+def test_always_k_is_static_k(tmp_path: Path, key: str, capsys: pytest.CaptureFixture[str]) -> None:
+    actions = actions_of(scenario(tmp_path, [{"kind": "mobile-only"}]))
+    always(tmp_path / "always.json", actions, actions.keys.index(key))
+    path = scenario(tmp_path, [{"kind": "policy", "file": "always.json", "label": "learned"},
+                               {**STATIC[key], "label": "static"}])
+    out = tmp_path / "out"
+    code, err = cli(["run", str(path), "-o", str(out), "-q", "--no-report"], capsys)
+    assert code == 0, err
+    records = pd.read_parquet(out / "records.parquet")
+    learned = records[records.schedule == "learned"].drop(columns="schedule").reset_index(drop=True)
+    static = records[records.schedule == "static"].drop(columns="schedule").reset_index(drop=True)
+    assert len(learned) == 40
+    pd.testing.assert_frame_equal(learned, static, check_exact=True)
+    inputs = json.loads((out / "manifest.json").read_text())["inputs"]
+    digest = hashlib.sha256((tmp_path / "always.json").read_bytes()).hexdigest()
+    assert inputs["schedules[0].file"]["sha256"] == digest
+
+
+def test_mismatches_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = scenario(tmp_path, [{"kind": "policy", "file": "p.json"}])
+    actions = actions_of(path)
+    policy = tmp_path / "p.json"
+
+    def refused(text: str) -> None:
+        code, err = cli(["run", str(path), "-o", str(tmp_path / "out"), "-q", "--no-report"], capsys)
+        assert code == 2 and err.count("\n") == 1 and str(policy) in err and text in err, err
+
+    always(policy, actions, 0)
+    doc = json.loads(policy.read_text())
+    doc["actions"]["keys"][0], doc["actions"]["keys"][1] = doc["actions"]["keys"][1], doc["actions"]["keys"][0]
+    policy.write_text(json.dumps(doc))
+    refused("same keys but other plans")  # the keys pick the plans in their order; the fingerprint differs
+    doc["actions"]["keys"][0] = "mercury@3:0.75"
+    policy.write_text(json.dumps(doc))
+    refused("unknown action 'mercury@3:0.75'")
+    always(policy, actions, 0)
+    doc = json.loads(policy.read_text())
+    doc["actions"]["fingerprint"] = "0" * 64
+    policy.write_text(json.dumps(doc))
+    refused("same keys but other plans")
+    always(policy, actions, 0, ObservationSpec(bandwidth_k=4))
+    doc = json.loads(policy.read_text())
+    doc["observation"]["bandwidth_k"] = 8  # the features no longer match the parameters
+    policy.write_text(json.dumps(doc))
+    refused("features do not match")
+    doc["observation"] = ObservationSpec().as_json()  # a true spec of 14 values for a network reading 10
+    policy.write_text(json.dumps(doc))
+    refused("reads 10 values but its observation spec gives 14")
+    always(policy, actions.subset(actions.keys[:3]), 0)
+    policy.write_text(policy.read_text().replace("89.9", "95.5"))
+    refused("actions do not match")
+
+
+def test_a_pickle_named_as_the_policy_is_never_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path / "marker"
+
+    class Marker:
+        def __reduce__(self) -> tuple:
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "p.json").write_bytes(pickle.dumps(Marker()))
+    path = scenario(tmp_path, [{"kind": "policy", "file": "p.json"}])
+    code, err = cli(["run", str(path), "-o", str(tmp_path / "out"), "-q", "--no-report"], capsys)
+    assert code == 2 and "is a pickle" in err and str(tmp_path / "p.json") in err, err
+    assert not marker.exists()
+    path = scenario(tmp_path, [{"kind": "policy", "file": "gone.json"}])
+    code, err = cli(["run", str(path), "-o", str(tmp_path / "out"), "-q", "--no-report"], capsys)
+    assert code == 2 and "schedules[0]: file: policy file not found: gone.json" in err, err
