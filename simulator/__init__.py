@@ -3,8 +3,8 @@
 The notebook API: ``scenario = load_scenario(path)`` then ``records, summary = run(scenario)``;
 ``run_scenario(scenario)`` returns the whole result (records, summary, warnings, the inputs it resolved), and
 ``register_schedule(kind, builder, config_model)`` adds a schedule of your own. Imports stay light: this module
-loads none of them until one is used, and nothing outside ``simulator.ml`` and ``simulator.emulation`` imports
-torch or timm.
+loads none of them until one is used, and nothing outside ``simulator.ml``, ``simulator.rl`` and
+``simulator.emulation`` imports torch or timm.
 
 Layers, lowest first. A module imports only from its own layer or a lower one, and no modules import each
 other in a circle (tests/test_layers.py reads this list and checks every import of every module, those inside
@@ -27,7 +27,8 @@ functions and under TYPE_CHECKING included):
 9. ``report``: the HTML pages, drawn only from what a results folder stores.
 10. ``results``: the output folders of a run (its page included) and of a comparison.
 11. ``studies``: many runs with a purpose: sweeps and their executors, claims checks, calibration.
-12. ``ml``: PyTorch and timm: token reduction, the split model, profiling, accuracy, reconstruction.
+12. ``ml``, ``rl``: PyTorch and timm: token reduction, the split model, profiling, accuracy, reconstruction;
+    learned schedules: the Gymnasium environment over the simulator, policy training and export.
 13. ``emulation``: the emulated testbed, which runs the split model for real over a shaped link.
 14. ``cli``: every ``mercury-sim`` command and the console tables.
 15. ``simulator``, ``__main__``: the package's face (this module's API, ``python -m simulator``).
