@@ -1,4 +1,4 @@
-"""Regenerate the paper-reproduction page and the claims table in README.md.
+"""Regenerate the paper-reproduction page and the claims table of the site's paper-reproduction page.
 
     python scripts/paper_reproduction.py
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLAIMS = ROOT / "claims" / "paper.yaml"
 OUT = ROOT / "reports" / "paper-reproduction"
 PAGE = ROOT / "reports" / "paper-reproduction.html"
-README = ROOT / "README.md"
+TABLE_PAGE = ROOT / "docs" / "explanation" / "paper-reproduction.md"  # its claims table
 TRACE_WORKLOAD = {"arrival": "periodic", "fps": 1, "duration_s": 1800, "seed": 1, "on_busy": "drop"}
 
 
@@ -57,7 +57,7 @@ def mode_section(rows: list[tuple[str, str, float, float, float, float]]) -> Sec
     return Section("modes", "Mean bandwidth vs trace replay", note + table(headers, body))
 
 
-def readme_table(document: dict, rows: list[tuple[str, str, float, float, float, float]]) -> str:
+def claims_table(document: dict, rows: list[tuple[str, str, float, float, float, float]]) -> str:
     lines = ["| claim | source | role | expected | simulated | verdict |", "|---|---|---|---|---|---|"]
     for c in document["claims"]:
         value = "-" if c["simulated"] is None else f"{c['simulated']:.4g}"
@@ -88,11 +88,11 @@ def main() -> None:
     rows = mode_comparison()
     sections = [*claims_sections(document, {}, PAGE), reports_section(list(outcome.runs)), mode_section(rows)]
     write_claims_page(PAGE, "Mercury paper reproduction (claims/paper.yaml)", sections)
-    text = README.read_text(encoding="utf-8")
-    block = f"<!-- claims:start -->\n{readme_table(document, rows)}\n<!-- claims:end -->"
+    text = TABLE_PAGE.read_text(encoding="utf-8")
+    block = f"<!-- claims:start -->\n{claims_table(document, rows)}\n<!-- claims:end -->"
     text = re.sub(r"<!-- claims:start -->.*<!-- claims:end -->", lambda _m: block, text, flags=re.S)
-    README.write_text(text, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(ROOT)}, {OUT.relative_to(ROOT)}/ and the README claims table; "
+    TABLE_PAGE.write_text(text, encoding="utf-8")
+    print(f"wrote {PAGE.relative_to(ROOT)}, {OUT.relative_to(ROOT)}/ and {TABLE_PAGE.relative_to(ROOT)}'s claims; "
           f"{document['passed']} pass, {document['known_discrepancies']} known discrepancies, "
           f"{document['failed']} failed")
 

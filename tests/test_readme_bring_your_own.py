@@ -1,4 +1,5 @@
-"""README's "Bring your own" commands run as written, on small data: a profile measured on this host with few
+"""The "Profile a device" guide's commands (docs/how-to/profile-device.md, bring your own device, model and
+schedule) run as written, on small data: a profile measured on this host with few
 points and repeats, the accuracy of random DeiT-Ti weights on four images, then the scenario and the sweep of
 the section, with the example plugin file. What they measured is what the run reads: Mercury's top-1 is the
 measured row at its reduction, its device time the measured profile's stages."""
@@ -24,7 +25,7 @@ from simulator.inputs.accuracy import read_accuracy_csv  # noqa: E402
 from simulator.inputs.profiles import load_profile  # noqa: E402
 from simulator.inputs.vit import MODELS, mercury_pruned  # noqa: E402
 
-# What each command gets on top of the README's words, to run in seconds (the settings of test_profiler.py
+# What each command gets on top of the guide's words, to run in seconds (the settings of test_profiler.py
 # and test_ml_cli.py): few token points and repeats, four images, no progress bars or pages.
 SMALL = {
     "profile": ["--tokens", "10,198", "--batch", "1", "--threads", "1", "--repeats", "1", "--warmup", "0", "-q"],
@@ -35,14 +36,15 @@ SMALL = {
 
 
 def section() -> str:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    return text.split("\n## Bring your own: device, model, schedule\n", 1)[1].split("\n## ", 1)[0]
+    """The guide's first part: the commands and the two files they use (before its own sections)."""
+    text = (REPO / "docs" / "how-to" / "profile-device.md").read_text(encoding="utf-8")
+    return text.split("\n## ", 1)[0]
 
 
 def commands(text: str) -> list[list[str]]:
     """The block's command lines, continuation lines joined, comments dropped."""
     block = re.search(r"<!-- bring-your-own:start -->\n```sh\n(.*?)```\n<!-- bring-your-own:end -->", text, re.S)
-    assert block is not None, "the README lost its bring-your-own block"
+    assert block is not None, "the guide lost its bring-your-own block"
     return [shlex.split(line) for line in block.group(1).replace("\\\n", " ").splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
 

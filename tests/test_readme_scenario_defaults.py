@@ -1,4 +1,4 @@
-"""README's annotated scenario (section "Scenario files", its first YAML block) shows each key at its schema
+"""The annotated scenario of docs/reference/scenario-files.md (its first YAML block) shows each key at its schema
 default, unless the line's comment marks the value as an example; an example that names its default
 ("default: X") names the real one."""
 
@@ -19,9 +19,8 @@ DEFAULT_NAMED = re.compile(r"default: ([^\s;,)]+)")
 
 
 def annotated_block() -> str:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("\n## Scenario files\n", 1)[1].split("\n## ", 1)[0]
-    return section.split("```yaml\n", 1)[1].split("\n```", 1)[0]
+    text = (REPO / "docs" / "reference" / "scenario-files.md").read_text(encoding="utf-8")
+    return text.split("```yaml\n", 1)[1].split("\n```", 1)[0]
 
 
 def schedule_models() -> dict[str, type[BaseModel]]:
@@ -46,7 +45,7 @@ def compared_keys(block: str) -> list[tuple[str, Any, Any, str]]:
         for key_node, value_node in node.value:
             key = key_node.value
             dotted = f"{where}{key}"
-            assert key in model.model_fields, f"README shows {dotted}, which {model.__name__} does not have"
+            assert key in model.model_fields, f"the page shows {dotted}, which {model.__name__} does not have"
             field = model.model_fields[key]
             if key == "schedules":
                 for i, item in enumerate(value_node.value):
