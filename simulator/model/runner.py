@@ -38,14 +38,15 @@ from simulator.model.resolve import ResolvedInputs, resolve_inputs
 from simulator.model.summary import summarize
 from simulator.model.topology import ServerLink, ServerSetup, server_offsets
 from simulator.model.uplink_load import uplink_warnings
-from simulator.model.variability import compute_sampler
+from simulator.model.variability import ComputeSampler, compute_sampler
 from simulator.plans.plan import Plan, PlanContext, PlanCost, cost_graph, cost_plan
 from simulator.schedules import Schedule, ScheduleError, ScheduleInputs, build_schedule, schedule_files
 from simulator.traces import Trace
 from simulator.traces.retransmission import retransmitting_setup
 
 __all__ = ["Progress", "ResolvedInputs", "RunResult", "build_schedules", "engine_setup", "mean_bandwidth",
-           "resolve_inputs", "run", "run_one_seed", "run_scenario", "schedule_inputs"]
+           "plan_pricing", "resolve_inputs", "run", "run_one_seed", "run_scenario", "scenario_setup",
+           "schedule_inputs"]
 
 Progress = Callable[[str, float], None]
 
@@ -205,17 +206,15 @@ def _of_seed(progress: Progress | None, seed: int, replicated: bool) -> Progress
     return report
 
 
-def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
-    """Simulate every schedule of a single-seed ``scenario`` and summarise."""
-    inputs = resolve_inputs(scenario)
-    setup = retransmitting_setup(framed_setup(engine_setup(scenario, inputs), scenario.network), scenario.network)
-    warnings: list[RunWarning] = []
-    interpolated: dict[str, dict] = {}
-    schedules = build_schedules(scenario, inputs, warnings, interpolated)
-    warnings.extend(uplink_warnings(scenario, setup, schedules, mean_bandwidth(scenario, inputs)))
-    unknown_energy = energy_warning(setup.power, inputs.radio, inputs.mobile.name)
-    if unknown_energy:
-        warnings.append(unknown_energy)
+def scenario_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
+    """The engine's setup of a single-seed run: its trace scaled to the goodput and waiting out TCP's timer."""
+    return retransmitting_setup(framed_setup(engine_setup(scenario, inputs), scenario.network), scenario.network)
+
+
+def plan_pricing(scenario: Scenario, inputs: ResolvedInputs, seed: int) -> tuple[
+        Callable[[Plan], PlanCost], ComputeSampler | None, dict, RunWarning | None]:
+    """How a run prices a Plan (each Plan once, after-idle slowdown included), the compute sampler of ``seed``
+    (None: constant), what the manifest says about it, and the warning of tiers left constant."""
     costs: dict[Plan, PlanCost] = {}
 
     def cost(plan: Plan) -> PlanCost:
@@ -225,12 +224,26 @@ def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> Run
         return found
 
     extra_s = after_idle_s(scenario, inputs)
-    cost = priced_after_idle(cost, extra_s, scenario.path)
 
     def cost_at(plan: Plan, level: float | None) -> PlanCost:
         return priced_after_idle(lambda p: inputs.plan_cost(p, level), extra_s, scenario.path)(plan)
 
-    sampler, compute, constant = compute_sampler(scenario, inputs, setup.seed, cost_at)
+    sampler, compute, constant = compute_sampler(scenario, inputs, seed, cost_at)
+    return priced_after_idle(cost, extra_s, scenario.path), sampler, compute, constant
+
+
+def run_one_seed(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
+    """Simulate every schedule of a single-seed ``scenario`` and summarise."""
+    inputs = resolve_inputs(scenario)
+    setup = scenario_setup(scenario, inputs)
+    warnings: list[RunWarning] = []
+    interpolated: dict[str, dict] = {}
+    schedules = build_schedules(scenario, inputs, warnings, interpolated)
+    warnings.extend(uplink_warnings(scenario, setup, schedules, mean_bandwidth(scenario, inputs)))
+    unknown_energy = energy_warning(setup.power, inputs.radio, inputs.mobile.name)
+    if unknown_energy:
+        warnings.append(unknown_energy)
+    cost, sampler, compute, constant = plan_pricing(scenario, inputs, setup.seed)
     setup = replace(setup, compute=sampler)
     if constant:
         warnings.append(constant)
