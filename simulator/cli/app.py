@@ -61,6 +61,9 @@ def _mount_subcommands() -> None:
     from simulator.cli.traces import app as traces_app
 
     app.add_typer(traces_app, name="traces", help="Import, export, synthesise and describe uplink traces.")
+    from simulator.cli.policy import app as policy_app
+
+    app.add_typer(policy_app, name="policy", help="Learned schedules: convert a trained model into a policy file.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ml": ("PyTorch and timm", ("torch", "timm")),
     "dask": ("Dask", ("dask", "distributed")),
     "emulate": ("pyroute2, PyTorch and timm", ("pyroute2", "torch", "timm")),
+    "train": ("stable-baselines3, Gymnasium and PyTorch", ("stable_baselines3", "gymnasium", "torch")),
 }
 
 
