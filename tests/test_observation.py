@@ -129,7 +129,8 @@ def test_testbed_fills_latencies_and_gap() -> None:
     from simulator.emulation.workers import _decisions
 
     # latencies 300, 100, 50 ms (finish minus t0 minus arrival); the last two kept
-    requests = {0: {"arrival": 0.0, "done": 10.3}, 1: {"arrival": 0.5, "done": 10.6}, 2: {"arrival": 1.0, "done": 11.05}}
+    requests = {0: {"arrival": 0.0, "done": 10.3}, 1: {"arrival": 0.5, "done": 10.6},
+                2: {"arrival": 1.0, "done": 11.05}}
     known = _decisions(_Recorder(None), requests, 10.0, 3, 1.25)  # type: ignore[arg-type]
     assert known["since_arrival_s"] == pytest.approx(0.25)
     assert known["recent_latency_ms"] == pytest.approx((100.0, 50.0))

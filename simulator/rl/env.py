@@ -27,7 +27,9 @@ simulation to its end and returns every remaining reward.
 Episodes: ``n_requests`` of the agent device, or ``duration_s`` seconds (default: the scenario's workload).
 ``reset(seed=...)`` draws one trace of ``traces`` (default: the scenario's) and a start offset uniformly in
 it (Pensieve's method), and a workload seed for the arrivals; the same seed gives the same episode.
-``options`` may fix them: ``{"trace": index, "offset_s": seconds, "seed": workload seed}``.
+``options`` may fix them: ``{"trace": index, "offset_s": seconds, "seed": workload seed}``. Other devices start
+where that seed puts them in the trace. Sampled compute (``compute: {variability: profile}``) draws from the
+scenario's seed, not the episode's.
 """
 
 from __future__ import annotations
