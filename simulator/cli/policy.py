@@ -23,6 +23,8 @@ def export(
                                                               "beside it, OUT.safetensors)"),
     contract: str | None = typer.Option(None, "--contract", help="The training's contract (observation spec, "
                                                                  "actions, provenance) [MODEL.contract.json]"),
+    scenario: str | None = typer.Option(None, "--scenario", help="Instead of a contract: the scenario the model "
+                                                                 "was trained on with the environment's defaults"),
 ) -> None:
     """Convert a PPO model into a policy file that loads without running code (safetensors + JSON)."""
     from simulator.cli.extras import require_extra
@@ -37,8 +39,18 @@ def export(
         raise InputError(model_zip, "no such model file")
     if out_path.suffix != ".json":
         raise InputError(out_path, "the policy description is a .json file")
-    source = Path(contract) if contract else contract_path(model_zip)
-    doc = read_contract(source)
+    if contract and scenario:
+        raise InputError(None, "give --contract or --scenario, not both")
+    if scenario:
+        from simulator.cli.command_line import command_line
+        from simulator.config.scenario import load_scenario
+        from simulator.rl.train import scenario_contract
+
+        source = load_scenario(scenario).path
+        doc = scenario_contract(source, model_zip, command_line())
+    else:
+        source = Path(contract) if contract else contract_path(model_zip)
+        doc = read_contract(source)
     try:
         spec = ObservationSpec.from_json(doc["observation"])
     except (TypeError, ValueError) as exc:

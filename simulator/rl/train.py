@@ -124,6 +124,23 @@ def train(scenario: Path, traces: Sequence[str], out: Path, config: Training, *,
     return out
 
 
+def scenario_contract(scenario: Path, model_zip: Path, command: Sequence[str]) -> dict[str, Any]:
+    """The contract of a model trained outside :func:`train` on ``scenario``'s environment with its defaults
+    (the default observation spec, the candidates at its target_accuracy); the provenance names the zip."""
+    from simulator.files.digest import file_sha256
+
+    base = training_scenario(scenario)
+    if base.target_accuracy is None:
+        raise InputError(scenario, "the scenario needs target_accuracy (the candidates' accuracy floor)",
+                         "target_accuracy")
+    env = OffloadEnv(base, accuracy_floor=base.target_accuracy)
+    provenance = {"command": " ".join(command), "model": {"file": model_zip.name, "sha256": file_sha256(model_zip)},
+                  "scenario": scenario.name, "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "note": "trained outside scripts/train_policy.py: seed, steps and traces unknown"}
+    return {"observation": ObservationSpec().as_json(),
+            "actions": {**env.actions.as_json(), **drawn_with(base.target_accuracy)}, "provenance": provenance}
+
+
 def drawn_with(floor: float) -> dict[str, Any]:
     """How the environment draws its candidates (:meth:`ActionSet.from_tables`'s defaults at ``floor``), as the
     policy file records them; the plans' fingerprint catches a default that ever changes."""
