@@ -141,3 +141,15 @@ def test_a_pickle_named_as_the_policy_is_never_run(tmp_path: Path, capsys: pytes
     path = scenario(tmp_path, [{"kind": "policy", "file": "gone.json"}])
     code, err = cli(["run", str(path), "-o", str(tmp_path / "out"), "-q", "--no-report"], capsys)
     assert code == 2 and "schedules[0]: file: policy file not found: gone.json" in err, err
+
+
+def test_a_new_policy_file_changes_the_sweep_point_key(tmp_path: Path) -> None:
+    from simulator.studies.sweep import point_key
+
+    path = scenario(tmp_path, [{"kind": "policy", "file": "p.json"}])
+    actions = actions_of(path)
+    always(tmp_path / "p.json", actions, 0)
+    before = point_key(load_scenario(path), {})
+    assert point_key(load_scenario(path), {}) == before
+    always(tmp_path / "p.json", actions, 1)  # new weights: a new description (it holds their digest)
+    assert point_key(load_scenario(path), {}) != before
