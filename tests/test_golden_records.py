@@ -29,6 +29,7 @@ GOLDEN = {
     "cell-contention": "711a96008ed770db4b164958c9317516f8ace7b5b384ca616c83e34b567832ff",
     "default": "62c7f8367595be39ba1de618a23ea9f6c0a67d568c528df138dccb452e959bea",
     "hybrid-generation": "9851c473e7dc79114494848a901f0cb943ec9db2d3f5ca4bfd7e3d117ae562ee",
+    "learned-policy": "1367a796b9934c3d88ae646858ec3c1249aebc8632018a32fbef389cfa2d7ec5",  # with policies/ppo-offload
     "paper-fig10": "1fe8306e0f8a980bd9cadcbd52671bedb03d8f50afc4697ab139e1ee598d2479",
     "paper-fig6-4g": "1628dc027b60af5db59d9f6b02b08d1db162a79f0523d7b6897565895b8ace49",
     "paper-fig6-5g": "3313e4f16650d9369aff91adb1620c8f42f65933afb517c47d1d094853a44585",
