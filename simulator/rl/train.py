@@ -49,7 +49,7 @@ class Training:
 
 
 def training_scenario(path: Path) -> Scenario:
-    """The scenario without its ``kind: policy`` entries (one schedule is kept for the devices beyond the agent)."""
+    """The scenario without its ``kind: policy`` entries (one schedule is kept for the devices beyond device 0)."""
     scenario = load_scenario(path)
     kept = [entry for entry in scenario.schedules if entry.kind != "policy"]
     return scenario.model_copy(update={"schedules": kept[:1]})
