@@ -124,6 +124,10 @@ def test_mismatches_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     always(policy, actions.subset(actions.keys[:3]), 0)
     policy.write_text(policy.read_text().replace("89.9", "95.5"))
     refused("actions do not match")
+    doc = json.loads(policy.read_text())
+    doc["actions"]["methods"] = ["mercury", "evit"]
+    policy.write_text(json.dumps(doc))
+    refused("actions.methods: unknown method 'evit'")
 
 
 def test_a_pickle_named_as_the_policy_is_never_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
