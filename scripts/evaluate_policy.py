@@ -49,13 +49,18 @@ def variants(scenario: Path, trace: str, folder: Path) -> dict[str, Path]:
             continue
         name = entry.get("label", entry["kind"])
         variant = {**doc, "name": f"{doc['name']}-{Path(trace).stem}-{name}",
-                   "network": {**doc["network"], "trace": str(Path(trace).resolve())},
+                   "network": {**doc["network"], "trace": _trace(trace)},
                    "schedules": [{**_absolute(entry, base), "label": LABEL}, oracle[0]]}
         path = folder / "scenarios" / f"{Path(trace).stem}-{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(variant, sort_keys=False))
         out[name] = path
     return out
+
+
+def _trace(value: str) -> str:
+    """A trace file by absolute path (the variants live elsewhere), or a shipped trace's name as given."""
+    return str(Path(value).resolve()) if Path(value).is_file() else value
 
 
 def _cli(args: list[str]) -> None:
@@ -124,7 +129,8 @@ def markdown(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "learned-policy.yaml")
-    parser.add_argument("--traces", nargs="+", default=[str(REPO / t) for t in HELD_OUT])
+    parser.add_argument("--traces", nargs="+", default=[str(REPO / t) for t in HELD_OUT],
+                        help="held-out trace files or shipped trace names (default: 5G and LTE driving)")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "learned-policy-eval")
     args = parser.parse_args(argv)
     results = evaluate(args.scenario, args.traces, args.out)

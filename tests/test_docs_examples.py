@@ -1,7 +1,8 @@
 """Every code block of the tutorials runs as written, in a new folder: ``yaml`` and ``python`` blocks with a
 ``title`` are files to save, other ``python`` blocks run in order in one session, ``bash`` lines are
-``mercury-sim`` commands (run in-process), ``text`` blocks are output shown. A block of another language, or a
-command that is not ``mercury-sim``, fails: a tutorial holds nothing the reader cannot run."""
+``mercury-sim`` commands (run in-process) or ``python scripts/NAME.py`` (the checkout's scripts, run in a
+process of their own), ``text`` blocks are output shown. A block of another language, or any other command,
+fails: a tutorial holds nothing the reader cannot run."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-TUTORIALS = ["first-run", "own-scenario", "sweep-and-compare", "plugin-schedule"]
+TUTORIALS = ["first-run", "own-scenario", "sweep-and-compare", "plugin-schedule", "learned-policy"]
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 TITLE = re.compile(r'title="([^"]+)"')
 
@@ -59,12 +60,28 @@ def run_blocks(page: str, items: list[Block], folder: Path) -> None:
                 exec(compile(block.text, where, "exec"), session.__dict__)  # noqa: S102 - the page's own code
             elif block.language == "bash":
                 for line in command_lines(block.text):
+                    if line[:1] == ["python"] and len(line) > 1 and line[1].startswith("scripts/"):
+                        run_script(line, folder, where)
+                        continue
                     assert line[0] == "mercury-sim", f"{where}: not a mercury-sim command: {line}"
                     assert main(line[1:]) in (0, None), f"{where}: {shlex.join(line)}"
             else:
                 assert block.language == "text", f"{where}: a block the tests cannot run (give yaml a title)"
     finally:
         sys.modules.pop(session.__name__, None)
+
+
+def run_script(line: list[str], folder: Path, where: str) -> None:
+    """``python scripts/NAME.py ARGS``: the checkout's script, in ``folder``, as a reader would run it."""
+    import os
+    import subprocess
+
+    script = REPO / line[1]
+    assert script.is_file(), f"{where}: no such script: {line[1]}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, str(script), *line[2:]], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, f"{where}: {shlex.join(line)}\n{done.stderr[-2000:]}"
 
 
 @pytest.fixture(autouse=True)
@@ -105,3 +122,7 @@ def test_a_block_that_cannot_run_fails(tmp_path: Path, monkeypatch: pytest.Monke
         run_blocks("page", [Block("sh", None, "ls\n")], tmp_path)
     with pytest.raises(AssertionError, match="not a mercury-sim command"):
         run_blocks("page", [Block("bash", None, "rm -rf out\n")], tmp_path)
+    with pytest.raises(AssertionError, match="not a mercury-sim command"):
+        run_blocks("page", [Block("bash", None, "python -c 'print(1)'\n")], tmp_path)
+    with pytest.raises(AssertionError, match="no such script"):
+        run_blocks("page", [Block("bash", None, "python scripts/nothing.py\n")], tmp_path)
