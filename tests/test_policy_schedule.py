@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from test_emulation import needs_root, small_scenario
 
 from simulator.cli.app import main
 from simulator.config.scenario import load_scenario
@@ -157,3 +158,51 @@ def test_a_new_policy_file_changes_the_sweep_point_key(tmp_path: Path) -> None:
     assert point_key(load_scenario(path), {}) == before
     always(tmp_path / "p.json", actions, 1)  # new weights: a new description (it holds their digest)
     assert point_key(load_scenario(path), {}) != before
+
+
+@needs_root
+def test_a_policy_plans_on_the_emulated_testbed(tmp_path: Path) -> None:
+    """``emulate`` builds and plans a policy as ``run`` does: a policy that always sends the image plays
+    cloud-only on the testbed, request by request (the testbed fills the decision history it observes)."""
+    path = small_scenario(tmp_path, 4)
+    (tmp_path / "top1.csv").write_text(  # the test's own row: the floor admits mobile-only and cloud-only
+        "model,dataset,method,split_after,parameter,reconstruction,top1,source\n"
+        "deit_tiny_distilled_patch16_224,imagenet,none,,0,none,74.5,published: test row\n")
+    doc = yaml.safe_load(path.read_text())
+    doc.update(accuracy_tables=["top1.csv"], target_accuracy=70.0,
+               schedules=[{"kind": "mobile-only"}])
+    path.write_text(yaml.safe_dump(doc))
+    sc = load_scenario(path)
+    actions = ActionSet.from_tables("policy", schedule_inputs(sc, resolve_inputs(sc)), 70.0,
+                                    ("mobile-only", "cloud-only"))
+    assert actions.keys == ["mobile-only", "cloud-only"]
+    bias = np.array([0.0, 1.0])
+    spec = ObservationSpec()
+    write_policy(tmp_path / "cloud.json", [(np.zeros((2, spec.size)), bias)], activation="tanh",
+                 observation=spec.as_json(), provenance={"command": "by hand"},
+                 actions={**actions.as_json(), "accuracy_floor": 70.0, "methods": ["mobile-only", "cloud-only"],
+                          "image_bytes": 2_200_000})
+    doc["schedules"] = [{"kind": "policy", "file": "cloud.json", "label": "learned"},
+                        {"kind": "cloud-only", "label": "static"},
+                        {"kind": "oracle", "methods": ["mobile-only", "cloud-only"]}]  # picks per request too
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    assert main(["emulate", str(path), "-o", str(out), "-q", "--no-report"]) in (0, None)
+    records = pd.read_parquet(out / "records.parquet")
+    assert (records.status == "ok").all() and len(records) == 12
+    learned, static = (records[records.schedule == s] for s in ("learned", "static"))
+    assert learned.uplink_bytes.tolist() == static.uplink_bytes.tolist() and (learned.uplink_bytes >= 2_200_000).all()
+    assert (learned.mobile_ms == 0).all() and (learned.cloud_ms > 0).all()
+
+
+@needs_root
+def test_a_kind_the_testbed_cannot_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = small_scenario(tmp_path, 2)
+    doc = yaml.safe_load(path.read_text())
+    doc.update(plugins=[str(REPO / "examples" / "threshold-plugin" / "mercury_threshold.py")],
+               schedules=[{"kind": "mobile-only"}, {"kind": "mercury-threshold", "below_mbps": 5}])
+    path.write_text(yaml.safe_dump(doc))
+    code, err = cli(["emulate", str(path), "-o", str(tmp_path / "out"), "-q"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "schedules[1].kind" in err
+    assert "the testbed cannot run schedule kind 'mercury-threshold'" in err
+    assert not (tmp_path / "out").exists()

@@ -1,7 +1,8 @@
 """What each side computes for a Plan, with the real timm model and the real token reduction.
 
 A Plan says where the split is and the reduction parameter; the schedule's kind says which reduction
-(``METHOD_OF_KIND``). The mobile side returns the upload as bytes at the scenario's precision: the
+(``METHOD_OF_KIND``), or, for a schedule that picks among methods per request (the oracle, a learned policy),
+its ``method_of(plan)``. The mobile side returns the upload as bytes at the scenario's precision: the
 tokens (``n * d`` values, what the simulator prices), ToMe's size vector for merged tokens (also priced),
 and for Mercury's ``duplicate`` reconstruction the K copy sources as int32 (not priced: 4K bytes).
 """
@@ -12,25 +13,40 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.config.scenario import Mercury
 from simulator.plans.plan import Plan
 
 METHOD_OF_KIND = {"mobile-only": "none", "cloud-only": "none", "otas": "tome", "janus": "janus",
-                  "mercury": "mercury"}
+                  "mercury": "mercury", "mercury-adaptive": "mercury"}
+# Mercury's settings where a schedule's entry has none (its candidates are built with the kind's defaults).
+MERCURY_DEFAULTS = {key: Mercury.model_fields[key].default for key in ("window", "prune_point", "reconstruction")}
+
+
+def method_for(config: Any, schedule: Any, plan: Plan) -> str:
+    """The reduction the testbed runs for ``plan``: the kind's, or the plan's for a schedule that picks among
+    methods per request (``method_of``); ValueError for a schedule the testbed cannot run."""
+    if config.kind in METHOD_OF_KIND:
+        return METHOD_OF_KIND[config.kind]
+    chooser = getattr(schedule, "method_of", None)
+    if chooser is None:
+        raise ValueError(f"the testbed cannot run schedule kind {config.kind!r}; it runs "
+                         f"{', '.join(METHOD_OF_KIND)} and the schedules that pick among them (oracle, policy)")
+    return METHOD_OF_KIND[chooser(plan)]
 DTYPE_OF_PRECISION = {"fp32": "float32", "fp16": "float16"}
 REFERENCE_REPEATS = 5  # forwards per reference timing (about 0.15 s of DeiT-Ti on this host)
 
 
-def job_of(config: Any, plan: Plan, depth: int) -> dict[str, Any]:
+def job_of(config: Any, schedule: Any, plan: Plan, depth: int) -> dict[str, Any]:
     """The JSON-able description of one request's work: ``where`` is mobile | cloud | split (``reference``, the
     cloud's timing of the whole forward, is the testbed's own job)."""
-    method = METHOD_OF_KIND[config.kind]
+    method = method_for(config, schedule, plan)
     if not plan.offloads:
         return {"where": "mobile", "method": method, "split_after": depth, "parameter": _param(plan)}
     if plan.split_after == 0:
         return {"where": "cloud", "image_bytes": int(plan.uplink_bytes)}
     job = {"where": "split", "method": method, "split_after": plan.split_after, "parameter": _param(plan)}
-    if config.kind == "mercury":
-        job.update(window=config.window, prune_point=config.prune_point, reconstruction=config.reconstruction)
+    if method == "mercury":
+        job.update({key: getattr(config, key, default) for key, default in MERCURY_DEFAULTS.items()})
     return job
 
 

@@ -165,7 +165,7 @@ class MobileDevice:
         from simulator.emulation.split_exec import job_of
 
         plan = self.schedules[index].plan(self.setup.plan_context(0.0, self.device, self.mean_mbps, ()))
-        job = job_of(self.scenario.schedules[index], plan, self.depth)
+        job = job_of(self.scenario.schedules[index], self.schedules[index], plan, self.depth)
         for _ in range(rounds):
             upload = self.executor.mobile(job) if job["where"] != "cloud" else None
             if job["where"] == "mobile":
@@ -247,7 +247,7 @@ class MobileDevice:
             plan = schedule.plan(self.setup.plan_context(arrival, self.device, self.mean_mbps,
                                                          tuple(recent[-history:]) if history else (),
                                                          **_decisions(schedule, requests, t0, rid, arrival)))
-            job = job_of(config, plan, self.depth)
+            job = job_of(config, schedule, plan, self.depth)
             request = requests[rid] = {"rid": rid, "arrival": arrival, "plan": plan, "job": job}
             computes = job["where"] != "cloud"
             if on_busy == "drop" and computes and busy_until > arrived:

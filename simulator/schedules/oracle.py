@@ -31,12 +31,14 @@ class OracleSchedule:
     static: bool = False
     lower_bound: bool = True  # reports show every schedule's distance to it
     _candidates: list[tuple[Plan, float, float]] = field(init=False, default_factory=list)
+    _methods: dict[Plan, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         spec, inputs = self.inputs.spec, self.inputs
         for candidate in candidate_plans(self.label, inputs, self.accuracy_floor, self.methods, self.image_bytes):
             cost = cost_plan(candidate.plan, spec, inputs.mobile, inputs.cloud)
             self._candidates.append((candidate.plan, cost.mobile_s, cost.cloud_s))
+            self._methods.setdefault(candidate.plan, candidate.method)
         if not self._candidates:
             raise ScheduleError(f"no method reaches the {self.accuracy_floor:g} % accuracy floor")
 
@@ -49,6 +51,10 @@ class OracleSchedule:
         start = ctx.now_s + mobile_s + ctx.trace_offset_s
         end = ctx.trace.transfer_end(start, plan.uplink_bytes + ctx.overhead_bytes)
         return mobile_s + (end - start) + self.inputs.rtt_s / 2 + cloud_s + ctx.return_s
+
+    def method_of(self, plan: Plan) -> str:
+        """The method (a candidate's, simulator/schedules/candidates.py) that built ``plan``."""
+        return self._methods[plan]
 
     def plan(self, ctx: PlanContext) -> Plan:
         best, best_s = self._candidates[0][0], math.inf

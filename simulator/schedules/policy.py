@@ -61,6 +61,10 @@ class PolicySchedule:
         """Latencies per device the engine keeps (and the queue and the arrival gap it then fills)."""
         return self.spec.decision_history
 
+    def method_of(self, plan: Plan) -> str:
+        """The method (a candidate's, simulator/schedules/candidates.py) that built ``plan``."""
+        return next(c.method for c in self.actions.candidates if c.plan == plan)
+
     def plan(self, ctx: PlanContext) -> Plan:
         return self.actions.candidates[self.policy.act(observe(ctx, self.spec))].plan
 
