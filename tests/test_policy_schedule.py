@@ -167,7 +167,9 @@ def test_a_policy_plans_on_the_emulated_testbed(tmp_path: Path) -> None:
     path = small_scenario(tmp_path, 4)
     (tmp_path / "top1.csv").write_text(  # the test's own row: the floor admits mobile-only and cloud-only
         "model,dataset,method,split_after,parameter,reconstruction,top1,source\n"
-        "deit_tiny_distilled_patch16_224,imagenet,none,,0,none,74.5,published: test row\n")
+        "deit_tiny_distilled_patch16_224,imagenet,none,,0,none,74.5,published: test row\n"
+        "deit_tiny_distilled_patch16_224,imagenet,mercury,1,0,learned,74.5,published: test row\n"
+        "deit_tiny_distilled_patch16_224,imagenet,mercury,1,0.5,learned,72.0,published: test row\n")
     doc = yaml.safe_load(path.read_text())
     doc.update(accuracy_tables=["top1.csv"], target_accuracy=70.0,
                schedules=[{"kind": "mobile-only"}])
@@ -184,12 +186,16 @@ def test_a_policy_plans_on_the_emulated_testbed(tmp_path: Path) -> None:
                           "image_bytes": 2_200_000})
     doc["schedules"] = [{"kind": "policy", "file": "cloud.json", "label": "learned"},
                         {"kind": "cloud-only", "label": "static"},
-                        {"kind": "oracle", "methods": ["mobile-only", "cloud-only"]}]  # picks per request too
+                        {"kind": "oracle", "methods": ["mobile-only", "cloud-only"]},  # picks per request too
+                        {"kind": "mercury-adaptive", "split_after": 1, "objective": "min-latency",
+                         "accuracy_floor": 70.0, "reduction_step": 0.25}]
     path.write_text(yaml.safe_dump(doc))
     out = tmp_path / "out"
     assert main(["emulate", str(path), "-o", str(out), "-q", "--no-report"]) in (0, None)
     records = pd.read_parquet(out / "records.parquet")
-    assert (records.status == "ok").all() and len(records) == 12
+    assert (records.status == "ok").all() and len(records) == 16
+    adaptive = records[records.schedule == "mercury-adaptive"]
+    assert set(adaptive.split_after) == {1} and adaptive.uplink_bytes.gt(0).all()  # Mercury's split, pruned
     learned, static = (records[records.schedule == s] for s in ("learned", "static"))
     assert learned.uplink_bytes.tolist() == static.uplink_bytes.tolist() and (learned.uplink_bytes >= 2_200_000).all()
     assert (learned.mobile_ms == 0).all() and (learned.cloud_ms > 0).all()
