@@ -80,3 +80,31 @@ def write_scenario(path: Path, **overrides: Any) -> Path:
     data.update(overrides)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``mercury-sim ARGS`` in this process: its exit code (0 when it returns) and what it wrote to stderr."""
+    from simulator.cli.app import main
+
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return int(code or 0), capsys.readouterr().err
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once per test session with ``mkdocs build --strict`` (every warning an
+    error) into a temporary folder: the site tests and the browser test read the same build."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("material")
+    folder = tmp_path_factory.mktemp("docs") / "site"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(folder)],
+                          cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder

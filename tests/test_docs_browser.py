@@ -7,17 +7,8 @@ from pathlib import Path
 
 import pytest
 from _browser import chromium_page
-from test_docs_site import build
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("docs-browser") / "site"
-    done = build(folder)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return folder
 
 
 def test_every_page_loads_offline(site: Path) -> None:

@@ -4,35 +4,16 @@ the built pages load nothing from the network: no web fonts, no scripts or style
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import typing
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from pydantic import BaseModel
 
 pytest.importorskip("mkdocs")
 pytest.importorskip("material")
-
-
-def build(site: Path) -> subprocess.CompletedProcess[str]:
-    """``mkdocs build --strict`` of the checkout into ``site``."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)], cwd=REPO,
-                          capture_output=True, text=True, env=env, timeout=300)
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("docs") / "site"
-    done = build(folder)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return folder
 
 
 def page(site: Path, name: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, write_scenario
+from conftest import REPO, run_cli, write_scenario
 
 from simulator.cli.app import main
 from simulator.studies.sweep import load_sweep, run_sweep
@@ -52,14 +52,6 @@ def sha256(path: Path) -> str:
 def scenario(lab: Path, below_mbps: float = 30, **keys: object) -> Path:
     return write_scenario(lab / "scenario.yaml", mobile_profile="mobile.yaml", cloud_profile="cloud.yaml",
                           schedules=[{"kind": "mercury-threshold", "below_mbps": below_mbps}], **keys)
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return int(code or 0), capsys.readouterr().err
 
 
 def chosen(out: Path) -> list[float]:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from conftest import run_cli as cli
 from test_emulation import needs_root, small_scenario
 
 from simulator.cli.app import main
@@ -55,14 +56,6 @@ def always(path: Path, actions: ActionSet, k: int, spec: ObservationSpec | None 
                                                                                     "mobile-only", "cloud-only"],
                           "image_bytes": 2_200_000})
     return path
-
-
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return int(code or 0), capsys.readouterr().err
 
 
 STATIC = {  # a candidate key -> the static entry that makes the same plan

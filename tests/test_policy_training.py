@@ -13,24 +13,16 @@ import numpy as np
 import pytest
 import yaml
 from conftest import REPO
+from conftest import run_cli as cli
 
 pytest.importorskip("stable_baselines3")
 
-from simulator.cli.app import main  # noqa: E402
 from simulator.errors import InputError  # noqa: E402
 from simulator.rl.export import actor_layers  # noqa: E402
 from simulator.rl.train import Training, train  # noqa: E402
 from simulator.schedules.policy_file import read_policy  # noqa: E402
 
 TRAINING = [str(REPO / "traces" / "synthetic" / f"{name}.csv") for name in ("5g-static", "lte-walking")]
-
-
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return int(code or 0), capsys.readouterr().err
 
 
 def lab_scenario(tmp: Path, policy: str | None = None, seeds: list[int] | None = None) -> Path:
