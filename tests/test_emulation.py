@@ -586,7 +586,8 @@ def test_forced_failure_mid_run_leaves_no_namespace_and_no_process(tmp_path: Pat
 
 @needs_root
 def test_sigterm_mid_run_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
-    """``kill`` (SIGTERM) of a running emulate: exit 130 after removing the namespaces and the workers."""
+    """``kill`` (SIGTERM) of a running emulate: exit 143 (128 + SIGTERM, as a sweep) after removing the
+    namespaces and the workers, saying so in one line."""
     import signal
     import time
 
@@ -605,7 +606,8 @@ def test_sigterm_mid_run_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
     assert workers and any(n.startswith(prefix) for n in netns.listnetns())
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=60)
-    assert run.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
+    assert run.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "interrupted: the testbed (namespaces, qdiscs, workers) was removed", err
     assert not [n for n in netns.listnetns() if n.startswith(prefix)]
     assert _workers_alive(workers) == []
     assert not (tmp_path / "out").exists()

@@ -30,14 +30,18 @@ def _root_or_exit(command: str) -> None:
 
 @contextmanager
 def _testbed_failure() -> Iterator[None]:
-    """A failed testbed (a worker died or stayed silent) is one line and exit code 1, after the cleanup."""
+    """A failed testbed (a worker died or stayed silent) is one line and exit code 1, after the cleanup; an
+    interrupted one (Ctrl-C, SIGTERM, SIGHUP) says so and exits as every command does (128 + the signal)."""
     from simulator.emulation.testbed import EmulationError
+    from simulator.endings import Stopped, exit_code
 
     try:
         yield
     except EmulationError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        raise Stopped("interrupted: the testbed (namespaces, qdiscs, workers) was removed", exit_code(exc)) from None
 
 
 def _progress(quiet: bool):  # noqa: ANN202 (a callable or None)
