@@ -49,21 +49,55 @@ def compare(
 
 
 def print_comparison(table) -> None:  # noqa: ANN001 (a DataFrame; pandas stays out of start-up)
+    """One table, a row per run, schedule and statistic; on a console too narrow for it, a table per run with
+    its method in the title (where one method served every row) and a heading row per schedule."""
     from rich.table import Table
 
     from simulator.analysis.compare import METHOD_NOTE, STATISTICS
     from simulator.cli.console import print_table
 
+    records = table.to_dict("records")
     out = Table(title="run − baseline", caption=METHOD_NOTE)
     for column in ("run", "schedule", "statistic", "baseline", "run value", "difference", "95 % interval",
                    "method"):
         out.add_column(column, justify="left" if column in ("run", "schedule", "statistic", "method") else "right")
-    for row in table.to_dict("records"):
-        spec = ".2%" if row["statistic"] == "deadline_miss_rate" else ",.4g"
-        a, b, difference, low, high = (_shown(row[k], spec) for k in ("a", "b", "difference", "ci_low", "ci_high"))
-        out.add_row(row["run"], row["schedule"], STATISTICS[row["statistic"]], a, b, difference, f"[{low}, {high}]",
-                    row["method"])
-    print_table(out)
+    for row in records:
+        out.add_row(row["run"], row["schedule"], STATISTICS[row["statistic"]], *_numbers(row), row["method"])
+    runs = list(dict.fromkeys(row["run"] for row in records))
+    narrow = [_run_table(run, [row for row in records if row["run"] == run]) for run in runs]
+    if narrow:
+        narrow[-1].caption = METHOD_NOTE
+    print_table(out, narrow=narrow, key=1)
+
+
+def _run_table(run: str, records: list[dict]):  # noqa: ANN202 (a rich Table; rich stays out of start-up)
+    """One run's rows for a narrow console: the statistics under a heading row per schedule."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from simulator.analysis.compare import STATISTICS
+
+    methods = {row["method"] for row in records}
+    title = f"{run} − baseline" + (f", {next(iter(methods))}" if len(methods) == 1 else "")
+    out = Table(title=escape(title), box=box.SIMPLE_HEAD)
+    columns = ["statistic", "baseline", "run value", "difference", "95 % interval"]
+    for column in columns + (["method"] if len(methods) > 1 else []):
+        out.add_column(column, justify="left" if column in ("statistic", "method") else "right")
+    for schedule in dict.fromkeys(row["schedule"] for row in records):
+        out.add_row(f"[bold]{escape(schedule)}[/]")
+        for row in records:
+            if row["schedule"] == schedule:
+                method = [row["method"]] if len(methods) > 1 else []
+                out.add_row(f"  {STATISTICS[row['statistic']]}", *_numbers(row), *method)
+    return out
+
+
+def _numbers(row: dict) -> list[str]:
+    """A row's baseline, run value, difference and interval as both tables show them."""
+    spec = ".2%" if row["statistic"] == "deadline_miss_rate" else ",.4g"
+    a, b, difference, low, high = (_shown(row[k], spec) for k in ("a", "b", "difference", "ci_low", "ci_high"))
+    return [a, b, difference, f"[{low}, {high}]"]
 
 
 def _shown(value: float, spec: str) -> str:

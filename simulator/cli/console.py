@@ -8,6 +8,8 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import copy
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -142,13 +144,62 @@ def keep_numbers_whole(console: Console, table: Table) -> int:
     return needed
 
 
-def print_table(table: Table, console: Console | None = None, narrow: Table | None = None) -> None:
-    """Print ``table`` with every number whole (:func:`keep_numbers_whole`); ``narrow`` stands in for a table
-    too wide for the console. When not even that fits, the lines outgrow the console rather than a number
-    lose a digit."""
+def column_sections(console: Console, table: Table, key: int) -> list[Table]:
+    """``table`` cut into tables stacked one under another, each with its first ``key`` columns (the row's
+    names) and as many of the others, in order, as fit the console whole; the title goes on the first, the
+    caption on the last. A column too wide for a section of its own gets one, and folds as print_table's do."""
+    keys, rest = table.columns[:key], table.columns[key:]
+    groups: list[list[Column]] = []
+    for column in rest:
+        if groups and _compact_width(console, _section(table, keys + groups[-1] + [column])) <= console.width:
+            groups[-1].append(column)
+        else:
+            groups.append([column])
+    sections = [_section(table, keys + group) for group in groups]
+    for i, section in enumerate(sections):
+        section.title = table.title if i == 0 else None
+        section.caption = table.caption if i == len(sections) - 1 else None
+    return sections
+
+
+def _compact_width(console: Console, table: Table) -> int:
+    """The width ``table`` takes with its numbers whole, their headers wrapped at spaces where needed, and
+    its names unfolded (a copy is laid out: ``table`` stays as it is)."""
+    trial = _section(table, table.columns)
+    keep_numbers_whole(console, trial)  # sets the numbers' widths; the names' are back as they were
+    return _width(console, trial)
+
+
+def _section(table: Table, columns: list[Column]) -> Table:
+    """A copy of ``table`` with only ``columns`` (copies, so laying one section out leaves the others be)."""
+    section = copy(table)
+    section.columns = [replace(column, _cells=list(column.cells)) for column in columns]
+    section.rows = list(table.rows)
+    return section
+
+
+def print_table(table: Table, console: Console | None = None, narrow: Table | list[Table] | None = None,
+                key: int = 0) -> None:
+    """Print ``table`` with every number whole (:func:`keep_numbers_whole`); ``narrow`` (a table, or tables
+    printed one under another) stands in for a table too wide for the console, and a table still too wide is
+    cut into sections that repeat its first ``key`` columns (:func:`column_sections`; ``key=0``: never cut).
+    When not even that fits, the lines outgrow the console rather than a number lose a digit."""
     console = console or table_console()
+    tables = [table]
     if narrow is not None and not _fits(console, table):
-        table = narrow
+        tables = narrow if isinstance(narrow, list) else [narrow]
+    if key > 0:
+        tables = [section for t in tables for section in (
+            column_sections(console, t, key) if key < len(t.columns) and _compact_width(console, t) > console.width
+            else [t])]
+    for i, shown in enumerate(tables):
+        if i:
+            console.print()
+        _print_whole(console, shown)
+
+
+def _print_whole(console: Console, table: Table) -> None:
+    """One table, its numbers whole, wider than the console where that is what they take."""
     needed = keep_numbers_whole(console, table)
     width = console.width
     console.width = max(width, needed)
@@ -188,8 +239,9 @@ def summary_table(result: RunResult, narrow: bool = False) -> Table:
 
 
 def print_summary(result: RunResult) -> None:
-    """The per-schedule summary as a table on stdout, fewer columns when the terminal is narrow."""
-    print_table(summary_table(result), narrow=summary_table(result, narrow=True))
+    """The per-schedule summary as a table on stdout: fewer columns when the terminal is narrow, and those in
+    sections under one another (each naming the schedule) when the intervals over seeds need more room."""
+    print_table(summary_table(result), narrow=summary_table(result, narrow=True), key=1)
 
 
 CLAIMS_TABLE_MIN_WIDTH = 120  # below it the claim texts wrap to a few words a line: a list reads better
@@ -265,7 +317,7 @@ def print_sweep(table: pd.DataFrame, axes: list[str], limit: int = 40) -> None:
                     cell(row, "mean_ms", ",.1f"), cell(row, "p95_ms", ",.1f"), cell(row, "mean_accuracy", ".2f"),
                     cell(row, "mean_energy_j", ".3f"), _number(row.get("parameter"), ".3g"))
     console = table_console()
-    print_table(out, console)
+    print_table(out, console, key=len(varied) + 1)  # too wide: sections, each naming the configuration
     if len(summary) > limit:
         console.print(f"... {len(summary) - limit} more rows (sweep-summary.csv)")
 
