@@ -105,6 +105,28 @@ def test_a_batching_gpu_pool_is_credited_with_its_largest_batch(lab: Path) -> No
         "1 GPU, 200 requests/s): latencies measure a growing queue"]
 
 
+@pytest.mark.parametrize(("window", "last_queue_ms"), [("first-job", 80.8125), ("oldest-request", 68.8125)])
+def test_the_pools_credit_holds_under_either_batch_window(lab: Path, window: str, last_queue_ms: float) -> None:
+    """The window rule moves when batches start, not the pool's capacity: full batches of 4 either way.
+
+    Requests reach the pool every 5 ms from 0.008 ms (1000 B at 1000 Mbit/s). The first batch gathers 12 ms:
+    3 jobs, 12.008-34.3205. A batch of 4 then lasts 25.5 ms, in which 5.1 more arrive, so every later batch is
+    full: nine of them, to 263.8205. The last request (195.008) waits for them; its window has long passed
+    (oldest-request: it starts at once, a 68.8125 ms wait) or opens when the GPU takes it (first-job: 12 ms
+    more)."""
+    result = run_lab(lab, schedules=[{"kind": "cloud-only", "image_bytes": 1000}],
+                     network={"trace": "trace.csv", "mode": "mean", "mean_mbps": 1000},
+                     cloud={"gpus": 1, "max_batch": 4, "batch_timeout_ms": 12, "batch_window": window},
+                     workload={"arrival": "periodic", "fps": 200, "n_requests": 40, "seed": 1})
+    records = result.records.sort_values("request_id")
+    assert records.cloud_ms.tolist() == pytest.approx([22.3125] * 3 + [25.5] * 36 + [12.75])
+    assert records.cloud_queue_ms.iloc[-1] == pytest.approx(last_queue_ms)
+    assert result.summary["cloud-only"]["load"]["gpu_pool"]["rho"] == pytest.approx(200 * 12.75e-3 * 2 / 4)
+    assert coded(result, "overload") == [
+        "cloud-only: gpu_pool offered 1.27x its capacity (0.0127 s per request at batch 1, x2 for a batch of 4 on "
+        "1 GPU, 200 requests/s): latencies measure a growing queue"]
+
+
 def test_a_queueing_device_warns_a_dropping_one_does_not(lab: Path) -> None:
     work = {"arrival": "periodic", "fps": 1, "n_requests": 5, "seed": 1}
     queued = run_lab(lab, workload=work)

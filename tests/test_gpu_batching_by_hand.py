@@ -2,10 +2,11 @@
 
 The definition (simulator/model/cloud.py): a GPU that falls idle takes the oldest waiting job, then, while its batch
 is not full (``max_batch``), takes any job already waiting and otherwise waits for one until
-``batch_timeout_ms`` has passed since it took the first; one GPU gathers at a time while the others serve
-their batches. A batch takes its longest member's batch-1 time times
-the profile's batch factor for its size (interpolated between the profile's sizes, extrapolated along the
-last segment beyond them, and k for a batch of k without batch data). A request's ``cloud_queue_ms`` runs from
+``batch_timeout_ms`` has passed since it took the first (``batch_window: first-job``, the default) or since the
+first reached the pool (``oldest-request``); one GPU gathers at a time while the others serve their batches.
+A batch takes its longest member's batch-1 time times the profile's batch factor for its size (interpolated
+between the profile's sizes, extrapolated along the last segment beyond them, and k for a batch of k without
+batch data). A request's ``cloud_queue_ms`` runs from
 its job reaching the pool to its batch's start (gathering included); ``cloud_ms`` is its batch's time.
 
 The runs: one cloud-only job per device, 1 Mbit over a constant-rate sample of the trace (each device starts
@@ -204,3 +205,66 @@ def test_a_server_tier_batches_with_its_own_profile_and_pool(lab: Path) -> None:
     result = run_graph(lab, graph, servers=servers,
                        workload={"arrival": "back-to-back", "n_requests": 1, "devices": 2, "seed": 1})
     _check(result.records.sort_values("device"), queue=[0.0, 0.0], cloud=[32.5, 32.5], total=[33.5, 33.5])
+
+
+# The oldest-request window (``batch_window: oldest-request``, Triton's max_queue_delay_microseconds): the GPU
+# gathers until ``batch_timeout_ms`` after its first job REACHED THE POOL, not after the GPU took it; a job that
+# waited that long while the GPU was busy leaves at once with whatever waits beside it. A 10 ms window, shorter
+# than one request (12.75 ms), lets a job's window pass while a batch runs.
+
+@pytest.mark.parametrize(("window", "queue", "cloud", "total"), [
+    # A (50) gathers alone until 60 and runs 60-72.75 under either rule. B (62.5) and C (64) wait meanwhile.
+    # oldest-request: at 72.75 B's window (to 72.5) has passed: B leaves at once with C, 72.75-91.875; D (80)
+    # waits for that batch, and its window (to 90) has passed too: D runs alone at once, 91.875-104.625.
+    ("oldest-request", [10.0, 10.25, 8.75, 11.875], [ONE, 19.125, 19.125, ONE], [72.75, 91.875, 91.875, 104.625]),
+    # first-job: at 72.75 the GPU takes B and C and gathers until 82.75; D (80) fills the batch of 3: 80-102.3125
+    ("first-job", [10.0, 17.5, 16.0, 0.0], [ONE, 22.3125, 22.3125, 22.3125], [72.75, 102.3125, 102.3125, 102.3125]),
+])
+def test_an_oldest_request_window_counts_the_wait_behind_a_busy_gpu(lab: Path, window: str, queue: list[float],
+                                                                   cloud: list[float], total: list[float]) -> None:
+    """One GPU, batches of up to 3, a 10 ms window; jobs A, B, C, D at 50, 62.5, 64 and 80 ms."""
+    records = _jobs(lab, [20, 16, 15.625, 12.5], gpus=1, max_batch=3, batch_timeout_ms=10, batch_window=window)
+    _check(records, queue, cloud, total)
+
+
+@pytest.mark.parametrize(("window", "queue", "total"), [
+    # oldest-request: GPU 1 takes E at 69.125, after E's window (to 69) has passed: E runs alone at once,
+    # 69.125-81.875
+    ("oldest-request", [0.0, 0.0, 0.0, 0.0, 5.125, 3.5, 1.625],
+     [69.125, 69.125, 81.625, 81.625, 81.875, 100.75, 100.75]),
+    # first-job: GPU 1 takes E at 69.125 and gathers until 74.125 for nothing: 74.125-86.875
+    ("first-job", [0.0, 0.0, 0.0, 0.0, 10.125, 3.5, 1.625],
+     [69.125, 69.125, 81.625, 81.625, 86.875, 100.75, 100.75]),
+])
+def test_two_gpus_with_an_oldest_request_window(lab: Path, window: str, queue: list[float],
+                                                total: list[float]) -> None:
+    """Two GPUs, batches of 2, a 5 ms window; A, B at 50 ms, C, D at 62.5, E at 64, F at 78.125, G at 80.
+
+    A and B fill a batch at once on GPU 1 (50-69.125), C and D on GPU 2 (62.5-81.625); E arrives with both
+    busy. F and G arrive with both busy too, and GPU 2, free first (81.625), takes both: a full batch,
+    81.625-100.75, under either rule.
+    """
+    records = _jobs(lab, [20, 20, 16, 16, 15.625, 12.8, 12.5], gpus=2, max_batch=2, batch_timeout_ms=5,
+                    batch_window=window)
+    _check(records, queue, cloud=[19.125] * 4 + [ONE] + [19.125] * 2, total=total)
+
+
+@pytest.mark.parametrize(("window", "queue", "total"), [
+    ("oldest-request", [5.0, 21.0], [32.0, 48.0]),  # R1's window (to 16) passed while R0 ran: 32-58
+    ("first-job", [5.0, 26.0], [32.0, 53.0]),  # the server takes R1 at 32 and gathers until 37: 37-63
+])
+def test_a_server_tier_takes_its_own_batch_window(lab: Path, window: str, queue: list[float],
+                                                  total: list[float]) -> None:
+    """A near-edge server (26 ms alone) with batches of 2 and a 5 ms window; one device sends a request every
+    10 ms, each 1250 B at 10 Mbit/s (1 ms): R0 reaches it at 1 ms, gathers alone until 6 and runs 6-32; R1
+    reaches it at 11 ms and waits for R0."""
+    write_profile(lab / "edge.yaml", block_ms=2.0, embed_ms=1.0, head_ms=1.0,
+                  batch={"sizes": [1, 2], "factor": [1.0, 1.25]})
+    servers = {"near-edge": {"profile": "edge.yaml", "gpus": 1, "max_batch": 2, "batch_timeout_ms": 5,
+                             "batch_window": window, "link": {"mbps": 10}}}
+    n = 198
+    stages = (Stage("embed", n, n), *[Stage("block", n, n)] * 12, Stage("head", n, n))
+    graph = Chain((Transfer(DEVICE, "near-edge", 1250), Compute("near-edge", stages)))
+    result = run_graph(lab, graph, servers=servers,
+                       workload={"arrival": "periodic", "fps": 100, "n_requests": 2, "seed": 1})
+    _check(result.records.sort_values("request_id"), queue, cloud=[26.0, 26.0], total=total)

@@ -102,12 +102,20 @@ class Workload(_Strict):
         return tuple(self.seed) if isinstance(self.seed, list) else (self.seed,)
 
 
+BatchWindowKey = Annotated[Literal["first-job", "oldest-request"], Field(
+    description="Where a batch's batch_timeout_ms starts: first-job (TorchServe's max_batch_delay): when a GPU "
+                "takes the batch's first job; oldest-request (Triton's max_queue_delay_microseconds): when that "
+                "job reached the queue, so a job that waited while the GPUs were busy leaves at once with "
+                "whatever waits beside it")]
+
+
 class Cloud(_Strict):
     """The cloud GPU(s): a FIFO queue, optionally with dynamic batching."""
 
     gpus: int = Field(1, ge=1)
     max_batch: int = Field(1, ge=1)
     batch_timeout_ms: float = Field(0.0, ge=0)
+    batch_window: BatchWindowKey = "first-job"
 
 
 class ComputeTiming(_Strict):
@@ -146,6 +154,7 @@ class Server(_Strict):
     gpus: int = Field(1, ge=1)
     max_batch: int = Field(1, ge=1)
     batch_timeout_ms: float = Field(0.0, ge=0)
+    batch_window: BatchWindowKey = "first-job"
     link: ServerUplink = Field(description="The link from the devices to this server")
 
 

@@ -1,20 +1,30 @@
 """The cloud: a pool of GPUs behind one FIFO queue, with optional dynamic batching.
 
 A GPU that falls idle takes the oldest waiting job, then, when ``max_batch`` > 1, gathers more jobs
-until the batch is full or ``batch_timeout_s`` has passed since it started gathering. One GPU gathers at a
-time while the others serve, as a serving frontend's batcher does: were every idle GPU to gather its own,
-jobs arriving together would split into batches of one that each wait out the window, slower with a
-second GPU than with one. A batch takes the longest member's batch-1 time scaled by the profile's batch
-factor for the batch size.
+until the batch is full or its window closes. Where the window starts is the ``window`` rule:
+
+* ``first-job`` (TorchServe's ``max_batch_delay``): ``batch_timeout_s`` after the GPU took the first job, so a
+  job that waited while every GPU was busy waits a whole window more once one frees;
+* ``oldest-request`` (Triton's ``max_queue_delay_microseconds``): ``batch_timeout_s`` after the oldest job
+  reached the queue, so no job is held back for company longer than that, and a job that already waited it
+  leaves at once with whatever waits beside it.
+
+One GPU gathers at a time while the others serve, as a serving frontend's batcher does: were every idle GPU
+to gather its own, jobs arriving together would split into batches of one that each wait out the window,
+slower with a second GPU than with one. A batch takes the longest member's batch-1 time scaled by the
+profile's batch factor for the batch size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import simpy
+
+BatchWindow = Literal["first-job", "oldest-request"]
+"""Where a batch's gathering window starts: when the GPU takes its first job, or when that job was queued."""
 
 
 @dataclass
@@ -28,10 +38,11 @@ class CloudPool:
     """GPUs serving one queue; ``run`` yields until a job is done and returns (queue_s, service_s)."""
 
     def __init__(self, env: simpy.Environment, gpus: int, max_batch: int, batch_timeout_s: float,
-                 batch_factor: Callable[[int], float]) -> None:
+                 batch_factor: Callable[[int], float], window: BatchWindow = "first-job") -> None:
         self.env = env
         self.max_batch = max_batch
         self.batch_timeout_s = batch_timeout_s
+        self.window = window
         self.batch_factor = batch_factor
         self._queue: simpy.Store = simpy.Store(env)
         self._gathering = simpy.Resource(env, capacity=1)  # the turn to gather a batch
@@ -50,7 +61,8 @@ class CloudPool:
             turn = self._gathering.request()
             yield turn
             batch: list[_Job] = [(yield self._queue.get())]
-            gather_until = env.now + self.batch_timeout_s
+            opened = batch[0].queued_at if self.window == "oldest-request" else env.now
+            gather_until = opened + self.batch_timeout_s
             while len(batch) < self.max_batch:
                 if self._queue.items:
                     batch.append((yield self._queue.get()))

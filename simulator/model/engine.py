@@ -19,7 +19,7 @@ import numpy as np
 import simpy
 
 from simulator.inputs.profiles import Power
-from simulator.model.cloud import CloudPool
+from simulator.model.cloud import BatchWindow, CloudPool
 from simulator.model.graph_engine import GraphExecutor
 from simulator.model.records import STATUS_DROPPED, STATUS_OK, RecordBuffer
 from simulator.model.topology import ServerLink, ServerSetup, return_time_s
@@ -58,6 +58,7 @@ class EngineSetup:
     servers: tuple[ServerSetup, ...] = ()  # tiers beyond the cloud (simulator/model/topology.py)
     server_links: tuple[ServerLink, ...] = ()
     compute: ComputeSampler | None = None  # draws each request's compute (simulator/model/variability.py)
+    batch_window: BatchWindow = "first-job"  # where the cloud's batch_timeout_s starts (simulator/model/cloud.py)
 
     def drawn(self, plan: Plan, cost: PlanCost, device: int, rid: int) -> PlanCost:
         """The compute request ``rid`` of ``device`` runs: ``cost`` itself, or a draw when compute is sampled."""
@@ -156,7 +157,7 @@ class _Model:
         self.decisions = _Decisions(setup.devices, getattr(schedule, "decision_history", 0))
         self.links = device_links(self.env, setup.trace, setup.start_offsets_s, setup.sharing, setup.devices)
         self.cloud = CloudPool(self.env, setup.gpus, setup.max_batch, setup.batch_timeout_s,
-                               setup.cloud_batch_factor)
+                               setup.cloud_batch_factor, setup.batch_window)
         self.return_s = setup.return_s
         self.graphs: GraphExecutor | None = None  # built when the first stage graph arrives
         self.radio_rtt_s: dict[int, float] = {}  # a graph request's row -> its uploads' RTTs (for energy)

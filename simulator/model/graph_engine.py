@@ -91,7 +91,7 @@ class GraphExecutor:
         self.servers: dict[str, ServerSetup] = {s.name: s for s in setup.servers}
         for server in setup.servers:
             self.pools[server.name] = CloudPool(env, server.gpus, server.max_batch, server.batch_timeout_s,
-                                                server.batch_factor)
+                                                server.batch_factor, server.batch_window)
             self.uplinks[server.name] = device_links(env, server.trace, server.start_offsets_s, server.sharing,
                                                      setup.devices)
         self.between: dict[frozenset[str], ServerLink] = {link.ends: link for link in setup.server_links}

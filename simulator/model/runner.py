@@ -99,7 +99,8 @@ def engine_setup(scenario: Scenario, inputs: ResolvedInputs) -> EngineSetup:
         trace=trace, start_offsets_s=offsets, sharing=net.sharing, rtt_s=net.rtt_ms / 1e3,
         downlink_mbps=net.downlink_mbps, result_bytes=scenario.result_bytes, overhead_bytes=net.overhead_bytes,
         gpus=cloud.gpus, max_batch=cloud.max_batch, batch_timeout_s=cloud.batch_timeout_ms / 1e3,
-        cloud_batch_factor=inputs.cloud.batch_factor, power=device_power(scenario, inputs),
+        batch_window=cloud.batch_window, cloud_batch_factor=inputs.cloud.batch_factor,
+        power=device_power(scenario, inputs),
         servers=server_setups(scenario, inputs),
         server_links=tuple(ServerLink(frozenset(link.between), link.mbps, link.rtt_ms / 1e3)
                            for link in scenario.server_links or []),
@@ -117,7 +118,7 @@ def server_setups(scenario: Scenario, inputs: ResolvedInputs) -> tuple[ServerSet
             else (float(link.start_offset_s),) * devices
         out.append(ServerSetup(name, server.gpus, server.max_batch, server.batch_timeout_ms / 1e3,
                                profile.batch_factor, trace, offsets, link.sharing, link.rtt_ms / 1e3,
-                               link.downlink_mbps, link.overhead_bytes))
+                               link.downlink_mbps, link.overhead_bytes, server.batch_window))
     return tuple(out)
 
 

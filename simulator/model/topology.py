@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from simulator.model.cloud import BatchWindow
 from simulator.traces import Trace
 
 _STREAM_SERVER_OFFSETS = 3  # the engine's arrivals and offsets use streams 0 and 1, its branches stream 2
@@ -44,6 +45,7 @@ class ServerSetup:
     rtt_s: float
     downlink_mbps: float | None
     overhead_bytes: int
+    batch_window: BatchWindow = "first-job"
 
     def return_s(self, n_bytes: int) -> float:
         return return_time_s(self.rtt_s, self.downlink_mbps, n_bytes)
