@@ -3,7 +3,7 @@
 It applies when no resource is shared between requests in a way that needs the event queue:
 
 * every device has its own link (``network.sharing: per-device``): a shared cell is processor sharing;
-* the cloud does not batch (``cloud.max_batch: 1``);
+* the cloud does not batch (``cloud.max_batch: 1``, where ``cloud.batch_window`` has no window to place);
 * every schedule is static (one Plan for every request; Janus's scheduler plans from recent transfers
   and stays on the DES, see :func:`fast_path_blocker`);
 * the Plan is a two-tier chain (device, uplink, cloud, return): a stage graph (forks, branches, other
