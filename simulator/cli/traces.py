@@ -228,7 +228,7 @@ def _print_table(rows: list[TraceStats], title: str, kinds: list[str] | None = N
         table.add_row(r.name, *([kinds[i]] if kinds is not None else []), f"{r.duration_s:.1f}", f"{r.mean:.2f}",
                       f"{r.median:.2f}", f"{r.p5:.2f}", f"{r.p95:.2f}", f"{r.outage_fraction:.3f}",
                       f"{r.lag1_autocorr:.3f}")
-    print_table(table)
+    print_table(table, key=1 if kinds is None else 2)  # too wide: sections, each naming the trace
 
 
 @app.command("fit")
