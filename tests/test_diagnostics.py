@@ -162,7 +162,7 @@ def test_latency_growing_needs_a_rise_through_every_quarter() -> None:
 def test_unfinished_requests_count_as_the_slowest() -> None:
     # the last quarter never finished: its median is unknown, and that is the strongest rise
     warning = latency_growing("s", frame([100.0] * 10 + [150.0] * 10 + [200.0] * 10, unfinished=10))
-    assert warning is not None and "median unfinished over the last quarter" in warning.message
+    assert warning is not None and "median unfinished over the last sixth" in warning.message
     assert "10 request(s) still unfinished when the run ended" in warning.message
 
 
