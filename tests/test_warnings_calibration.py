@@ -29,6 +29,13 @@ def test_a_stable_uplink_rarely_warns(base) -> None:  # noqa: ANN001
     assert found["overload"].excluded == 0  # rho 0.8: a minute of Poisson arrivals is not estimated above 1
 
 
+def test_a_device_below_capacity_is_never_called_overloaded(base) -> None:  # noqa: ANN001
+    # rho 0.8 for a minute: the run's own arrival count put rho above 1 at 5 of these 30 seeds (Poisson noise);
+    # the configured rate is the load the workload offers
+    found, _ = tally(overloaded(base, "device_cpu", 0.8, 60.0, per_request_rho(base, "device_cpu")), SEEDS)
+    assert found["overload"].total == 30 and found["overload"].excluded == 0
+
+
 def test_an_overloaded_device_is_found_at_every_seed(base) -> None:  # noqa: ANN001
     found, _ = tally(overloaded(base, "device_cpu", 1.5, 300.0, per_request_rho(base, "device_cpu")), SEEDS)
     assert found["latency_growing"].excluded == found["overload"].excluded == 30
