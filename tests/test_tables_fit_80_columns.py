@@ -158,3 +158,26 @@ def test_sections_repeat_the_key_and_keep_every_column_once(capsys, monkeypatch)
     assert sum("title" in line for line in lines) == 1 and "title" in lines[0]
     assert sum("caption" in line for line in lines) == 1 and "caption" in lines[-1]
     assert [line.split()[1] for line in lines if line.startswith("│")] == ["first", "second"] * 2
+
+
+def test_catalog_fits_80_columns_with_a_table_per_model(capsys, monkeypatch) -> None:
+    from simulator.cli.app import main
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["catalog"]) == 0
+    out = capsys.readouterr().out
+    # the accuracy rows: one table per model and dataset, named in its title; the prose folded to the width
+    assert_fits(out, ["0.25-0.75", "0-0.34", "0-16"])
+    assert "deit_small_patch16_224 on imagenet (deit-s-ti-imagenet.csv)" in out
+    assert "deit-s-ti-imagenet.csv, not in it:" in out
+
+
+def test_catalog_piped_keeps_one_accuracy_table(capsys, monkeypatch) -> None:
+    from simulator.cli.app import main
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["catalog"]) == 0
+    out = capsys.readouterr().out
+    assert "deit_small_patch16_224 on imagenet" not in out  # the whole table, model a column of its own
+    [gaps] = [line for line in out.splitlines() if line.startswith("deit-s-ti-imagenet.csv, not in it:")]
+    assert gaps.endswith("under the same name.")  # one line, not folded

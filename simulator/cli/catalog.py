@@ -26,7 +26,16 @@ def catalog(
         typer.echo(json.dumps(document, indent=2))
         return
     _print(document)
-    typer.echo(MEASURE_NOTE)
+    _prose(MEASURE_NOTE)
+
+
+def _prose(text: str) -> None:
+    """A paragraph folded to the terminal's width (piped: one line, as the tables)."""
+    import textwrap
+
+    from simulator.cli.console import table_console
+
+    typer.echo(textwrap.fill(text, width=table_console().width, break_long_words=False, break_on_hyphens=False))
 
 
 def _print(document: dict[str, Any]) -> None:
@@ -34,27 +43,40 @@ def _print(document: dict[str, Any]) -> None:
 
     from simulator.cli.console import print_table
 
-    def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    def build(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
         out = Table(title=title)
         for column in columns:
             out.add_column(column)
         for row in rows:
             out.add_row(*("-" if cell is None else str(cell) for cell in row))
-        print_table(out)
+        return out
+
+    def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+        print_table(build(title, columns, rows))
 
     table("profiles (latency per stage; a scenario's mobile_profile, cloud_profile)",
           ["name", "provenance", "models", "device"],
           [[e["name"], e["provenance"], "\n".join(_model_kind(e, m) for m in e["models"]), e["device"]]
            for e in document["profiles"]])
-    table("accuracy rows (the shipped tables; a scenario's model, dataset and schedules pick them)",
-          ["model", "dataset", "method", "split", "reconstruction", "prune point", "parameter", "rows",
-           "provenance", "table"],
-          [[e["model"], e["dataset"], e["method"], "any" if e["split_after"] is None else e["split_after"],
-            e["reconstruction"], e["prune_point"], f"{e['parameter_min']:g}-{e['parameter_max']:g}", e["rows"],
-            ", ".join(e["provenance"]), e["table"]] for e in document["accuracy"]])
+    title = "accuracy rows (the shipped tables; a scenario's model, dataset and schedules pick them)"
+    columns = ["method", "split", "reconstruction", "prune point", "parameter", "rows", "provenance"]
+
+    def cells(e: dict[str, Any]) -> list[Any]:
+        return [e["method"], "any" if e["split_after"] is None else e["split_after"], e["reconstruction"],
+                e["prune_point"], f"{e['parameter_min']:g}-{e['parameter_max']:g}", e["rows"],
+                ", ".join(e["provenance"])]
+
+    groups: dict[tuple[str, str, str], list[list[Any]]] = {}
+    for e in document["accuracy"]:
+        groups.setdefault((e["model"], e["dataset"], e["table"]), []).append(cells(e))
+    whole = build(title, ["model", "dataset", *columns, "table"],
+                  [[e["model"], e["dataset"], *cells(e), e["table"]] for e in document["accuracy"]])
+    # too wide for the terminal: a table per model and dataset, named in its title
+    print_table(whole, narrow=[build(f"{model} on {dataset} ({name})", columns, rows)
+                               for (model, dataset, name), rows in groups.items()])
     for entry in document.get("accuracy_tables", []):
         if entry["notes"].get("gaps"):
-            typer.echo(f"{entry['name']}, not in it: {entry['notes']['gaps']}")
+            _prose(f"{entry['name']}, not in it: {entry['notes']['gaps']}")
     table("radio models (energy.radio)", ["name", "provenance", "technology"],
           [[e["name"], e["provenance"], e["technology"]] for e in document["radio_models"]])
     table("traces (network.trace)", ["name", "provenance", "duration s"],
