@@ -81,8 +81,8 @@ def import_cmd(
 
     command_plugins(plugin)
     if fmt.strip().lower() not in (*known_formats(), *PRESETS):
-        load_entry_points()
-    name = check_format(fmt, (*known_formats(), *PRESETS))
+        load_entry_points()  # an installed package's format, named for the first time
+    name = check_format(fmt, (*known_formats(), *PRESETS))  # the built-ins, presets and what plugins added
     given = {"--time-col": time_col, "--rate-col": rate_col, "--time-format": time_format,
              "--time-unit": time_unit, "--rate-unit": rate_unit, "--where": where, "--missing": missing,
              "--repeated": repeated, "--max-gap": max_gap, "--gap": gap, "--rate-at": rate_at,

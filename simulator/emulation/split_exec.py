@@ -22,16 +22,24 @@ METHOD_OF_KIND = {"mobile-only": "none", "cloud-only": "none", "otas": "tome", "
 MERCURY_DEFAULTS = {key: Mercury.model_fields[key].default for key in ("window", "prune_point", "reconstruction")}
 
 
+def unsupported(config: Any, schedule: Any) -> str | None:
+    """Why the testbed cannot run this schedule (None: it can): its kind names no reduction the testbed
+    runs, and it does not say per plan which one it picked (``method_of``)."""
+    if config.kind in METHOD_OF_KIND or hasattr(schedule, "method_of"):
+        return None
+    return (f"the testbed cannot run schedule kind {config.kind!r}; it runs {', '.join(METHOD_OF_KIND)}, "
+            "the oracle and policies")
+
+
 def method_for(config: Any, schedule: Any, plan: Plan) -> str:
     """The reduction the testbed runs for ``plan``: the kind's, or the plan's for a schedule that picks among
     methods per request (``method_of``); ValueError for a schedule the testbed cannot run."""
+    reason = unsupported(config, schedule)
+    if reason is not None:
+        raise ValueError(reason)
     if config.kind in METHOD_OF_KIND:
         return METHOD_OF_KIND[config.kind]
-    chooser = getattr(schedule, "method_of", None)
-    if chooser is None:
-        raise ValueError(f"the testbed cannot run schedule kind {config.kind!r}; it runs "
-                         f"{', '.join(METHOD_OF_KIND)} and the schedules that pick among them (oracle, policy)")
-    return METHOD_OF_KIND[chooser(plan)]
+    return METHOD_OF_KIND[schedule.method_of(plan)]
 DTYPE_OF_PRECISION = {"fp32": "float32", "fp16": "float16"}
 REFERENCE_REPEATS = 5  # forwards per reference timing (about 0.15 s of DeiT-Ti on this host)
 

@@ -198,7 +198,7 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     from simulator.emulation.exclusive import exclusive_testbed, tell_stderr
     from simulator.emulation.network import temp_folder, testbed_network
     from simulator.emulation.shaper import QUEUE_BYTES, LinkShaper, send_buffer_bytes
-    from simulator.emulation.split_exec import METHOD_OF_KIND
+    from simulator.emulation.split_exec import unsupported
     from simulator.model.summary import summarize
     from simulator.results.outputs import replayed_window
 
@@ -210,9 +210,9 @@ def emulate_scenario(scenario: Scenario, *, progress: Callable[[str, float], Non
     interpolated: dict[str, dict] = {}
     schedules = build_schedules(scenario, inputs, warnings, interpolated)
     for i, (config, schedule) in enumerate(zip(scenario.schedules, schedules, strict=True)):
-        if config.kind not in METHOD_OF_KIND and not hasattr(schedule, "method_of"):
-            raise InputError(scenario.path, f"the testbed cannot run schedule kind {config.kind!r}; it runs "
-                             f"{', '.join(METHOD_OF_KIND)}, the oracle and policies", f"schedules[{i}].kind")
+        reason = unsupported(config, schedule)
+        if reason is not None:
+            raise InputError(scenario.path, reason, f"schedules[{i}].kind")
     unknown_energy = energy_warning(setup.power, None, inputs.mobile.name)  # the testbed applies no radio model
     if unknown_energy:
         warnings.append(unknown_energy)

@@ -55,10 +55,7 @@ def _registering(run: Callable[[], object], source: Path, name: str) -> list[str
     """What ``run`` registers (registered again counts), as ``"schedule KIND"``, ``"trace format NAME"`` or
     ``"radio model NAME"``; schedule kinds are recorded as coming from ``source``."""
     before = _registered()
-    try:
-        run()
-    except ValueError as exc:  # a registration refused (a built-in name taken)
-        raise InputError(name, f"the plugin failed: {exc}") from None
+    run()  # raises the plugin's own error (a refused registration too) as one InputError naming it
     after = _registered()
     added = sorted(key for key, entry in after.items() if before.get(key) is not entry)
     if not added:
